@@ -1,0 +1,611 @@
+"""HTTP client for the Rodin texture-only API. Knows nothing of Blender.
+
+Every call is blocking: run it on a worker thread. Retries only where a retry is safe, and
+never spends credits twice: a submit is retried only when the request surely did not leave.
+"""
+
+import email.utils
+import io
+import ipaddress
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+
+from . import contract
+from .contract import GeometryFormat, JobStatus, Material, Resolution
+from .errors import (
+    AuthenticationError,
+    Cancelled,
+    DownloadError,
+    InvalidInput,
+    InvalidRequest,
+    NetworkError,
+    RateLimited,
+    RequestTimeout,
+    RodinError,
+    ServiceError,
+    error_for_code,
+)
+from .files import ProgressCallback, safe_file_name, write_stream
+
+DEFAULT_MAX_DOWNLOAD_BYTES = 1024 * 1024 * 1024
+DOWNLOAD_CHUNK_BYTES = 1024 * 1024
+USER_AGENT = "rodin-texture-blender/0.1"
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests and results
+
+
+@dataclass
+class TextureRequest:
+    """Everything one ``rodin_texture_only`` call sends. ``validate`` checks it all locally."""
+
+    image_path: Path
+    model_path: Path
+    prompt: str = ""
+    seed: int | None = None
+    reference_scale: float | None = None
+    escore: float | None = None
+    geometry_file_format: GeometryFormat | str = GeometryFormat.GLB
+    material: Material | str = Material.PBR
+    resolution: Resolution | str = Resolution.BASIC
+    texture_delight: bool | None = None
+
+    def validate(self) -> str:
+        """Raise ``InvalidInput`` naming the first bad field; return the image type."""
+        self.image_path = Path(self.image_path)
+        self.model_path = Path(self.model_path)
+        self.geometry_file_format = _enum_value(
+            "geometry_file_format", GeometryFormat, self.geometry_file_format
+        )
+        self.material = _enum_value("material", Material, self.material)
+        self.resolution = _enum_value("resolution", Resolution, self.resolution)
+        if self.seed is not None and (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not contract.SEED_MIN <= self.seed <= contract.SEED_MAX
+        ):
+            raise InvalidInput(
+                "seed",
+                f"must be a whole number from {contract.SEED_MIN} to {contract.SEED_MAX}, "
+                f"not {self.seed!r}",
+            )
+        if self.reference_scale is not None:
+            _check_number("reference_scale", self.reference_scale, positive=True)
+        if self.escore is not None:
+            _check_number("escore", self.escore, positive=False)
+        if self.texture_delight is not None and not isinstance(self.texture_delight, bool):
+            raise InvalidInput("texture_delight", "must be true or false")
+        if not isinstance(self.prompt, str):
+            raise InvalidInput("prompt", "must be text")
+        model_head = _read_head("model", self.model_path, limit=contract.MAX_MODEL_BYTES)
+        if self.model_path.suffix.lower() == ".glb" and not model_head.startswith(b"glTF"):
+            raise InvalidInput("model", f"{self.model_path.name} is not a binary glTF (GLB) file")
+        image_type = contract.sniff_image_type(_read_head("image", self.image_path))
+        if image_type is None:
+            raise InvalidInput(
+                "image",
+                f"{self.image_path.name} is not a PNG, JPEG or WebP image "
+                "(checked by its content, not its name)",
+            )
+        return image_type
+
+    def form_fields(self) -> dict[str, str]:
+        """The text fields, as the plain form values the service expects."""
+        fields = {
+            "geometry_file_format": GeometryFormat(self.geometry_file_format).value,
+            "material": Material(self.material).value,
+            "resolution": Resolution(self.resolution).value,
+        }
+        if self.prompt:
+            fields["prompt"] = self.prompt
+        if self.seed is not None:
+            fields["seed"] = str(self.seed)
+        if self.reference_scale is not None:
+            fields["reference_scale"] = _number_text(self.reference_scale)
+        if self.escore is not None:
+            fields["escore"] = _number_text(self.escore)
+        if self.texture_delight is not None:
+            fields["texture_delight"] = "true" if self.texture_delight else "false"
+        return fields
+
+
+@dataclass(frozen=True)
+class SubmittedTask:
+    task_uuid: str
+    subscription_key: str
+    job_uuids: tuple[str, ...]
+    submit_time: str = ""
+    consumed: float | None = None
+
+
+@dataclass(frozen=True)
+class JobState:
+    uuid: str
+    status: str
+    queue_length: int | None = None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """The answer of ``/status``: done only when every job is Done, failed when any job fails."""
+
+    jobs: tuple[JobState, ...]
+
+    @property
+    def done(self) -> bool:
+        return bool(self.jobs) and all(job.status == JobStatus.DONE.value for job in self.jobs)
+
+    @property
+    def failure(self) -> str | None:
+        """Why the task failed, or None while it has not."""
+        known = {status.value for status in JobStatus}
+        for job in self.jobs:
+            if job.status == JobStatus.FAILED.value:
+                return "the service reported the generation as Failed (it gives no reason)"
+            if job.status == JobStatus.CANCELED.value:
+                return "the service cancelled the generation"
+            if job.status not in known:
+                return f"the service reported an unknown status {job.status!r}"
+        return None
+
+    @property
+    def phase(self) -> JobStatus:
+        """The least advanced phase among the jobs (Waiting when no job is listed yet)."""
+        statuses = {job.status for job in self.jobs}
+        if not statuses or JobStatus.WAITING.value in statuses:
+            return JobStatus.WAITING
+        if statuses == {JobStatus.DONE.value}:
+            return JobStatus.DONE
+        return JobStatus.GENERATING
+
+    @property
+    def queue_length(self) -> int | None:
+        lengths = [job.queue_length for job in self.jobs if job.queue_length is not None]
+        return max(lengths) if lengths else None
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    url: str
+    name: str
+
+    @property
+    def file_name(self) -> str:
+        """The server's name reduced to a safe base name."""
+        return safe_file_name(self.name)
+
+
+def choose_model_file(
+    files: list[ResultFile], geometry_format: GeometryFormat | str
+) -> ResultFile | None:
+    """The returned model: the first file of the requested format that is not a preview."""
+    suffix = "." + GeometryFormat(geometry_format).value
+    for result in files:
+        name = result.file_name.lower()
+        if name.endswith(suffix) and "preview" not in name:
+            return result
+    return None
+
+
+def choose_preview(files: list[ResultFile]) -> ResultFile | None:
+    return next((result for result in files if "preview" in result.file_name.lower()), None)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry what is safe to retry."""
+
+    attempts: int = 4
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    default_retry_after: float = 5.0
+    max_retry_after: float = 300.0
+
+    def backoff(self, attempt: int) -> float:
+        return min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# The client
+
+
+@dataclass
+class ClientSettings:
+    """Connection settings; the key is kept out of ``repr`` so it cannot leak into logs."""
+
+    api_key: str = field(repr=False)
+    base_url: str = contract.DEFAULT_BASE_URL
+    ca_bundle: str | None = None
+    proxy_url: str | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    upload_read_timeout: float = 180.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class RodinClient:
+    """Blocking client for one account. Thread-safe; ``close()`` interrupts waits and retries."""
+
+    def __init__(self, settings: ClientSettings):
+        if not settings.api_key or not settings.api_key.strip():
+            raise InvalidInput(
+                "api_key", "no API key: set it in the add-on preferences or RODIN_API_KEY"
+            )
+        check_url_scheme("base_url", settings.base_url)
+        self.settings = settings
+        self._base_url = settings.base_url.rstrip("/")
+        self._closed = threading.Event()
+        self._api = self._new_session()
+        self._api.headers["Authorization"] = f"Bearer {settings.api_key.strip()}"
+        # Result links go to a file host: never with the key, not even a netrc login.
+        self._files = self._new_session()
+        self._files.auth = _no_auth
+
+    def __repr__(self):
+        return f"RodinClient(base_url={self._base_url!r})"
+
+    def close(self):
+        self._closed.set()
+        self._api.close()
+        self._files.close()
+
+    # --- the calls ---
+
+    def submit(
+        self, request: TextureRequest, *, progress: ProgressCallback | None = None
+    ) -> SubmittedTask:
+        """Start a texture task (0.5 credits). Validates first, so a mistake costs nothing."""
+        image_type = request.validate()
+        fields: dict[str, str | tuple] = dict(request.form_fields())
+        fields["image"] = (
+            safe_file_name(request.image_path.name, "image"),
+            request.image_path.read_bytes(),
+            contract.IMAGE_MIME_TYPES[image_type],
+        )
+        fields["model"] = (
+            safe_file_name(request.model_path.name, "model.glb"),
+            request.model_path.read_bytes(),
+            contract.MODEL_MIME_TYPES.get(
+                request.model_path.suffix.lower(), "application/octet-stream"
+            ),
+        )
+        body, content_type = urllib3.encode_multipart_formdata(fields)
+
+        def send():
+            return self._api.post(
+                self._url(contract.SUBMIT_ENDPOINT),
+                data=_ProgressReader(body, progress),
+                headers={"Content-Type": content_type},
+                timeout=(self.settings.connect_timeout, self.settings.upload_read_timeout),
+            )
+
+        answer = self._decode(self._send_with_retries(send, idempotent=False))
+        jobs = answer.get("jobs") if isinstance(answer.get("jobs"), dict) else {}
+        task_uuid, subscription_key = answer.get("uuid"), jobs.get("subscription_key")
+        if (
+            not isinstance(task_uuid, str)
+            or not task_uuid
+            or not isinstance(subscription_key, str)
+            or not subscription_key
+        ):
+            raise ServiceError(
+                "the service accepted the task but sent no task id or subscription key"
+            )
+        consumed = answer.get("consumed")
+        return SubmittedTask(
+            task_uuid=task_uuid,
+            subscription_key=subscription_key,
+            job_uuids=tuple(str(uuid) for uuid in jobs.get("uuids") or ()),
+            submit_time=str(answer.get("submit_time") or ""),
+            consumed=float(consumed) if isinstance(consumed, int | float) else None,
+        )
+
+    def status(self, subscription_key: str) -> StatusReport:
+        answer = self._post_json(contract.STATUS_ENDPOINT, {"subscription_key": subscription_key})
+        jobs = answer.get("jobs")
+        if not isinstance(jobs, list):
+            raise ServiceError("the status answer has no job list")
+        return StatusReport(tuple(_job_state(job) for job in jobs))
+
+    def list_results(self, task_uuid: str) -> list[ResultFile]:
+        """Fresh signed links to the task's files (they expire after about 10 minutes)."""
+        answer = self._post_json(contract.DOWNLOAD_ENDPOINT, {"task_uuid": task_uuid})
+        entries = answer.get("list")
+        if not isinstance(entries, list):
+            raise ServiceError("the download answer has no file list")
+        return [
+            ResultFile(url=entry["url"], name=str(entry.get("name") or ""))
+            for entry in entries
+            if isinstance(entry, dict) and isinstance(entry.get("url"), str)
+        ]
+
+    def balance(self) -> float:
+        answer = self._decode(
+            self._send_with_retries(
+                lambda: self._api.get(
+                    self._url(contract.BALANCE_ENDPOINT), timeout=self._timeout()
+                ),
+                idempotent=True,
+            )
+        )
+        value = answer.get("balance")
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ServiceError("the balance answer has no number")
+        return float(value)
+
+    def download(
+        self,
+        result: ResultFile,
+        folder: Path,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+    ) -> Path:
+        """Stream one result file into ``folder`` under its safe name; return its path."""
+        check_url_scheme("url", result.url)
+        destination = Path(folder) / result.file_name
+
+        def send():
+            return self._files.get(result.url, stream=True, timeout=self._timeout())
+
+        response = self._send_with_retries(send, idempotent=True)
+        with response:
+            if response.status_code in (401, 403, 404, 410):
+                raise DownloadError(
+                    f"the link to {result.file_name} was refused (HTTP {response.status_code}): "
+                    "it has probably expired",
+                    http_status=response.status_code,
+                )
+            if response.status_code >= 300:
+                raise DownloadError(
+                    f"{result.file_name}: HTTP {response.status_code}",
+                    http_status=response.status_code,
+                )
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            try:
+                write_stream(
+                    response.iter_content(DOWNLOAD_CHUNK_BYTES),
+                    destination,
+                    total=total,
+                    max_bytes=max_bytes,
+                    progress=progress,
+                    cancel=cancel or self._closed,
+                )
+            except requests.RequestException as exc:
+                raise DownloadError(
+                    f"{result.file_name} was cut short: {type(exc).__name__}"
+                ) from None
+        return destination
+
+    # --- plumbing ---
+
+    def _url(self, endpoint: str) -> str:
+        return f"{self._base_url}/{endpoint}"
+
+    def _timeout(self) -> tuple[float, float]:
+        return (self.settings.connect_timeout, self.settings.read_timeout)
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        session.headers["User-Agent"] = USER_AGENT
+        if self.settings.ca_bundle:
+            session.verify = self.settings.ca_bundle
+        if self.settings.proxy_url:
+            session.proxies = {"http": self.settings.proxy_url, "https": self.settings.proxy_url}
+        return session
+
+    def _post_json(self, endpoint: str, payload: dict) -> dict:
+        return self._decode(
+            self._send_with_retries(
+                lambda: self._api.post(self._url(endpoint), json=payload, timeout=self._timeout()),
+                idempotent=True,
+            )
+        )
+
+    def _send_with_retries(
+        self, send: Callable[[], requests.Response], *, idempotent: bool
+    ) -> requests.Response:
+        """Send, retrying network errors, 5xx and 429 where safe. Returns any other response.
+
+        ``idempotent=False`` (a submit): retried only after a 429 or when the connection was
+        never made, because a request that reached the service may already have spent credits.
+        """
+        policy = self.settings.retry
+        for attempt in range(1, policy.attempts + 1):
+            delay = policy.backoff(attempt)
+            try:
+                response = send()
+            except requests.RequestException as exc:
+                error = _network_error(exc)
+                may_retry = idempotent or _never_sent(exc)
+            else:
+                if response.status_code == 429:
+                    delay = _retry_after(response, policy)
+                    error = RateLimited(
+                        f"rate limited by the service, retry in {delay:g} s",
+                        code="RATE_LIMITED",
+                        http_status=429,
+                        retry_after=delay,
+                    )
+                    may_retry = True
+                elif response.status_code >= 500:
+                    error = ServiceError(
+                        f"HTTP {response.status_code}: {self._scrub(response.text[:300])}",
+                        http_status=response.status_code,
+                    )
+                    may_retry = idempotent
+                else:
+                    return response
+                response.close()
+            if not may_retry or attempt == policy.attempts:
+                raise error
+            if self._closed.wait(delay):
+                raise Cancelled("the client was closed")
+        raise AssertionError("unreachable")
+
+    def _decode(self, response: requests.Response) -> dict:
+        """The JSON body of an answer, or the typed error it carries (even with a 2xx status)."""
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            if response.status_code == 401:
+                raise AuthenticationError(
+                    "the API key was refused", code="UNAUTHORIZED", http_status=401
+                )
+            raise ServiceError(f"unreadable answer from the service (HTTP {response.status_code})")
+        error = answer.get("error")
+        if error not in contract.SUCCESS_ERROR_VALUES:
+            message = self._scrub(str(answer.get("message") or ""))
+            raise error_for_code(str(error), message, response.status_code)
+        if response.status_code == 401:
+            raise AuthenticationError(
+                "the API key was refused", code="UNAUTHORIZED", http_status=401
+            )
+        if response.status_code >= 400:
+            message = self._scrub(str(answer.get("message") or f"HTTP {response.status_code}"))
+            raise InvalidRequest(message, http_status=response.status_code)
+        return answer
+
+    def _scrub(self, text: str) -> str:
+        """Text from the service, with the key removed in case anything echoes it."""
+        return text.replace(self.settings.api_key.strip(), "***")
+
+
+def check_url_scheme(field_name: str, url: str):
+    """HTTPS everywhere; plain HTTP only to this machine (the local emulator)."""
+    parts = urlsplit(url or "")
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and _is_loopback(parts.hostname):
+        return
+    raise InvalidInput(
+        field_name, f"{url!r} must be an https:// address (plain http only for localhost)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+class _ProgressReader(io.BytesIO):
+    """An in-memory request body that reports how much of it has been sent."""
+
+    def __init__(self, data: bytes, progress: ProgressCallback | None):
+        super().__init__(data)
+        self._total = len(data)
+        self._progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = super().read(size)
+        if self._progress is not None and chunk:
+            self._progress(self.tell(), self._total)
+        return chunk
+
+
+def _no_auth(request):
+    return request
+
+
+def _is_loopback(hostname: str | None) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the connection was never established, so the service cannot have seen it."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def _network_error(exc: requests.RequestException) -> RodinError:
+    if isinstance(exc, requests.Timeout):
+        return RequestTimeout(f"the service did not answer in time ({type(exc).__name__})")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return NetworkError(
+            "the secure connection failed (certificate not trusted); behind a company proxy, "
+            "set its CA bundle in the add-on preferences"
+        )
+    return NetworkError(f"could not reach the service ({type(exc).__name__})")
+
+
+def _retry_after(response: requests.Response, policy: RetryPolicy) -> float:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        seconds = parsed.timestamp() - time.time() if parsed else policy.default_retry_after
+    if not math.isfinite(seconds):
+        seconds = policy.default_retry_after
+    return min(max(seconds, 0.0), policy.max_retry_after)
+
+
+def _job_state(job) -> JobState:
+    if not isinstance(job, dict):
+        raise ServiceError("the status answer has a job that is not an object")
+    queue_length = job.get("queue_length")
+    return JobState(
+        uuid=str(job.get("uuid") or ""),
+        status=str(job.get("status")),
+        queue_length=queue_length if isinstance(queue_length, int) else None,
+    )
+
+
+def _enum_value(field_name: str, enum_type: type[Enum], value) -> Enum:
+    """The enum member for a value, matched case-insensitively; the allowed values otherwise."""
+    for member in enum_type:
+        if value is member or (isinstance(value, str) and value.lower() == member.value.lower()):
+            return member
+    raise InvalidInput(field_name, f"{value!r} is not one of: {contract.allowed_values(enum_type)}")
+
+
+def _check_number(field_name: str, value, *, positive: bool):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInput(field_name, f"must be a number, not {value!r}")
+    if positive and value <= 0:
+        raise InvalidInput(field_name, f"must be greater than 0, not {value!r}")
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _read_head(field_name: str, path: Path, *, limit: int | None = None) -> bytes:
+    """The first bytes of an input file, after checking it exists, is readable and fits."""
+    if not path.is_file():
+        raise InvalidInput(field_name, f"file not found: {path}")
+    size = path.stat().st_size
+    if size == 0:
+        raise InvalidInput(field_name, f"{path.name} is empty")
+    if limit is not None and size > limit:
+        raise InvalidInput(
+            field_name,
+            f"{path.name} is {size / 2**20:.1f} MB; the service takes at most "
+            f"{limit / 2**20:.0f} MB",
+        )
+    try:
+        with path.open("rb") as file:
+            return file.read(12)
+    except OSError as exc:
+        raise InvalidInput(field_name, f"cannot read {path.name}: {exc.strerror}") from None
