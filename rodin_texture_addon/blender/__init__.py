@@ -1,0 +1,1 @@
+"""The Blender side: everything that imports ``bpy``. Thin glue over ``rodin`` and ``jobs``."""
