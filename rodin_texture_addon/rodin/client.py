@@ -236,13 +236,20 @@ class ClientSettings:
 class RodinClient:
     """Blocking client for one account. Thread-safe; ``close()`` interrupts waits and retries."""
 
-    def __init__(self, settings: ClientSettings):
+    def __init__(
+        self,
+        settings: ClientSettings,
+        request_gate: Callable[[threading.Event], None] | None = None,
+    ):
+        """``request_gate`` is called before every API request (retries too) and may block:
+        the job layer's request budget. It gets the client's close event so it can give up."""
         if not settings.api_key or not settings.api_key.strip():
             raise InvalidInput(
                 "api_key", "no API key: set it in the add-on preferences or RODIN_API_KEY"
             )
         check_url_scheme("base_url", settings.base_url)
         self.settings = settings
+        self._request_gate = request_gate
         self._base_url = settings.base_url.rstrip("/")
         self._closed = threading.Event()
         self._api = self._new_session()
@@ -359,7 +366,8 @@ class RodinClient:
         def send():
             return self._files.get(result.url, stream=True, timeout=self._timeout())
 
-        response = self._send_with_retries(send, idempotent=True)
+        # The file host is not the API: its requests do not count against the API's budget.
+        response = self._send_with_retries(send, idempotent=True, gated=False)
         with response:
             if response.status_code in (401, 403, 404, 410):
                 raise DownloadError(
@@ -415,7 +423,7 @@ class RodinClient:
         )
 
     def _send_with_retries(
-        self, send: Callable[[], requests.Response], *, idempotent: bool
+        self, send: Callable[[], requests.Response], *, idempotent: bool, gated: bool = True
     ) -> requests.Response:
         """Send, retrying network errors, 5xx and 429 where safe. Returns any other response.
 
@@ -425,6 +433,8 @@ class RodinClient:
         policy = self.settings.retry
         for attempt in range(1, policy.attempts + 1):
             delay = policy.backoff(attempt)
+            if gated and self._request_gate is not None:
+                self._request_gate(self._closed)
             try:
                 response = send()
             except requests.RequestException as exc:

@@ -1,0 +1,59 @@
+"""How often to ask the service: the polling schedule and the account's request budget."""
+
+import threading
+import time
+from dataclasses import dataclass
+
+from ..rodin import contract
+from ..rodin.errors import Cancelled
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """When to check a task: first after ~5 s, then backing off to 30 s, giving up at 20 min."""
+
+    first_delay: float = contract.FIRST_STATUS_DELAY
+    growth: float = 1.5
+    max_interval: float = contract.MAX_STATUS_INTERVAL
+    deadline: float = contract.GENERATION_DEADLINE
+    # An empty result list right after Done: ask again a few times before calling it a failure.
+    empty_list_retries: int = 3
+    empty_list_delay: float = 2.0
+    # After API_PARALLELISM_LIMIT_REACHED, or a retryable error on a step, try again after this.
+    retry_delay: float = 15.0
+
+    def next_interval(self, previous: float) -> float:
+        return min(self.max_interval, max(previous, self.first_delay) * self.growth)
+
+
+class RequestBudget:
+    """A token bucket shared by every API call of the process: at most ``per_minute`` a minute.
+
+    ``acquire`` blocks the calling worker thread until a request may go; bursts are limited to
+    ``burst`` requests so the rate stays smooth.
+    """
+
+    def __init__(self, per_minute: float = 120.0, burst: int = 10, clock=time.monotonic):
+        self.per_minute = per_minute
+        self._rate = per_minute / 60.0
+        self._capacity = float(max(1, burst))
+        self._tokens = self._capacity
+        self._clock = clock
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self, cancel: threading.Event | None = None):
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
+                self._stamp = now
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    return
+                wait = (1.0 - self._tokens) / self._rate
+            if cancel is not None:
+                if cancel.wait(wait):
+                    raise Cancelled("stopped while waiting for the request budget")
+            else:
+                time.sleep(wait)
