@@ -9,6 +9,7 @@ threads serve any number of jobs and a waiting job holds no thread.
 import heapq
 import itertools
 import queue
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -66,6 +67,11 @@ class _Job:
     geometry_format: GeometryFormat
     request: TextureRequest | None
     state: JobSnapshot
+    cleanup: Path | None = None  # the upload's folder, removed once the upload is over
+
+    def __post_init__(self):
+        self.geometry_format = GeometryFormat(self.geometry_format)
+
     poll_interval: float = 0.0
     empty_lists: int = 0
     generation: int = 0
@@ -96,22 +102,31 @@ class JobManager:
 
     # --- starting jobs (any thread) ---
 
-    def submit(self, job_id: str, client: RodinClient, request: TextureRequest, folder: Path):
-        """Upload and start a new task. Refuses a job id that is still running."""
+    def submit(
+        self,
+        job_id: str,
+        client: RodinClient,
+        request: TextureRequest,
+        folder: Path,
+        cleanup: Path | None = None,
+    ):
+        """Upload and start a new task; ``cleanup`` (the upload's folder) is removed once the
+        upload is over. Refuses a job id that is still running."""
         state = JobSnapshot(job_id, Phase.UPLOADING, message="Uploading")
-        self._start(
-            job_id, client, folder, request.geometry_file_format, request, state, self._submit
-        )
+        job = _Job(client, Path(folder), request.geometry_file_format, request, state, cleanup)
+        self._start(job, self._submit)
 
     def resume(self, job_id: str, client: RodinClient, folder: Path, task: JobSnapshot, fmt):
         """Follow a task submitted earlier (after a reload): poll it now, never submit again."""
         state = replace(task, job_id=job_id, phase=Phase.WAITING, message="Checking", hint="")
-        self._start(job_id, client, folder, fmt, None, state, self._poll)
+        self._start(_Job(client, Path(folder), fmt, None, state), self._poll)
 
     def download(self, job_id: str, client: RodinClient, folder: Path, task: JobSnapshot, fmt):
         """Fetch a finished task's files again, through fresh links."""
-        state = replace(task, job_id=job_id, phase=Phase.DOWNLOADING, message="Downloading")
-        self._start(job_id, client, folder, fmt, None, state, self._download)
+        state = replace(
+            task, job_id=job_id, phase=Phase.DOWNLOADING, message="Downloading", hint=""
+        )
+        self._start(_Job(client, Path(folder), fmt, None, state), self._download)
 
     def check_now(self, job_id: str) -> bool:
         """Poll a waiting job at once instead of at its next turn."""
@@ -159,7 +174,9 @@ class JobManager:
             self._post(job, phase=Phase.WAITING, message="Waiting for a free slot on the account")
             return self.schedule.retry_delay, self._submit
         except RodinError as error:
+            self._remove_upload(job)
             return self._fail(job, error)
+        self._remove_upload(job)
         self._post(
             job,
             phase=Phase.WAITING,
@@ -235,8 +252,8 @@ class JobManager:
 
     # --- plumbing ---
 
-    def _start(self, job_id, client, folder, fmt, request, state, first_step):
-        job = _Job(client, Path(folder), GeometryFormat(fmt), request, state)
+    def _start(self, job: _Job, first_step: Step):
+        job_id = job.state.job_id
         with self._condition:
             if self._stopping:
                 raise RuntimeError("the job manager is shut down")
@@ -244,7 +261,7 @@ class JobManager:
                 raise RuntimeError(f"job {job_id} is already running")
             self._jobs[job_id] = job
             self._schedule(job, 0.0, first_step)
-        self.updates.put(state)
+        self.updates.put(job.state)
 
     def _schedule(self, job: _Job, delay: float, step: Step):
         """Queue the job's next step; any step queued before for it is dropped."""
@@ -252,6 +269,12 @@ class JobManager:
         due = time.monotonic() + delay
         heapq.heappush(self._heap, (due, next(self._sequence), job, job.generation, step))
         self._condition.notify()
+
+    @staticmethod
+    def _remove_upload(job: _Job):
+        if job.cleanup is not None:
+            shutil.rmtree(job.cleanup, ignore_errors=True)
+            job.cleanup = None
 
     def _next_poll(self, job: _Job):
         job.poll_interval = self.schedule.next_interval(job.poll_interval)

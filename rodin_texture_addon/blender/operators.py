@@ -1,0 +1,298 @@
+"""Operators: every action of the panel, callable as ``bpy.ops.rodin_texture.*`` from scripts.
+
+In background mode (``blender -b``, the ``bpy`` module) timers never run, so the operators that
+start network work there also wait for it, pumping on the main thread, and return when done.
+"""
+
+from pathlib import Path
+
+import bpy
+
+from ..jobs import Phase
+from ..rodin import TextureRequest, contract
+from ..rodin.errors import RodinError
+from . import images, preferences, runtime
+from .properties import APPLY_MODE_ITEMS, MATERIAL_ITEMS, RESOLUTION_ITEMS
+
+SKIP = {"SKIP_SAVE"}
+
+
+def _active_job(context):
+    obj = context.active_object
+    return obj if obj is not None and obj.rodin_texture.job_id else None
+
+
+class _ReportsUserErrors:
+    """Mixin: runs ``run`` and turns user and service errors into reports, not tracebacks."""
+
+    def execute(self, context):
+        try:
+            return self.run(context)
+        except (runtime.UserError, RodinError) as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+
+
+class RODIN_TEXTURE_OT_generate(_ReportsUserErrors, bpy.types.Operator):
+    """Texture the selected meshes with Rodin from the reference image (0.5 credits a mesh)"""
+
+    bl_idname = "rodin_texture.generate"
+    bl_label = "Generate Texture"
+    bl_options = {"REGISTER"}
+
+    image_path: bpy.props.StringProperty(name="Image Path", subtype="FILE_PATH", options=SKIP)
+    prompt: bpy.props.StringProperty(name="Prompt", options=SKIP)
+    seed: bpy.props.IntProperty(
+        name="Seed", min=contract.SEED_MIN, max=contract.SEED_MAX, options=SKIP
+    )
+    material: bpy.props.EnumProperty(name="Material", items=MATERIAL_ITEMS, options=SKIP)
+    resolution: bpy.props.EnumProperty(name="Resolution", items=RESOLUTION_ITEMS, options=SKIP)
+    reference_scale: bpy.props.FloatProperty(
+        name="Reference Scale", default=contract.DEFAULT_REFERENCE_SCALE, min=0.01, options=SKIP
+    )
+
+    @classmethod
+    def poll(cls, context):
+        reason = runtime.why_offline(context)
+        if reason:
+            cls.poll_message_set(reason)
+            return False
+        return True
+
+    def given(self, name: str, panel_value):
+        """A keyword parameter when the caller gave it, else the panel's setting."""
+        return getattr(self, name) if self.properties.is_property_set(name) else panel_value
+
+    def run(self, context):
+        settings = context.scene.rodin_texture_settings
+        objects = runtime.target_meshes(context)
+        if self.properties.is_property_set("image_path"):
+            image_path = Path(bpy.path.abspath(self.image_path))
+        else:
+            image_path = images.upload_path(settings.image)
+        template = TextureRequest(
+            image_path=image_path,
+            model_path=Path(),
+            prompt=self.given("prompt", settings.prompt),
+            material=self.given("material", settings.material),
+            resolution=self.given("resolution", settings.resolution),
+            reference_scale=self.given("reference_scale", settings.reference_scale),
+            escore=settings.escore,
+            texture_delight=settings.texture_delight,
+        )
+        if self.properties.is_property_set("seed"):
+            seeds = [self.seed] * len(objects)
+        else:
+            seeds = [settings.chosen_seed() for _ in objects]
+        job_ids = runtime.start_generation(context, objects, template, seeds)
+        cost = contract.CREDITS_PER_TASK * len(job_ids)
+        self.report({"INFO"}, f"Submitting {len(job_ids)} texture task(s), {cost:g} credits")
+        if bpy.app.background:
+            return finish_headless(self, job_ids)
+        return {"FINISHED"}
+
+
+class RODIN_TEXTURE_OT_resume(_ReportsUserErrors, bpy.types.Operator):
+    """Pick up every unfinished texture job stored in this file (never submits again)"""
+
+    bl_idname = "rodin_texture.resume"
+    bl_label = "Resume Jobs"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        reason = runtime.why_offline(context)
+        if reason:
+            cls.poll_message_set(reason)
+            return False
+        return True
+
+    def run(self, context):
+        objects = runtime.unfinished_objects()
+        if not objects:
+            self.report({"INFO"}, "No unfinished texture jobs in this file")
+            return {"FINISHED"}
+        job_ids = [runtime.resume_job(context, obj) for obj in objects]
+        self.report({"INFO"}, f"Resuming {len(job_ids)} texture job(s)")
+        if bpy.app.background:
+            return finish_headless(self, job_ids)
+        return {"FINISHED"}
+
+
+class RODIN_TEXTURE_OT_check_now(_ReportsUserErrors, bpy.types.Operator):
+    """Ask the service for the active object's job status now"""
+
+    bl_idname = "rodin_texture.check_now"
+    bl_label = "Check Now"
+
+    @classmethod
+    def poll(cls, context):
+        obj = _active_job(context)
+        return obj is not None and bool(obj.rodin_texture.task_uuid)
+
+    def run(self, context):
+        obj = context.active_object
+        manager = runtime.get().manager
+        if not manager.check_now(obj.rodin_texture.job_id):
+            runtime.resume_job(context, obj)
+        return {"FINISHED"}
+
+
+class RODIN_TEXTURE_OT_download(_ReportsUserErrors, bpy.types.Operator):
+    """Download the active object's result again, through fresh links"""
+
+    bl_idname = "rodin_texture.download"
+    bl_label = "Download Again"
+
+    @classmethod
+    def poll(cls, context):
+        obj = _active_job(context)
+        return obj is not None and obj.rodin_texture.status in (Phase.DONE, Phase.FAILED)
+
+    def run(self, context):
+        job_id = runtime.download_job(context, context.active_object)
+        if bpy.app.background:
+            return finish_headless(self, [job_id])
+        return {"FINISHED"}
+
+
+class RODIN_TEXTURE_OT_apply(_ReportsUserErrors, bpy.types.Operator):
+    """Put the active object's downloaded result in the scene, over the original"""
+
+    bl_idname = "rodin_texture.apply"
+    bl_label = "Apply Result"
+    bl_options = {"REGISTER", "UNDO"}
+
+    apply_mode: bpy.props.EnumProperty(name="Apply As", items=APPLY_MODE_ITEMS, options=SKIP)
+
+    @classmethod
+    def poll(cls, context):
+        obj = _active_job(context)
+        return obj is not None and bool(obj.rodin_texture.model_path)
+
+    def run(self, context):
+        replace = None
+        if self.properties.is_property_set("apply_mode"):
+            replace = self.apply_mode == "REPLACE"
+        result = runtime.apply_job(context, context.active_object, replace=replace)
+        self.report({"INFO"}, f"Applied the result to {result.name}")
+        return {"FINISHED"}
+
+
+class RODIN_TEXTURE_OT_clear(_ReportsUserErrors, bpy.types.Operator):
+    """Forget the active object's job (a task still running on the service is abandoned)"""
+
+    bl_idname = "rodin_texture.clear"
+    bl_label = "Clear Job"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        obj = _active_job(context)
+        return obj is not None and not runtime.get().manager.is_running(obj.rodin_texture.job_id)
+
+    def run(self, context):
+        state = context.active_object.rodin_texture
+        for name in ("job_id", "task_uuid", "subscription_key", "job_uuids", "message", "hint"):
+            setattr(state, name, "")
+        state.status = Phase.IDLE.value
+        return {"FINISHED"}
+
+
+class RODIN_TEXTURE_OT_open_folder(_ReportsUserErrors, bpy.types.Operator):
+    """Open the folder holding the active object's result"""
+
+    bl_idname = "rodin_texture.open_folder"
+    bl_label = "Open Result Folder"
+
+    @classmethod
+    def poll(cls, context):
+        obj = _active_job(context)
+        return obj is not None and bool(obj.rodin_texture.model_path)
+
+    def run(self, context):
+        folder = Path(context.active_object.rodin_texture.model_path).parent
+        if not folder.is_dir():
+            raise runtime.UserError(f"The folder {folder} no longer exists")
+        bpy.ops.wm.path_open(filepath=str(folder))
+        return {"FINISHED"}
+
+
+class RODIN_TEXTURE_OT_copy_task_id(_ReportsUserErrors, bpy.types.Operator):
+    """Copy the active object's task id to the clipboard"""
+
+    bl_idname = "rodin_texture.copy_task_id"
+    bl_label = "Copy Task ID"
+
+    @classmethod
+    def poll(cls, context):
+        obj = _active_job(context)
+        return obj is not None and bool(obj.rodin_texture.task_uuid)
+
+    def run(self, context):
+        context.window_manager.clipboard = context.active_object.rodin_texture.task_uuid
+        self.report({"INFO"}, "Task ID copied")
+        return {"FINISHED"}
+
+
+class RODIN_TEXTURE_OT_refresh_balance(_ReportsUserErrors, bpy.types.Operator):
+    """Ask the service for the account's credit balance (free)"""
+
+    bl_idname = "rodin_texture.refresh_balance"
+    bl_label = "Refresh Balance"
+
+    @classmethod
+    def poll(cls, context):
+        reason = runtime.why_offline(context)
+        if reason:
+            cls.poll_message_set(reason)
+            return False
+        return True
+
+    def run(self, context):
+        thread = runtime.refresh_balance(context)
+        if bpy.app.background:
+            thread.join()
+            self.report({"INFO"}, f"Balance: {runtime.get().balance}")
+        return {"FINISHED"}
+
+
+class RODIN_TEXTURE_OT_open_preferences(bpy.types.Operator):
+    """Open this add-on's preferences (API key, service, results folder)"""
+
+    bl_idname = "rodin_texture.open_preferences"
+    bl_label = "Open Preferences"
+
+    def execute(self, context):
+        bpy.ops.screen.userpref_show(section="ADDONS")
+        context.window_manager.addon_search = "Rodin Texture"
+        bpy.ops.preferences.addon_expand(module=preferences.ADDON_PACKAGE)
+        return {"FINISHED"}
+
+
+def finish_headless(operator, job_ids: list[str]) -> set[str]:
+    """Background mode: wait for the jobs, then report like the panel would."""
+    runtime.wait_for(job_ids)
+    failed = []
+    for job_id in job_ids:
+        obj = runtime.find_job_object(job_id)
+        if obj is not None and obj.rodin_texture.phase is not Phase.DONE:
+            failed.append(f"{obj.name}: {runtime.describe(obj)}")
+    if failed:
+        operator.report({"ERROR"}, "; ".join(failed))
+        return {"CANCELLED"}
+    return {"FINISHED"}
+
+
+CLASSES = (
+    RODIN_TEXTURE_OT_generate,
+    RODIN_TEXTURE_OT_resume,
+    RODIN_TEXTURE_OT_check_now,
+    RODIN_TEXTURE_OT_download,
+    RODIN_TEXTURE_OT_apply,
+    RODIN_TEXTURE_OT_clear,
+    RODIN_TEXTURE_OT_open_folder,
+    RODIN_TEXTURE_OT_copy_task_id,
+    RODIN_TEXTURE_OT_refresh_balance,
+    RODIN_TEXTURE_OT_open_preferences,
+)

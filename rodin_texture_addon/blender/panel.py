@@ -1,0 +1,142 @@
+"""The sidebar tab "Rodin" in the 3D Viewport. Draws state; never does work."""
+
+import time
+
+import bpy
+
+from ..jobs import Phase
+from ..rodin import contract
+from . import preferences, runtime
+from .operators import (
+    RODIN_TEXTURE_OT_apply,
+    RODIN_TEXTURE_OT_check_now,
+    RODIN_TEXTURE_OT_clear,
+    RODIN_TEXTURE_OT_copy_task_id,
+    RODIN_TEXTURE_OT_download,
+    RODIN_TEXTURE_OT_generate,
+    RODIN_TEXTURE_OT_open_folder,
+    RODIN_TEXTURE_OT_open_preferences,
+    RODIN_TEXTURE_OT_refresh_balance,
+    RODIN_TEXTURE_OT_resume,
+)
+
+PHASE_ICONS = {
+    Phase.IDLE: "DOT",
+    Phase.EXPORTING: "EXPORT",
+    Phase.UPLOADING: "EXPORT",
+    Phase.WAITING: "SORTTIME",
+    Phase.GENERATING: "SHADING_TEXTURE",
+    Phase.DOWNLOADING: "IMPORT",
+    Phase.DONE: "CHECKMARK",
+    Phase.FAILED: "ERROR",
+}
+
+
+class _RodinPanel:
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Rodin"
+
+
+class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
+    bl_label = "Rodin Texture"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.rodin_texture_settings
+        layout.template_ID(settings, "image", open="image.open", text="Image")
+        if settings.image is not None:
+            layout.template_icon(icon_value=settings.image.preview.icon_id, scale=5.0)
+        layout.prop(settings, "prompt", text="", placeholder="Prompt (optional)")
+        layout.prop(settings, "material", expand=True)
+        layout.prop(settings, "resolution", expand=True)
+        row = layout.row(align=True)
+        row.prop(settings, "random_seed", text="", icon="FILE_REFRESH")
+        sub = row.row(align=True)
+        sub.enabled = not settings.random_seed
+        sub.prop(settings, "seed")
+        layout.prop(settings, "reference_scale")
+
+        meshes = [obj for obj in context.selected_objects if obj.type == "MESH"]
+        count = len(meshes) or 1
+        cost = contract.CREDITS_PER_TASK * count
+        reason = runtime.why_offline(context)
+        column = layout.column()
+        column.scale_y = 1.5
+        column.operator(
+            RODIN_TEXTURE_OT_generate.bl_idname,
+            text=f"Generate Texture ({cost:g} credits)",
+            icon="SHADING_TEXTURE",
+        )
+        if reason:
+            layout.label(text=reason, icon="ERROR")
+            if not preferences.api_key(context):
+                layout.operator(RODIN_TEXTURE_OT_open_preferences.bl_idname, icon="PREFERENCES")
+        if runtime.unfinished_objects():
+            layout.operator(RODIN_TEXTURE_OT_resume.bl_idname, icon="PLAY")
+
+        row = layout.row(align=True)
+        row.label(text=f"Balance: {runtime.balance_text() or '?'}")
+        row.operator(RODIN_TEXTURE_OT_refresh_balance.bl_idname, text="", icon="FILE_REFRESH")
+
+
+class RODIN_TEXTURE_PT_advanced(_RodinPanel, bpy.types.Panel):
+    bl_label = "Advanced"
+    bl_parent_id = "RODIN_TEXTURE_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        settings = context.scene.rodin_texture_settings
+        layout = self.layout
+        layout.use_property_split = True
+        layout.prop(settings, "escore")
+        layout.prop(settings, "texture_delight")
+        layout.prop(settings, "apply_mode")
+
+
+class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
+    bl_label = "Job"
+    bl_parent_id = "RODIN_TEXTURE_PT_main"
+
+    @classmethod
+    def poll(cls, context):
+        obj = context.active_object
+        return obj is not None and bool(obj.rodin_texture.job_id or obj.rodin_texture.source_object)
+
+    def draw(self, context):
+        obj = context.active_object
+        state = obj.rodin_texture
+        layout = self.layout
+        if state.source_object is not None:
+            layout.label(text=f"Result of {state.source_object.name}", icon="LINKED")
+            return
+        phase = state.phase
+        layout.label(text=runtime.describe(obj).capitalize(), icon=PHASE_ICONS[phase])
+        if phase in (Phase.UPLOADING, Phase.DOWNLOADING) and hasattr(layout, "progress"):
+            layout.progress(factor=state.progress, text=f"{state.progress:.0%}")
+        if state.message and phase is not Phase.FAILED:
+            layout.label(text=state.message)
+        if state.hint:
+            layout.label(text=state.hint, icon="INFO")
+        if state.submitted_at:
+            end = state.finished_at or time.time()
+            layout.label(text=f"Elapsed: {int(end - state.submitted_at)} s")
+        if state.task_uuid:
+            row = layout.row(align=True)
+            row.label(text=f"Task: {state.task_uuid}")
+            row.operator(RODIN_TEXTURE_OT_copy_task_id.bl_idname, text="", icon="COPYDOWN")
+        row = layout.row(align=True)
+        row.operator(RODIN_TEXTURE_OT_check_now.bl_idname, icon="FILE_REFRESH")
+        row.operator(RODIN_TEXTURE_OT_download.bl_idname, icon="IMPORT")
+        row = layout.row(align=True)
+        row.operator(RODIN_TEXTURE_OT_apply.bl_idname, icon="CHECKMARK")
+        row.operator(RODIN_TEXTURE_OT_open_folder.bl_idname, text="", icon="FILE_FOLDER")
+        row.operator(RODIN_TEXTURE_OT_clear.bl_idname, text="", icon="X")
+        if state.result_object is not None:
+            layout.label(text=f"Result: {state.result_object.name}", icon="OBJECT_DATA")
+        preview = runtime.preview_image(state.preview_path)
+        if preview is not None:
+            layout.template_icon(icon_value=preview.preview.icon_id, scale=5.0)
+
+
+CLASSES = (RODIN_TEXTURE_PT_main, RODIN_TEXTURE_PT_advanced, RODIN_TEXTURE_PT_job)

@@ -1,0 +1,152 @@
+"""Data the add-on keeps in the .blend: panel settings on the scene, one job on each object.
+
+The API key is not here: it lives in the add-on preferences (or the environment), which are
+never saved into a .blend file.
+"""
+
+import json
+import random
+
+import bpy
+
+from ..jobs import JobSnapshot, Phase
+from ..rodin import contract
+
+MATERIAL_ITEMS = [
+    (contract.Material.PBR.value, "PBR", "Base colour, roughness, metallic and normal maps"),
+    (contract.Material.SHADED.value, "Shaded", "One colour map with lighting baked in"),
+]
+RESOLUTION_ITEMS = [
+    (contract.Resolution.BASIC.value, "Basic (2K)", "2048 × 2048 textures"),
+    (contract.Resolution.HIGH.value, "High (4K)", "4096 × 4096 textures"),
+]
+STATUS_ITEMS = [(phase.value, phase.value.title(), "") for phase in Phase]
+APPLY_MODE_ITEMS = [
+    (
+        "NEW_OBJECT",
+        "New Object",
+        "Add the textured result beside the original, which stays untouched",
+    ),
+    ("REPLACE", "Replace Mesh", "Give the original the result's mesh and material (undoable)"),
+]
+UNFINISHED = {Phase.UPLOADING, Phase.WAITING, Phase.GENERATING, Phase.DOWNLOADING}
+
+
+class RodinTextureSettings(bpy.types.PropertyGroup):
+    """What the next Generate sends: the panel's settings, saved with the scene."""
+
+    image: bpy.props.PointerProperty(
+        name="Reference Image", type=bpy.types.Image, description="The image the texture follows"
+    )
+    prompt: bpy.props.StringProperty(
+        name="Prompt", description="Optional text to guide the texture"
+    )
+    seed: bpy.props.IntProperty(
+        name="Seed",
+        min=contract.SEED_MIN,
+        max=contract.SEED_MAX,
+        description="The same seed with the same inputs gives a similar texture",
+    )
+    random_seed: bpy.props.BoolProperty(
+        name="Random Seed", default=True, description="Pick a new seed for every generation"
+    )
+    reference_scale: bpy.props.FloatProperty(
+        name="Reference Scale",
+        default=contract.DEFAULT_REFERENCE_SCALE,
+        min=0.01,
+        soft_max=4.0,
+        description="How strongly the reference image drives the texture",
+    )
+    material: bpy.props.EnumProperty(name="Material", items=MATERIAL_ITEMS)
+    resolution: bpy.props.EnumProperty(name="Resolution", items=RESOLUTION_ITEMS)
+    escore: bpy.props.FloatProperty(
+        name="PBR Detail",
+        default=contract.DEFAULT_ESCORE,
+        min=0.0,
+        soft_max=10.0,
+        description="The service's 'escore': how much detail the PBR maps get",
+    )
+    texture_delight: bpy.props.BoolProperty(
+        name="Remove Lighting",
+        description="Remove lighting baked into the reference image (texture_delight)",
+    )
+    apply_mode: bpy.props.EnumProperty(name="Apply As", items=APPLY_MODE_ITEMS)
+
+    def chosen_seed(self) -> int:
+        return (
+            random.randint(contract.SEED_MIN, contract.SEED_MAX) if self.random_seed else self.seed
+        )
+
+
+class RodinTextureJob(bpy.types.PropertyGroup):
+    """One object's texture job, saved with the .blend so it survives closing and reopening."""
+
+    job_id: bpy.props.StringProperty(name="Job ID")
+    status: bpy.props.EnumProperty(name="Status", items=STATUS_ITEMS, default=Phase.IDLE.value)
+    progress: bpy.props.FloatProperty(name="Progress", min=0.0, max=1.0, subtype="FACTOR")
+    message: bpy.props.StringProperty(name="Message")
+    hint: bpy.props.StringProperty(name="What To Do")
+    task_uuid: bpy.props.StringProperty(name="Task ID", description="The Rodin task's id")
+    subscription_key: bpy.props.StringProperty(name="Subscription Key")
+    job_uuids: bpy.props.StringProperty(name="Job IDs", description="Comma-separated job ids")
+    queue_length: bpy.props.IntProperty(name="Queue Length", default=-1)
+    # Seconds since the epoch: an int holds them exactly, a (32-bit) float does not.
+    submitted_at: bpy.props.IntProperty(name="Submitted At")
+    finished_at: bpy.props.IntProperty(name="Finished At")
+    settings_json: bpy.props.StringProperty(name="Settings Used")
+    result_folder: bpy.props.StringProperty(name="Result Folder", subtype="DIR_PATH")
+    model_path: bpy.props.StringProperty(name="Result Model", subtype="FILE_PATH")
+    preview_path: bpy.props.StringProperty(name="Preview", subtype="FILE_PATH")
+    result_object: bpy.props.PointerProperty(name="Result", type=bpy.types.Object)
+    source_object: bpy.props.PointerProperty(name="Source", type=bpy.types.Object)
+
+    @property
+    def phase(self) -> Phase:
+        return Phase(self.status)
+
+    @property
+    def settings(self) -> dict:
+        return json.loads(self.settings_json) if self.settings_json else {}
+
+    def write(self, snapshot: JobSnapshot):
+        """Copy a worker's snapshot onto the object (main thread only)."""
+        self.status = snapshot.phase.value
+        self.progress = min(max(snapshot.progress, 0.0), 1.0)
+        self.message = snapshot.message
+        self.hint = snapshot.hint
+        self.task_uuid = snapshot.task_uuid
+        self.subscription_key = snapshot.subscription_key
+        self.job_uuids = ",".join(snapshot.job_uuids)
+        self.queue_length = -1 if snapshot.queue_length is None else snapshot.queue_length
+        self.submitted_at = int(snapshot.submitted_at)
+        self.finished_at = int(snapshot.finished_at)
+        self.model_path = snapshot.model_path
+        self.preview_path = snapshot.preview_path
+
+    def snapshot(self) -> JobSnapshot:
+        """The stored state, as the job layer takes it to resume or download again."""
+        return JobSnapshot(
+            job_id=self.job_id,
+            phase=self.phase,
+            task_uuid=self.task_uuid,
+            subscription_key=self.subscription_key,
+            job_uuids=tuple(uuid for uuid in self.job_uuids.split(",") if uuid),
+            submitted_at=float(self.submitted_at),
+            finished_at=float(self.finished_at),
+            model_path=self.model_path,
+            preview_path=self.preview_path,
+            submitted=bool(self.task_uuid),
+        )
+
+
+CLASSES = (RodinTextureSettings, RodinTextureJob)
+
+
+def register():
+    bpy.types.Scene.rodin_texture_settings = bpy.props.PointerProperty(type=RodinTextureSettings)
+    bpy.types.Object.rodin_texture = bpy.props.PointerProperty(type=RodinTextureJob)
+
+
+def unregister():
+    del bpy.types.Object.rodin_texture
+    del bpy.types.Scene.rodin_texture_settings

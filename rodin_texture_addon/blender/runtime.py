@@ -1,0 +1,399 @@
+"""The add-on's live parts: the job manager, the main-thread pump, resuming, headless waiting.
+
+Data flows one way: an operator exports and starts jobs; worker threads post snapshots; the
+pump (a ``bpy.app.timers`` function on the main thread) writes them onto objects; finished
+results are applied by a one-shot timer (or, headless, by ``wait_for``).
+"""
+
+import dataclasses
+import json
+import queue
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import bpy
+from bpy.app.handlers import persistent
+
+from ..jobs import JobManager, JobSnapshot, Phase, RequestBudget
+from ..rodin import RodinClient, TextureRequest, contract
+from ..rodin.errors import RodinError
+from . import apply, export, preferences
+from .properties import UNFINISHED
+
+PUMP_INTERVAL = 0.2
+HEADLESS_POLL_INTERVAL = 0.05
+
+
+class UserError(Exception):
+    """A mistake the user can fix; its text is shown as it is."""
+
+
+class Runtime:
+    """What lives while the add-on is enabled; created on first use, so an idle add-on starts
+    no threads."""
+
+    def __init__(self):
+        self.manager = JobManager()
+        self.budget = RequestBudget()
+        self.clients: dict[tuple, RodinClient] = {}
+        self.object_names: dict[str, str] = {}
+        self.apply_when_done: set[str] = set()
+        self.finished: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.balance: str = ""
+
+    def client(self, context) -> RodinClient:
+        """One client per account and service settings, shared by that account's jobs."""
+        settings = preferences.client_settings(context)
+        self.budget.per_minute = preferences.get(context).requests_per_minute
+        key = (settings.api_key, settings.base_url, settings.ca_bundle, settings.proxy_url)
+        if key not in self.clients:
+            self.clients[key] = RodinClient(settings, request_gate=self.budget.acquire)
+        return self.clients[key]
+
+    def shutdown(self):
+        self.manager.shutdown()
+        for client in self.clients.values():
+            client.close()
+
+
+_runtime: Runtime | None = None
+
+
+def get() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime()
+    return _runtime
+
+
+def shutdown():
+    global _runtime
+    for timer in (pump, finish_done_jobs):
+        if bpy.app.timers.is_registered(timer):
+            bpy.app.timers.unregister(timer)
+    if _runtime is not None:
+        _runtime.shutdown()
+        _runtime = None
+
+
+# --- checks that say why something cannot run -------------------------------------------------
+
+
+def why_offline(context) -> str:
+    if not bpy.app.online_access:
+        return "Online access is off: allow it in Preferences > System > Network"
+    if not preferences.api_key(context):
+        return "No API key: set it in the add-on preferences (or RODIN_API_KEY)"
+    return ""
+
+
+def target_meshes(context) -> list[bpy.types.Object]:
+    """The selected meshes, else the active object; refuses what cannot be textured."""
+    selected = [obj for obj in context.selected_objects if obj.type == "MESH"]
+    if selected:
+        return selected
+    active = context.active_object
+    if active is None:
+        raise UserError("Select a mesh to texture")
+    if active.type != "MESH":
+        raise UserError(f"{active.name} is a {active.type.lower()}, not a mesh")
+    return [active]
+
+
+# --- starting jobs (main thread) ------------------------------------------------------------
+
+
+def start_generation(context, objects, template: TextureRequest, seeds: list[int]) -> list[str]:
+    """Export each object and submit one task per object. All or nothing: a bad input refuses
+    the whole batch before anything is sent or any object is changed."""
+    runtime = get()
+    client = runtime.client(context)
+    for obj in objects:
+        state = obj.rodin_texture
+        if state.job_id and runtime.manager.is_running(state.job_id):
+            raise UserError(f"{obj.name} already has a texture job running")
+        if state.phase in UNFINISHED and state.task_uuid:
+            raise UserError(f"{obj.name} has an unfinished task: resume it or clear it first")
+    uploads, staged = [], []
+    try:
+        for obj, seed in zip(objects, seeds, strict=True):
+            uploads.append(Path(tempfile.mkdtemp(dir=preferences.user_folder("uploads"))))
+            exported = export.export_geometry_glb(context, obj, uploads[-1] / "model.glb")
+            request = dataclasses.replace(template, model_path=exported.path, seed=seed)
+            request.validate()
+            staged.append((obj, request, uploads[-1]))
+    except (export.ExportError, RodinError) as error:
+        for folder in uploads:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise UserError(str(error)) from None
+    folder = preferences.results_folder(context)
+    job_ids = []
+    for obj, request, upload_folder in staged:
+        job_id = uuid.uuid4().hex
+        state = obj.rodin_texture
+        state.job_id = job_id
+        state.write(JobSnapshot(job_id, Phase.UPLOADING, message="Uploading"))
+        state.settings_json = settings_json(request)
+        state.result_folder = str(folder)
+        runtime.object_names[job_id] = obj.name
+        if bpy.app.background or preferences.get(context).auto_import:
+            runtime.apply_when_done.add(job_id)
+        runtime.manager.submit(job_id, client, request, folder, cleanup=upload_folder)
+        job_ids.append(job_id)
+    ensure_pump()
+    return job_ids
+
+
+def resume_job(context, obj) -> str:
+    """Follow an object's submitted task again (never submits anything)."""
+    state = obj.rodin_texture
+    if not state.task_uuid:
+        raise UserError(f"{obj.name} has no submitted task to resume")
+    runtime = get()
+    job_id = state.job_id or uuid.uuid4().hex
+    state.job_id = job_id
+    runtime.object_names[job_id] = obj.name
+    if not runtime.manager.is_running(job_id):
+        if bpy.app.background or preferences.get(context).auto_import:
+            runtime.apply_when_done.add(job_id)
+        runtime.manager.resume(
+            job_id,
+            runtime.client(context),
+            Path(state.result_folder or preferences.results_folder(context)),
+            state.snapshot(),
+            state.settings.get("geometry_file_format", contract.GeometryFormat.GLB),
+        )
+    ensure_pump()
+    return job_id
+
+
+def download_job(context, obj) -> str:
+    """Fetch an object's finished task again through fresh links."""
+    state = obj.rodin_texture
+    if not state.task_uuid:
+        raise UserError(f"{obj.name} has no task to download")
+    runtime = get()
+    if state.job_id and runtime.manager.is_running(state.job_id):
+        raise UserError(f"{obj.name}'s job is still running")
+    job_id = state.job_id or uuid.uuid4().hex
+    state.job_id = job_id
+    runtime.object_names[job_id] = obj.name
+    runtime.manager.download(
+        job_id,
+        runtime.client(context),
+        Path(state.result_folder or preferences.results_folder(context)),
+        state.snapshot(),
+        state.settings.get("geometry_file_format", contract.GeometryFormat.GLB),
+    )
+    ensure_pump()
+    return job_id
+
+
+def unfinished_objects() -> list[bpy.types.Object]:
+    return [
+        obj
+        for obj in bpy.data.objects
+        if obj.rodin_texture.phase in UNFINISHED and obj.rodin_texture.task_uuid
+    ]
+
+
+def settings_json(request: TextureRequest) -> str:
+    return json.dumps(request.form_fields(), sort_keys=True)
+
+
+# --- the main-thread pump -------------------------------------------------------------------
+
+
+def ensure_pump():
+    if not bpy.app.background and not bpy.app.timers.is_registered(pump):
+        bpy.app.timers.register(pump, first_interval=0.0, persistent=True)
+
+
+def pump() -> float | None:
+    """Drain the workers' snapshots onto objects. Cheap: no network, no disk, no import."""
+    runtime = _runtime
+    if runtime is None:
+        return None
+    latest: dict[str, JobSnapshot] = {}
+    while True:
+        try:
+            snapshot = runtime.manager.updates.get_nowait()
+        except queue.Empty:
+            break
+        latest[snapshot.job_id] = snapshot
+    for snapshot in latest.values():
+        obj = find_job_object(snapshot.job_id)
+        if obj is None:
+            continue
+        obj.rodin_texture.write(snapshot)
+        if snapshot.phase is Phase.DONE:
+            runtime.finished.put(snapshot.job_id)
+            if not bpy.app.background:
+                bpy.app.timers.register(finish_done_jobs, first_interval=0.0)
+    if latest:
+        redraw_panels()
+    busy = runtime.manager.running_count or not runtime.manager.updates.empty()
+    return PUMP_INTERVAL if busy else None
+
+
+def finish_done_jobs():
+    """Load the previews of finished jobs and apply the results that were asked for.
+
+    Runs as a one-shot timer (or from the headless loop), not in the pump: it reads files."""
+    runtime = _runtime
+    while runtime is not None:
+        try:
+            job_id = runtime.finished.get_nowait()
+        except queue.Empty:
+            break
+        obj = find_job_object(job_id)
+        if obj is None:
+            continue
+        state = obj.rodin_texture
+        if state.preview_path and Path(state.preview_path).is_file():
+            apply.load_preview(Path(state.preview_path))
+        if job_id in runtime.apply_when_done:
+            runtime.apply_when_done.discard(job_id)
+            try:
+                apply_job(bpy.context, obj)
+            except (UserError, RuntimeError) as error:
+                state.message = f"Could not apply the result: {error}"
+    redraw_panels()
+    return None
+
+
+def preview_image(path: str) -> bpy.types.Image | None:
+    """The loaded preview image of a result, if any (drawing must not load files)."""
+    if not path:
+        return None
+    return next((image for image in bpy.data.images if image.filepath == path), None)
+
+
+def balance_text() -> str:
+    return _runtime.balance if _runtime is not None else ""
+
+
+def apply_job(context, obj, replace: bool | None = None) -> bpy.types.Object:
+    """Put the object's downloaded result in the scene, linked both ways with its source."""
+    state = obj.rodin_texture
+    if not state.model_path or not Path(state.model_path).is_file():
+        raise UserError(f"{obj.name} has no downloaded result to apply")
+    if replace is None:
+        replace = context.scene.rodin_texture_settings.apply_mode == "REPLACE"
+    result = apply.apply_result(context, obj, Path(state.model_path), replace=replace)
+    if result is not obj:
+        result.rodin_texture.source_object = obj
+        state.result_object = result
+    return result
+
+
+def find_job_object(job_id: str) -> bpy.types.Object | None:
+    runtime = get()
+    obj = bpy.data.objects.get(runtime.object_names.get(job_id, ""))
+    if obj is not None and obj.rodin_texture.job_id == job_id:
+        return obj
+    for obj in bpy.data.objects:
+        if obj.rodin_texture.job_id == job_id:
+            runtime.object_names[job_id] = obj.name
+            return obj
+    return None
+
+
+def redraw_panels():
+    for window in bpy.context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type == "VIEW_3D":
+                area.tag_redraw()
+
+
+# --- headless ---------------------------------------------------------------------------------
+
+
+def wait_for(job_ids: list[str], timeout: float | None = None, log=print) -> None:
+    """Run jobs to completion on this thread (background mode, where timers never fire)."""
+    runtime = get()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    shown: dict[str, str] = {}
+    while True:
+        pump()
+        finish_done_jobs()
+        for job_id in job_ids:
+            obj = find_job_object(job_id)
+            if obj is None:
+                continue
+            line = describe(obj)
+            if shown.get(job_id) != line:
+                shown[job_id] = line
+                log(f"Rodin: {obj.name}: {line}")
+        running = [job_id for job_id in job_ids if runtime.manager.is_running(job_id)]
+        if not running and runtime.manager.updates.empty():
+            pump()
+            finish_done_jobs()
+            return
+        if deadline is not None and time.monotonic() > deadline:
+            raise UserError("timed out waiting for the texture jobs")
+        time.sleep(HEADLESS_POLL_INTERVAL)
+
+
+def describe(obj) -> str:
+    """One line for a job's state, as the panel and the headless log show it."""
+    state = obj.rodin_texture
+    phase = state.phase
+    if phase in (Phase.UPLOADING, Phase.DOWNLOADING):
+        return f"{phase.value} {state.progress:.0%}"
+    if phase is Phase.WAITING and state.queue_length >= 0:
+        return f"waiting (queue {state.queue_length})"
+    if phase is Phase.FAILED:
+        return f"failed: {state.message}"
+    return phase.value
+
+
+# --- balance ----------------------------------------------------------------------------------
+
+
+def refresh_balance(context) -> threading.Thread:
+    """Ask for the balance on a worker thread; the panel shows it when it arrives."""
+    runtime = get()
+    client = runtime.client(context)
+
+    def fetch():
+        try:
+            runtime.balance = f"{client.balance():g} credits"
+        except RodinError as error:
+            runtime.balance = f"unavailable ({error})"
+
+    thread = threading.Thread(target=fetch, name="rodin-balance", daemon=True)
+    thread.start()
+    ensure_pump()
+    return thread
+
+
+# --- file load --------------------------------------------------------------------------------
+
+
+@persistent
+def resume_after_load(*_args):
+    """After a file opens: reset steps that cannot survive a restart, resume submitted tasks.
+
+    The network calls run on worker threads, so opening a file never waits on them."""
+    for obj in bpy.data.objects:
+        state = obj.rodin_texture
+        if state.phase is Phase.EXPORTING or (
+            state.phase is Phase.UPLOADING and not state.task_uuid
+        ):
+            state.status = Phase.FAILED.value
+            state.message = "Interrupted before the service confirmed the task"
+            state.hint = "Generate again (nothing was charged unless the upload had finished)"
+    objects = unfinished_objects()
+    if not objects:
+        return
+    reason = why_offline(bpy.context)
+    for obj in objects:
+        if reason:
+            obj.rodin_texture.message = f"Not resumed: {reason}"
+        else:
+            resume_job(bpy.context, obj)
