@@ -34,7 +34,6 @@ class RequestBudget:
     """
 
     def __init__(self, per_minute: float = 120.0, burst: int = 10, clock=time.monotonic):
-        self.per_minute = per_minute
         self._rate = per_minute / 60.0
         self._capacity = float(max(1, burst))
         self._tokens = self._capacity
@@ -42,18 +41,30 @@ class RequestBudget:
         self._stamp = clock()
         self._lock = threading.Lock()
 
+    @property
+    def per_minute(self) -> float:
+        return self._rate * 60.0
+
+    @per_minute.setter
+    def per_minute(self, value: float):
+        with self._lock:
+            self._rate = value / 60.0
+
+    def try_acquire(self) -> float:
+        """Take a request's token: 0.0 when granted, else the seconds until one is free."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
+            self._stamp = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return 0.0
+            return (1.0 - self._tokens) / self._rate
+
     def acquire(self, cancel: threading.Event | None = None):
-        while True:
-            with self._lock:
-                now = self._clock()
-                self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
-                self._stamp = now
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
-                    return
-                wait = (1.0 - self._tokens) / self._rate
-            if cancel is not None:
-                if cancel.wait(wait):
-                    raise Cancelled("stopped while waiting for the request budget")
-            else:
+        """Block until a request may go; ``cancel`` cuts the wait short."""
+        while (wait := self.try_acquire()) > 0.0:
+            if cancel is None:
                 time.sleep(wait)
+            elif cancel.wait(wait):
+                raise Cancelled("stopped while waiting for the request budget")

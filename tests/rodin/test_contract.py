@@ -1,0 +1,72 @@
+"""The contract's rules that need no network: status aggregation, file names, image types."""
+
+import pytest
+
+from rodin_texture_addon.rodin import JobState, ResultFile, StatusReport, choose_model_file
+from rodin_texture_addon.rodin.contract import sniff_image_type
+from rodin_texture_addon.rodin.files import safe_file_name
+
+
+def report(*statuses):
+    return StatusReport(tuple(JobState(f"job-{i}", status) for i, status in enumerate(statuses)))
+
+
+def test_done_only_when_every_job_is_done():
+    assert report("Done", "Done").done
+    assert not report("Done", "Generating").done
+    assert not report().done, "an empty job list means: keep polling"
+    assert report().failure is None
+
+
+def test_any_failed_job_fails_the_task():
+    assert "Failed" in report("Done", "Failed").failure
+
+
+def test_cancelled_and_unknown_statuses_are_failures_that_name_the_value():
+    assert "cancelled" in report("Canceled").failure
+    assert "'Exploded'" in report("Done", "Exploded").failure
+    assert report("done").failure, "statuses are case-sensitive"
+
+
+def test_phase_is_the_least_advanced_job():
+    assert report("Waiting", "Generating").phase.value == "Waiting"
+    assert report("Generating", "Done").phase.value == "Generating"
+    assert report("Done").phase.value == "Done"
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("base_basic_pbr.glb", "base_basic_pbr.glb"),
+        ("Pbr/base.obj", "base.obj"),
+        ("../../x.glb", "x.glb"),
+        ("/etc/passwd", "passwd"),
+        ("..\\..\\win.glb", "win.glb"),
+        ("..", "file"),
+        ("", "file"),
+        ("a\x00b:c.glb", "a_b_c.glb"),
+        ("CON", "file"),
+        ("nul.txt", "file"),
+    ],
+)
+def test_server_names_become_safe_base_names(name, safe):
+    assert safe_file_name(name) == safe
+
+
+def test_images_are_recognised_by_content():
+    assert sniff_image_type(b"\x89PNG\r\n\x1a\n\0\0\0\0") == "png"
+    assert sniff_image_type(b"\xff\xd8\xff\xe0\0\0JFIF\0\0") == "jpeg"
+    assert sniff_image_type(b"RIFF\0\0\0\0WEBP") == "webp"
+    assert sniff_image_type(b"RIFF\0\0\0\0WAVE") is None
+    assert sniff_image_type(b"GIF89a") is None
+
+
+def test_the_model_is_chosen_by_format_skipping_previews():
+    files = [
+        ResultFile("u1", "preview.glb"),
+        ResultFile("u2", "Pbr/base_basic_pbr.glb"),
+        ResultFile("u3", "base.obj"),
+    ]
+    assert choose_model_file(files, "glb").url == "u2"
+    assert choose_model_file(files, "obj").url == "u3"
+    assert choose_model_file(files, "fbx") is None
