@@ -1,0 +1,175 @@
+"""The returned GLB → the scene: one mesh object, exactly over its source.
+
+Rodin keeps the shape but not its placement, vertex order or node names, and may wrap the mesh
+in an Empty or split it; what it sends back is reduced to one mesh and fitted to the source's
+bounding box.
+"""
+
+from pathlib import Path
+
+import bpy
+import numpy as np
+from mathutils import Matrix
+
+from .export import restore_selection, selection, supported_options, window_override
+
+IMPORT_OPTIONS = {
+    "import_pack_images": True,  # the .blend keeps the textures when the download is gone
+    "import_scene_as_collection": False,
+}
+
+
+class ApplyError(RuntimeError):
+    """A downloaded result that cannot be put in the scene; a RuntimeError like the importer's
+    own failures, so that callers handle both alike."""
+
+
+def import_result(context, glb_path) -> bpy.types.Object:
+    """Import ``glb_path`` as one mesh object with its world transform, in the active collection,
+    leaving nothing else behind and the selection as it was (Edit Mode is left, as Blender's
+    importer does)."""
+    view_layer = context.view_layer
+    selected, active = selection(view_layer)
+    objects_before = set(bpy.data.objects)
+    collections_before = set(bpy.data.collections)
+    try:
+        with window_override(context):
+            bpy.ops.import_scene.gltf(
+                filepath=str(glb_path),
+                **supported_options(bpy.ops.import_scene.gltf, IMPORT_OPTIONS),
+            )
+        view_layer.update()
+        meshes = [o for o in bpy.data.objects if o not in objects_before and o.type == "MESH"]
+        if not meshes:
+            raise ApplyError(f"{Path(glb_path).name} holds no mesh")
+        for obj in meshes:
+            world = obj.matrix_world.copy()
+            obj.parent = None
+            obj.matrix_world = world
+        result = _join(context, meshes)
+        _remove_created(objects_before, collections_before, keep=result)
+        _link_only(result, [view_layer.active_layer_collection.collection])
+    except Exception:
+        _remove_created(objects_before, collections_before)
+        raise
+    finally:
+        restore_selection(view_layer, selected, active)
+    _show_emission(result.data.materials)
+    return result
+
+
+def place_over(result, source) -> None:
+    """Fit ``result``'s world bounding box to ``source``'s (modifiers applied) per axis, then give
+    it the source's transform, so its mesh is in the source's local space and can replace it."""
+    source_min, source_max = _evaluated_world_box(source)
+    result_min, result_max = _world_box(result.data, result.matrix_world)
+    source_size, result_size = source_max - source_min, result_max - result_min
+    # An axis along which the result is flat cannot be stretched: it is only centred.
+    flat = result_size <= 1e-9 * np.linalg.norm(result_size)
+    scale = np.divide(source_size, result_size, out=np.ones(3), where=~flat)
+    offset = (source_min + source_max) / 2 - scale * (result_min + result_max) / 2
+    fit = Matrix.Diagonal((*scale, 1.0))
+    fit.translation = offset
+    result.data.transform(source.matrix_world.inverted_safe() @ fit @ result.matrix_world)
+    result.data.update()
+    result.matrix_world = source.matrix_world.copy()
+
+
+def apply_result(context, source, glb_path, *, replace: bool = False) -> bpy.types.Object:
+    """Put the result over ``source``: as a new ``<source>_rodin`` object in the source's
+    collections, or, with ``replace``, as the source's new mesh and material (its name, transform
+    and modifiers stay). Returns the object that now shows the result."""
+    result = import_result(context, glb_path)
+    place_over(result, source)
+    result.data.name = f"{source.name}_rodin"
+    if replace:
+        previous_mesh = source.data
+        source.data = result.data
+        for slot in source.material_slots:
+            slot.link = "DATA"  # a material linked to the object would hide the result's
+        bpy.data.objects.remove(result)
+        if previous_mesh.users == 0:
+            bpy.data.meshes.remove(previous_mesh)
+        return source
+    result.name = f"{source.name}_rodin"
+    _link_only(result, source.users_collection or [context.scene.collection])
+    return result
+
+
+def load_preview(path) -> bpy.types.Image:
+    """The task's preview picture (WebP); a file already loaded is reused, not loaded twice."""
+    return bpy.data.images.load(str(path), check_existing=True)
+
+
+def _join(context, meshes):
+    """One object from several, keeping where each part was in the world."""
+    keep = meshes[0]
+    if len(meshes) > 1:
+        joined_data = [o.data for o in meshes[1:]]
+        with (
+            window_override(context),
+            context.temp_override(
+                active_object=keep,
+                selected_objects=meshes,
+                selected_editable_objects=meshes,
+            ),
+        ):
+            bpy.ops.object.join()
+        for mesh in joined_data:
+            if mesh.users == 0:
+                bpy.data.meshes.remove(mesh)
+    return keep
+
+
+def _link_only(obj, collections):
+    for collection in obj.users_collection:
+        collection.objects.unlink(obj)
+    for collection in collections:
+        collection.objects.link(obj)
+
+
+def _remove_created(objects_before, collections_before, keep=None):
+    """Remove what the importer made besides ``keep``: Empties, any other object, their data,
+    and collections."""
+    for obj in set(bpy.data.objects) - objects_before - {keep}:
+        data = obj.data
+        bpy.data.objects.remove(obj)
+        if data is not None and data.users == 0:
+            bpy.data.batch_remove([data])
+    for collection in set(bpy.data.collections) - collections_before:
+        bpy.data.collections.remove(collection)
+
+
+def _show_emission(materials):
+    """glTF's default emissiveFactor is black, so a colour map sent as an emissive texture without
+    a factor (as Shaded results may be) imports at strength 0 and renders black: light it."""
+    for material in materials:
+        if material is None or material.node_tree is None:
+            continue
+        for node in material.node_tree.nodes:
+            if (
+                node.type == "BSDF_PRINCIPLED"
+                and node.inputs["Emission Color"].is_linked
+                and node.inputs["Emission Strength"].default_value == 0
+            ):
+                node.inputs["Emission Strength"].default_value = 1.0
+
+
+def _evaluated_world_box(obj):
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    evaluated = obj.evaluated_get(depsgraph)
+    mesh = evaluated.to_mesh()
+    try:
+        if not mesh.vertices:
+            raise ApplyError(f"{obj.name} has no geometry to place the result over")
+        return _world_box(mesh, obj.matrix_world)
+    finally:
+        evaluated.to_mesh_clear()
+
+
+def _world_box(mesh, matrix_world):
+    coordinates = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
+    mesh.vertices.foreach_get("co", coordinates)
+    matrix = np.array(matrix_world)
+    world = coordinates.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]
+    return world.min(axis=0), world.max(axis=0)
