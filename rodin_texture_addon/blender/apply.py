@@ -84,7 +84,7 @@ def apply_result(context, source, glb_path, *, replace: bool = False) -> bpy.typ
     result.data.name = f"{source.name}_rodin"
     if replace:
         previous_mesh = source.data
-        source.data = result.data
+        source.data = result.data  # safe in Edit Mode too: the import left it
         for slot in source.material_slots:
             slot.link = "DATA"  # a material linked to the object would hide the result's
         bpy.data.objects.remove(result)
@@ -106,13 +106,8 @@ def _join(context, meshes):
     keep = meshes[0]
     if len(meshes) > 1:
         joined_data = [o.data for o in meshes[1:]]
-        with (
-            window_override(context),
-            context.temp_override(
-                active_object=keep,
-                selected_objects=meshes,
-                selected_editable_objects=meshes,
-            ),
+        with context.temp_override(
+            active_object=keep, selected_objects=meshes, selected_editable_objects=meshes
         ):
             bpy.ops.object.join()
         for mesh in joined_data:

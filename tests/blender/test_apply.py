@@ -130,6 +130,32 @@ def test_apply_adds_a_named_object_in_the_source_collections(apply, result_glb):
     )
 
 
+def test_applies_without_a_window_as_from_a_timer(apply, result_glb):
+    path, _ = result_glb(layout="split")  # the join needs a window too
+    source = scenes.make_suzanne()
+    with bpy.context.temp_override(window=None):
+        assert bpy.context.window is None
+        result = apply.apply_result(bpy.context, source, path)
+    assert result.name == "Suzanne_rodin"
+
+
+def test_replace_while_the_source_is_in_edit_mode(apply, result_glb):
+    path, _ = result_glb()
+    source = scenes.make_suzanne()
+    scenes.select_only(source, active=source)
+    bpy.ops.object.mode_set(mode="EDIT")
+    with bpy.context.temp_override(window=None):
+        apply.apply_result(bpy.context, source, path, replace=True)
+
+    assert source.mode == "OBJECT"  # else leaving Edit Mode would write the old mesh back
+    vertex_count = len(source.data.vertices)
+    bpy.ops.object.mode_set(mode="EDIT")
+    bpy.ops.object.mode_set(mode="OBJECT")
+    assert source.data.name == "Suzanne_rodin"
+    assert len(source.data.vertices) == vertex_count
+    assert [m.name for m in source.data.materials] == ["Result material"]
+
+
 def test_apply_replace_swaps_mesh_and_material_only(apply, result_glb):
     path, _ = result_glb(layout="split")
     source = scenes.make_suzanne()

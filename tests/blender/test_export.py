@@ -141,6 +141,14 @@ def test_edit_mode_edits_are_exported_and_edit_mode_kept(export, tmp_path):
     bpy.ops.object.mode_set(mode="OBJECT")
 
 
+def test_exports_without_a_window_as_from_a_timer(export, tmp_path):
+    suzanne = scenes.make_suzanne()
+    with bpy.context.temp_override(window=None):
+        assert bpy.context.window is None
+        model = export.export_geometry_glb(bpy.context, suzanne, tmp_path / "model.glb")
+    assert model.triangle_count > 0
+
+
 def test_a_failed_export_leaves_nothing_behind(export, tmp_path):
     suzanne = scenes.make_suzanne()
     scenes.select_only(suzanne, active=suzanne)
