@@ -10,7 +10,6 @@ import bpy
 
 from ..jobs import Phase
 from ..rodin import TextureRequest, contract
-from ..rodin.errors import RodinError
 from . import images, preferences, runtime
 from .properties import APPLY_MODE_ITEMS, MATERIAL_ITEMS, RESOLUTION_ITEMS
 
@@ -28,7 +27,7 @@ class _ReportsUserErrors:
     def execute(self, context):
         try:
             return self.run(context)
-        except (runtime.UserError, RodinError) as error:
+        except runtime.USER_FACING_ERRORS as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
 

@@ -32,6 +32,10 @@ class UserError(Exception):
     """A mistake the user can fix; its text is shown as it is."""
 
 
+# Errors whose text is meant for the user: operators report them instead of a traceback.
+USER_FACING_ERRORS = (UserError, RodinError, export.ExportError, apply.ApplyError)
+
+
 class Runtime:
     """What lives while the add-on is enabled; created on first use, so an idle add-on starts
     no threads."""
@@ -260,7 +264,7 @@ def finish_done_jobs():
             runtime.apply_when_done.discard(job_id)
             try:
                 apply_job(bpy.context, obj)
-            except (UserError, RuntimeError) as error:
+            except USER_FACING_ERRORS as error:
                 state.message = f"Could not apply the result: {error}"
     redraw_panels()
     return None
