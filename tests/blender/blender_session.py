@@ -1,0 +1,80 @@
+"""One Blender session in its own process, for tests that kill Blender or reopen files.
+
+python blender_session.py submit EXTENSIONS_DIR BASE_URL BLEND IMAGE
+    submits a texture job for a new Suzanne, saves the file once the task id is on the
+    object, then kills its own process (no clean exit, as in a crash).
+python blender_session.py resume EXTENSIONS_DIR BASE_URL BLEND
+    opens the file, runs ``bpy.ops.rodin_texture.resume()``, prints the outcome as JSON.
+"""
+
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+
+os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="rodin-session-")
+
+import bpy  # noqa: I001  (addon_utils is importable only once bpy is)
+import addon_utils
+
+ADDON = "bl_ext.dev.rodin_texture_addon"
+
+
+def enable(extensions_dir: str, base_url: str):
+    bpy.context.preferences.extensions.repos.new(
+        name="dev", module="dev", custom_directory=extensions_dir, source="USER"
+    )
+    addon_utils.enable(ADDON, default_set=True)
+    bpy.context.preferences.system.use_online_access = True
+    prefs = bpy.context.preferences.addons[ADDON].preferences
+    prefs.api_key = "test-key"
+    prefs.base_url = base_url
+    runtime = sys.modules[ADDON + ".blender.runtime"]
+    jobs = sys.modules[ADDON + ".jobs"]
+    runtime.get().manager.schedule = jobs.PollSchedule(first_delay=0.05, max_interval=0.2)
+    return runtime
+
+
+def submit_and_die(extensions_dir, base_url, blend, image):
+    runtime = enable(extensions_dir, base_url)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.mesh.primitive_monkey_add(location=(0.0, 1.0, 2.0))
+    source = bpy.context.active_object
+    bpy.ops.wm.save_as_mainfile(filepath=blend)
+    rodin = sys.modules[ADDON + ".rodin"]
+    request = rodin.TextureRequest(image_path=image, model_path="")
+    runtime.start_generation(bpy.context, [source], request, [1])
+    deadline = time.monotonic() + 30
+    while not source.rodin_texture.task_uuid:
+        assert time.monotonic() < deadline, "no task id"
+        runtime.pump()
+        time.sleep(0.02)
+    bpy.ops.wm.save_mainfile()
+    print(json.dumps({"task_uuid": source.rodin_texture.task_uuid}), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def resume(extensions_dir, base_url, blend):
+    enable(extensions_dir, base_url)
+    bpy.ops.wm.open_mainfile(filepath=blend)
+    bpy.ops.rodin_texture.resume()
+    source = next(obj for obj in bpy.data.objects if obj.rodin_texture.task_uuid)
+    state = source.rodin_texture
+    print(
+        json.dumps(
+            {
+                "status": state.status,
+                "task_uuid": state.task_uuid,
+                "result": state.result_object.name if state.result_object else None,
+            }
+        ),
+        flush=True,
+    )
+    addon_utils.disable(ADDON, default_set=True)
+
+
+if __name__ == "__main__":
+    mode, *arguments = sys.argv[1:]
+    {"submit": submit_and_die, "resume": resume}[mode](*arguments)

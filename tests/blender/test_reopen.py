@@ -1,0 +1,48 @@
+"""A job survives Blender being killed mid-job: the reopened file finishes it, no second submit."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.blender
+
+SESSION = Path(__file__).with_name("blender_session.py")
+
+
+def run_session(*arguments, expect_killed=False):
+    process = subprocess.run(
+        [sys.executable, str(SESSION), *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if expect_killed:
+        assert process.returncode == -9, process.stderr[-2000:]
+    else:
+        assert process.returncode == 0, process.stderr[-2000:]
+    lines = [line for line in process.stdout.splitlines() if line.startswith("{")]
+    assert lines, process.stdout[-2000:] + process.stderr[-2000:]
+    return json.loads(lines[-1])
+
+
+def test_a_job_saved_then_killed_completes_when_the_file_is_reopened(
+    addon, emulator, reference_image, tmp_path
+):
+    emulator.configure(waiting_seconds=1.0, generating_seconds=1.0)
+    extensions = Path(addon.__file__).parents[1]
+    blend = tmp_path / "scene.blend"
+
+    submitted = run_session(
+        "submit", extensions, emulator.base_url, blend, reference_image, expect_killed=True
+    )
+    assert emulator.submit_count == 1
+
+    resumed = run_session("resume", extensions, emulator.base_url, blend)
+
+    assert resumed["task_uuid"] == submitted["task_uuid"]
+    assert resumed["status"] == "done"
+    assert resumed["result"] == "Suzanne_rodin"
+    assert emulator.submit_count == 1

@@ -1,0 +1,217 @@
+"""The job manager against the emulator: whole flows, failures, resume, pacing, shutdown."""
+
+import queue
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from rodin_emulator import Fault
+
+from rodin_texture_addon.jobs import JobManager, JobSnapshot, Phase, PollSchedule
+from rodin_texture_addon.rodin import TextureRequest
+
+FAST = PollSchedule(
+    first_delay=0.05,
+    growth=1.5,
+    max_interval=0.2,
+    deadline=30.0,
+    empty_list_delay=0.05,
+    retry_delay=0.1,
+)
+
+
+@pytest.fixture
+def manager():
+    manager = JobManager(schedule=FAST)
+    yield manager
+    manager.shutdown()
+
+
+def run_to_end(manager, job_ids, timeout=15.0) -> dict[str, list[JobSnapshot]]:
+    """Every snapshot posted for the jobs, until none of them is running."""
+    history = {job_id: [] for job_id in job_ids}
+    deadline = time.monotonic() + timeout
+    while any(manager.is_running(job_id) for job_id in job_ids) or not manager.updates.empty():
+        assert time.monotonic() < deadline, "jobs did not finish in time"
+        try:
+            snapshot = manager.updates.get(timeout=0.05)
+        except queue.Empty:
+            continue
+        history[snapshot.job_id].append(snapshot)
+    return history
+
+
+def upload_copy(request_files, tmp_path):
+    """A throw-away copy of the model in its own folder, as the add-on stages uploads."""
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    model = folder / "model.glb"
+    model.write_bytes(request_files[1].read_bytes())
+    return TextureRequest(request_files[0], model), folder
+
+
+def test_a_job_runs_from_upload_to_downloaded_files(
+    manager, client, emulator, request_files, tmp_path
+):
+    request, upload_folder = upload_copy(request_files, tmp_path)
+    manager.submit("job-1", client, request, tmp_path / "results", cleanup=upload_folder)
+    history = run_to_end(manager, ["job-1"])["job-1"]
+
+    phases = [snapshot.phase for snapshot in history]
+    assert phases[0] is Phase.UPLOADING
+    assert Phase.WAITING in phases and Phase.GENERATING in phases
+    assert phases.index(Phase.WAITING) < phases.index(Phase.GENERATING) < phases.index(Phase.DONE)
+    assert any(s.queue_length is not None for s in history if s.phase is Phase.WAITING)
+    final = history[-1]
+    assert final.phase is Phase.DONE and final.submitted
+    assert final.task_uuid in emulator.tasks
+    model = tmp_path / "results" / final.task_uuid / "base_basic_pbr.glb"
+    assert final.model_path == str(model) and model.read_bytes()[:4] == b"glTF"
+    assert final.preview_path.endswith("preview.webp")
+    assert not upload_folder.exists(), "the upload's folder is removed once the upload is over"
+    assert emulator.submit_count == 1
+
+
+def test_a_failed_generation_fails_the_job_but_keeps_the_task(
+    manager, client, emulator, request_files, tmp_path
+):
+    emulator.fail_next_task()
+    manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+    final = run_to_end(manager, ["job-1"])["job-1"][-1]
+    assert final.phase is Phase.FAILED
+    assert "Failed" in final.message
+    assert final.task_uuid and final.submitted
+
+
+def test_a_refused_submit_fails_with_what_to_do(manager, client, emulator, request_files, tmp_path):
+    emulator.balance = 0
+    manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+    final = run_to_end(manager, ["job-1"])["job-1"][-1]
+    assert final.phase is Phase.FAILED
+    assert "INSUFFICIENT_FUND" in final.message
+    assert "credits" in final.hint
+    assert not final.submitted
+
+
+def test_at_the_parallelism_limit_a_job_waits_for_a_free_slot(
+    manager, client, emulator, request_files, tmp_path
+):
+    emulator.configure(max_parallel_tasks=1)
+    manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+    manager.submit("job-2", client, TextureRequest(*request_files), tmp_path)
+    history = run_to_end(manager, ["job-1", "job-2"])
+    assert [history[j][-1].phase for j in ("job-1", "job-2")] == [Phase.DONE, Phase.DONE]
+    waited = [s.message for j in history for s in history[j] if "free slot" in s.message]
+    assert waited, "one job should have waited for the account's limit"
+    assert emulator.submit_count == 2
+
+
+def test_resume_follows_a_submitted_task_without_submitting_again(
+    manager, client, emulator, request_files, tmp_path
+):
+    task = client.submit(TextureRequest(*request_files))
+    stored = JobSnapshot(
+        "job-1",
+        Phase.GENERATING,
+        task_uuid=task.task_uuid,
+        subscription_key=task.subscription_key,
+        submitted_at=time.time(),
+        submitted=True,
+    )
+    manager.resume("job-1", client, tmp_path, stored, "glb")
+    final = run_to_end(manager, ["job-1"])["job-1"][-1]
+    assert final.phase is Phase.DONE
+    assert emulator.submit_count == 1
+
+
+def test_download_again_uses_fresh_links(manager, client, emulator, request_files, tmp_path):
+    manager.submit("job-1", client, TextureRequest(*request_files), tmp_path / "first")
+    done = run_to_end(manager, ["job-1"])["job-1"][-1]
+    emulator.configure(link_lifetime=0.01)
+    time.sleep(0.05)
+    manager.download("job-1", client, tmp_path / "again", replace(done, model_path=""), "glb")
+    final = run_to_end(manager, ["job-1"])["job-1"][-1]
+    assert final.phase is Phase.DONE
+    assert final.model_path.startswith(str(tmp_path / "again"))
+
+
+def test_polling_survives_passing_service_errors(
+    manager, client, emulator, request_files, tmp_path
+):
+    emulator.inject("status", Fault.server_error(500, "oops"), times=6)
+    manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+    history = run_to_end(manager, ["job-1"])["job-1"]
+    assert history[-1].phase is Phase.DONE
+    assert any("retrying" in s.message for s in history)
+
+
+def test_an_empty_list_right_after_done_is_asked_again(
+    manager, client, emulator, request_files, tmp_path
+):
+    emulator.inject("download", Fault.empty_list(), times=2)
+    manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+    assert run_to_end(manager, ["job-1"])["job-1"][-1].phase is Phase.DONE
+
+
+def test_a_task_past_the_deadline_fails_with_a_way_forward(
+    client, emulator, request_files, tmp_path
+):
+    emulator.configure(generating_seconds=60)
+    manager = JobManager(schedule=replace(FAST, deadline=0.3))
+    try:
+        manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+        final = run_to_end(manager, ["job-1"])["job-1"][-1]
+    finally:
+        manager.shutdown()
+    assert final.phase is Phase.FAILED
+    assert "no result after" in final.message
+    assert "Check Now" in final.hint
+
+
+def test_check_now_polls_at_once(client, emulator, request_files, tmp_path):
+    manager = JobManager(schedule=replace(FAST, first_delay=60, max_interval=60))
+    try:
+        manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+        while not any(s.submitted for s in _drain(manager)):
+            time.sleep(0.01)
+        time.sleep(0.5)  # the emulated task is done by now; the next poll is a minute away
+        assert manager.check_now("job-1")
+        final = run_to_end(manager, ["job-1"], timeout=5)["job-1"][-1]
+    finally:
+        manager.shutdown()
+    assert final.phase is Phase.DONE
+
+
+def _drain(manager):
+    items = []
+    while not manager.updates.empty():
+        items.append(manager.updates.get())
+    return items
+
+
+def test_shutdown_with_jobs_in_flight_is_quick(client, emulator, request_files, tmp_path):
+    emulator.configure(generating_seconds=60)
+    manager = JobManager(schedule=FAST)
+    manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+    time.sleep(0.2)
+    manager.shutdown()
+    assert not manager.is_running("job-1")
+    assert all(not thread.is_alive() for thread in manager._threads)
+
+
+def test_a_job_id_cannot_run_twice(manager, client, emulator, request_files, tmp_path):
+    emulator.configure(generating_seconds=60)
+    manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+    with pytest.raises(RuntimeError, match="already running"):
+        manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+
+
+def test_the_client_and_job_layers_never_import_bpy():
+    code = (
+        "import sys, rodin_texture_addon.rodin, rodin_texture_addon.jobs;"
+        "assert 'bpy' not in sys.modules, 'bpy imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
