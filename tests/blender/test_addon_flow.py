@@ -330,8 +330,12 @@ def test_worker_threads_never_call_into_bpy(rodin, emulator, reference):
     def profile(frame, event, argument):
         if event == "call" and frame.f_code.co_filename.startswith(bpy_folder):
             calls.append(frame.f_code.co_name)
-        elif event == "c_call" and "bpy" in str(getattr(argument, "__module__", "") or ""):
-            calls.append(getattr(argument, "__qualname__", repr(argument)))
+        elif event == "c_call":
+            name = getattr(argument, "__qualname__", "") or ""
+            if name.startswith("bpy") or (getattr(argument, "__module__", "") or "").startswith(
+                "bpy"
+            ):
+                calls.append(name)  # e.g. bpy_prop_collection.get, bpy_struct.foreach_get
 
     rodin.shutdown()  # the next runtime's threads start under the profiler
     threading.setprofile(profile)
