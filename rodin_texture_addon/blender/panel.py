@@ -112,7 +112,7 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
             return
         phase = state.phase
         layout.label(text=runtime.describe(obj).capitalize(), icon=PHASE_ICONS[phase])
-        if phase in (Phase.UPLOADING, Phase.DOWNLOADING) and hasattr(layout, "progress"):
+        if phase in (Phase.UPLOADING, Phase.DOWNLOADING):
             layout.progress(factor=state.progress, text=f"{state.progress:.0%}")
         if state.message and phase is not Phase.FAILED:
             layout.label(text=state.message)

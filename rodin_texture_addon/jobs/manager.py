@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..rodin import RodinClient, TextureRequest, choose_model_file, choose_preview
 from ..rodin.contract import GeometryFormat, JobStatus
-from ..rodin.errors import Cancelled, ParallelismLimit, RodinError
+from ..rodin.errors import Cancelled, DownloadError, ParallelismLimit, RodinError
 from ..rodin.files import safe_file_name
 from .pacing import PollSchedule
 
@@ -73,7 +73,7 @@ class _Job:
         self.geometry_format = GeometryFormat(self.geometry_format)
 
     poll_interval: float = 0.0
-    empty_lists: int = 0
+    download_attempts: int = 0
     generation: int = 0
     last_progress_post: float = 0.0
 
@@ -221,14 +221,13 @@ class JobManager:
         return self._next_poll(job)
 
     def _download(self, job: _Job):
+        """List the files (fresh links each time) and fetch the model and preview. An empty
+        list right after Done, an expired link or a cut-off body is tried again a few times."""
         try:
             files = job.client.list_results(job.state.task_uuid)
             model = choose_model_file(files, job.geometry_format)
             if model is None:
-                job.empty_lists += 1
-                if job.empty_lists > self.schedule.empty_list_retries:
-                    return self._fail(job, RodinError("the service listed no result model"))
-                return self.schedule.empty_list_delay, self._download
+                raise DownloadError("the service listed no result model")
             folder = job.folder / safe_file_name(job.state.task_uuid, "task")
             model_path = job.client.download(
                 model, folder, progress=lambda done, total: self._post_progress(job, done, total)
@@ -238,6 +237,10 @@ class JobManager:
             if preview is not None:
                 preview_path = str(job.client.download(preview, folder))
         except RodinError as error:
+            job.download_attempts += 1
+            if error.retryable and job.download_attempts <= self.schedule.download_retries:
+                self._post(job, message=f"Download problem, retrying: {error}")
+                return self.schedule.download_retry_delay, self._download
             return self._fail(job, error)
         self._post(
             job,

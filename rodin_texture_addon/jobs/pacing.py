@@ -16,9 +16,10 @@ class PollSchedule:
     growth: float = 1.5
     max_interval: float = contract.MAX_STATUS_INTERVAL
     deadline: float = contract.GENERATION_DEADLINE
-    # An empty result list right after Done: ask again a few times before calling it a failure.
-    empty_list_retries: int = 3
-    empty_list_delay: float = 2.0
+    # An empty result list right after Done, an expired link, a cut-off body: try again (with
+    # fresh links) a few times before calling the download a failure.
+    download_retries: int = 3
+    download_retry_delay: float = 2.0
     # After API_PARALLELISM_LIMIT_REACHED, or a retryable error on a step, try again after this.
     retry_delay: float = 15.0
 

@@ -33,7 +33,7 @@ def rodin(addon, emulator, tmp_path):
     prefs.base_url = emulator.base_url
     prefs.results_folder = str(tmp_path / "results")
     runtime.get().manager.schedule = jobs.PollSchedule(
-        first_delay=0.05, max_interval=0.2, empty_list_delay=0.05, retry_delay=0.1
+        first_delay=0.05, max_interval=0.2, download_retry_delay=0.05, retry_delay=0.1
     )
     yield runtime
     runtime.shutdown()
@@ -189,18 +189,24 @@ def _unreadable_image(obj):
     return {"image_path": str(path)}
 
 
+def _huge_mesh(obj):
+    grid = scenes.make_grid("Dense Grid", subdivisions=480)
+    scenes.select_only(grid, active=grid)
+
+
 USER_MISTAKES = {
     "no selection": (_no_selection, "Select a mesh"),
     "not a mesh": (_camera_active, "not a mesh"),
     "empty mesh": (_empty_mesh, "no faces"),
     "no image": (_no_image, "Pick a reference image"),
     "unreadable image": (_unreadable_image, "not a PNG, JPEG or WebP"),
+    "mesh over 10 MB": (_huge_mesh, "over Rodin's 10 MB limit"),
 }
 
 
 @pytest.mark.parametrize("mistake", USER_MISTAKES)
 def test_user_mistakes_give_a_message_send_nothing_and_change_nothing(
-    mistake, rodin, emulator, reference
+    mistake, rodin, addon, emulator, reference
 ):
     source = add_suzanne()
     make_mistake, words = USER_MISTAKES[mistake]
@@ -214,6 +220,8 @@ def test_user_mistakes_give_a_message_send_nothing_and_change_nothing(
     assert emulator.requests == []
     assert {obj.name: object_state(obj) for obj in bpy.data.objects} == before
     assert (len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.materials)) == counts
+    uploads = Path(bpy.utils.extension_path_user(addon.__name__, path="uploads", create=True))
+    assert list(uploads.iterdir()) == [], "no staged upload is left behind"
 
 
 def test_without_a_key_the_button_says_why(rodin, addon, emulator, reference, monkeypatch):
@@ -290,6 +298,21 @@ def test_a_job_cut_off_by_an_error_is_resumed_by_check_now_without_a_new_submit(
     rodin.wait_for([source.rodin_texture.job_id])
 
     assert source.rodin_texture.status == "done"
+    assert emulator.submit_count == 1
+
+
+def test_download_again_fetches_the_result_through_fresh_links(rodin, emulator, reference):
+    source = add_suzanne()
+    bpy.ops.rodin_texture.generate()
+    model = Path(source.rodin_texture.model_path)
+    model.unlink()
+    emulator.configure(link_lifetime=0.01)  # the first links have long expired
+
+    bpy.context.view_layer.objects.active = source
+    assert bpy.ops.rodin_texture.download() == {"FINISHED"}
+
+    assert source.rodin_texture.status == "done"
+    assert model.is_file()
     assert emulator.submit_count == 1
 
 

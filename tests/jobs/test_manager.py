@@ -18,7 +18,7 @@ FAST = PollSchedule(
     growth=1.5,
     max_interval=0.2,
     deadline=30.0,
-    empty_list_delay=0.05,
+    download_retry_delay=0.05,
     retry_delay=0.1,
 )
 
@@ -154,6 +154,30 @@ def test_an_empty_list_right_after_done_is_asked_again(
     emulator.inject("download", Fault.empty_list(), times=2)
     manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
     assert run_to_end(manager, ["job-1"])["job-1"][-1].phase is Phase.DONE
+
+
+def test_a_cut_off_or_expired_download_is_fetched_again_through_fresh_links(
+    manager, client, emulator, request_files, tmp_path
+):
+    emulator.inject("files", Fault.truncate(0.5))
+    emulator.inject("files", Fault.server_error(403, "expired"))
+    manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+    history = run_to_end(manager, ["job-1"])["job-1"]
+    assert history[-1].phase is Phase.DONE
+    assert any("Download problem, retrying" in s.message for s in history)
+    lists = [r for r in emulator.requests if r.path.endswith("/download")]
+    assert len(lists) >= 3, "each try asks for fresh links"
+
+
+def test_downloads_give_up_after_a_few_tries(manager, client, emulator, request_files, tmp_path):
+    emulator.inject("download", Fault.empty_list(), times=10)
+    manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+    final = run_to_end(manager, ["job-1"])["job-1"][-1]
+    assert final.phase is Phase.FAILED
+    assert "no result model" in final.message
+    assert "Download again" in final.hint
+    lists = [r for r in emulator.requests if r.path.endswith("/download")]
+    assert len(lists) == 1 + FAST.download_retries
 
 
 def test_a_task_past_the_deadline_fails_with_a_way_forward(

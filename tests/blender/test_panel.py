@@ -1,0 +1,149 @@
+"""The sidebar panels draw every state without errors, on the running Blender's own UI API.
+
+Headless Blender has no screen to draw on, so each panel draws into a recorder that checks
+every layout call against ``bpy.types.UILayout``'s RNA definition (method and keyword names)
+and keeps the texts and operators shown.
+"""
+
+import importlib
+
+import bpy
+import pytest
+
+from . import scenes
+
+pytestmark = pytest.mark.blender
+
+LAYOUT_FUNCTIONS = bpy.types.UILayout.bl_rna.functions
+# Layout calls that return a sub-layout.
+SUB_LAYOUTS = {"row", "column", "box", "split", "grid_flow", "column_flow"}
+
+
+class LayoutRecorder:
+    """Stands in for ``UILayout``: validates calls, records what would be shown."""
+
+    def __init__(self, shown=None):
+        self.shown = [] if shown is None else shown
+
+    def __getattr__(self, name):
+        if name not in LAYOUT_FUNCTIONS:
+            raise AttributeError(f"UILayout has no {name}()")
+        parameters = LAYOUT_FUNCTIONS[name].parameters.keys()
+
+        def call(*args, **kwargs):
+            unknown = set(kwargs) - set(parameters)
+            assert not unknown, f"UILayout.{name}() takes no {unknown}"
+            if name == "prop":
+                assert hasattr(args[0], args[1]), f"no property {args[1]!r}"
+            if name == "operator":
+                module, _, function = args[0].partition(".")
+                getattr(getattr(bpy.ops, module), function).get_rna_type()
+            self.shown.append((name, args, kwargs))
+            return LayoutRecorder(self.shown) if name in SUB_LAYOUTS else OperatorProperties()
+
+        return call
+
+    def __setattr__(self, name, value):
+        if name != "shown":
+            assert name in bpy.types.UILayout.bl_rna.properties, f"UILayout has no .{name}"
+        object.__setattr__(self, name, value)
+
+    def texts(self):
+        return [str(kwargs.get("text", "")) for _, _, kwargs in self.shown]
+
+    def operators(self):
+        return [args[0] for name, args, _ in self.shown if name == "operator"]
+
+
+class OperatorProperties:
+    """What ``layout.operator`` returns; the panels set nothing on it."""
+
+
+class _PanelSelf:
+    """The ``self`` a panel's draw uses: only its layout."""
+
+    def __init__(self, layout):
+        self.layout = layout
+
+
+def draw(panel_class) -> LayoutRecorder:
+    layout = LayoutRecorder()
+    panel_class.draw(_PanelSelf(layout), bpy.context)
+    return layout
+
+
+@pytest.fixture
+def panels(addon):
+    return importlib.import_module(f"{addon.__name__}.blender.panel")
+
+
+@pytest.fixture
+def prefs(addon):
+    prefs = bpy.context.preferences.addons[addon.__name__].preferences
+    prefs.api_key = "test-key"
+    yield prefs
+    prefs.api_key = ""
+
+
+def test_the_main_panel_shows_the_cost_of_the_selection(panels, prefs):
+    meshes = [scenes.make_suzanne(f"M{i}", material=False) for i in range(3)]
+    scenes.select_only(*meshes, active=meshes[0])
+    shown = draw(panels.RODIN_TEXTURE_PT_main)
+    assert "Generate Texture (1.5 credits)" in shown.texts()
+    assert "rodin_texture.generate" in shown.operators()
+
+
+def test_the_main_panel_says_why_it_cannot_run(panels, prefs, monkeypatch):
+    for name in ("RODIN_API_KEY", "HYPER3D_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    prefs.api_key = ""
+    shown = draw(panels.RODIN_TEXTURE_PT_main)
+    assert any("No API key" in text for text in shown.texts())
+    assert "rodin_texture.open_preferences" in shown.operators()
+    prefs.api_key = "test-key"
+    bpy.context.preferences.system.use_online_access = False
+    shown = draw(panels.RODIN_TEXTURE_PT_main)
+    assert any("Online access is off" in text for text in shown.texts())
+
+
+def test_the_advanced_panel_draws(panels, prefs):
+    draw(panels.RODIN_TEXTURE_PT_advanced)
+
+
+@pytest.mark.parametrize(
+    "status", ["uploading", "waiting", "generating", "downloading", "done", "failed"]
+)
+def test_the_job_panel_shows_each_state(status, panels, prefs):
+    obj = scenes.make_suzanne(material=False)
+    scenes.select_only(obj, active=obj)
+    state = obj.rodin_texture
+    state.job_id, state.status, state.task_uuid = "job", status, "task-123"
+    state.queue_length, state.progress, state.submitted_at = 3, 0.25, 1_700_000_000
+    state.message = "the service reported the generation as Failed"
+    state.hint = "Generate again"
+    assert panels.RODIN_TEXTURE_PT_job.poll(bpy.context)
+
+    shown = draw(panels.RODIN_TEXTURE_PT_job)
+
+    texts = " | ".join(shown.texts())
+    assert "Task: task-123" in texts and "Elapsed" in texts
+    expected = {
+        "uploading": "Uploading 25%",
+        "waiting": "Waiting (queue 3)",
+        "downloading": "Downloading 25%",
+        "failed": "Failed: the service reported",
+        "generating": "Generating",
+        "done": "Done",
+    }[status]
+    assert expected in texts
+    if status == "failed":
+        assert "Generate again" in texts
+    assert {"rodin_texture.check_now", "rodin_texture.download"} <= set(shown.operators())
+
+
+def test_a_result_object_points_to_its_source(panels, prefs):
+    source = scenes.make_suzanne(material=False)
+    result = scenes.make_suzanne("Result", material=False)
+    result.rodin_texture.source_object = source
+    scenes.select_only(result, active=result)
+    assert "Result of Suzanne" in draw(panels.RODIN_TEXTURE_PT_job).texts()
