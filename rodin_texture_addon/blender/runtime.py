@@ -266,6 +266,9 @@ def finish_done_jobs():
                 apply_job(bpy.context, obj)
             except USER_FACING_ERRORS as error:
                 state.message = f"Could not apply the result: {error}"
+            else:
+                if not bpy.app.background:  # a timer makes no undo step of its own
+                    bpy.ops.ed.undo_push(message=f"Apply Rodin texture to {obj.name}")
     redraw_panels()
     return None
 

@@ -38,6 +38,17 @@ def enable(extensions_dir: str, base_url: str):
 
 
 def submit_and_die(extensions_dir, base_url, blend, image):
+    submit_and_save(extensions_dir, base_url, blend, image)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def submit_and_exit(extensions_dir, base_url, blend, image):
+    """Blender quitting does not unregister add-ons: the process must end on its own."""
+    submit_and_save(extensions_dir, base_url, blend, image)
+    sys.exit(0)
+
+
+def submit_and_save(extensions_dir, base_url, blend, image):
     runtime = enable(extensions_dir, base_url)
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.ops.mesh.primitive_monkey_add(location=(0.0, 1.0, 2.0))
@@ -53,18 +64,19 @@ def submit_and_die(extensions_dir, base_url, blend, image):
         time.sleep(0.02)
     bpy.ops.wm.save_mainfile()
     print(json.dumps({"task_uuid": source.rodin_texture.task_uuid}), flush=True)
-    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def resume(extensions_dir, base_url, blend):
-    enable(extensions_dir, base_url)
+    runtime = enable(extensions_dir, base_url)
     bpy.ops.wm.open_mainfile(filepath=blend)
-    bpy.ops.rodin_texture.resume()
     source = next(obj for obj in bpy.data.objects if obj.rodin_texture.task_uuid)
+    resumed_on_load = runtime.get().manager.is_running(source.rodin_texture.job_id)
+    bpy.ops.rodin_texture.resume()
     state = source.rodin_texture
     print(
         json.dumps(
             {
+                "resumed_on_load": resumed_on_load,
                 "status": state.status,
                 "task_uuid": state.task_uuid,
                 "result": state.result_object.name if state.result_object else None,
@@ -77,4 +89,5 @@ def resume(extensions_dir, base_url, blend):
 
 if __name__ == "__main__":
     mode, *arguments = sys.argv[1:]
-    {"submit": submit_and_die, "resume": resume}[mode](*arguments)
+    modes = {"submit": submit_and_die, "submit_and_exit": submit_and_exit, "resume": resume}
+    modes[mode](*arguments)

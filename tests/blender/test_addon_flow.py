@@ -125,6 +125,32 @@ def test_shaded_results_show_their_colour_map_as_emission(rodin, emulator, refer
     assert emulator.tasks[source.rodin_texture.task_uuid].settings["material"] == "Shaded"
 
 
+def test_replace_mode_gives_the_original_the_result_mesh(rodin, emulator, reference):
+    source = add_suzanne()
+    source_mesh = source.data
+    bpy.context.scene.rodin_texture_settings.apply_mode = "REPLACE"
+    objects_before = set(bpy.data.objects)
+
+    bpy.ops.rodin_texture.generate()
+
+    assert set(bpy.data.objects) == objects_before
+    assert source.data != source_mesh
+    assert "Base Color" in material_inputs(source)
+    assert source.modifiers[0].name == "Subdivision"
+
+
+def test_a_running_job_is_never_submitted_twice(rodin, emulator, reference):
+    emulator.configure(generating_seconds=30)
+    source = add_suzanne()
+    template = module_request(rodin, bpy.context.scene.rodin_texture_settings)
+    rodin.start_generation(bpy.context, [source], template, [1])
+    with pytest.raises(RuntimeError, match="already has a texture job running"):
+        bpy.ops.rodin_texture.generate()
+    while not source.rodin_texture.task_uuid:
+        rodin.pump()
+    assert emulator.submit_count == 1
+
+
 def test_several_selected_meshes_make_one_task_each_in_flight_together(rodin, emulator, reference):
     emulator.configure(waiting_seconds=0.5)
     objects = [add_suzanne(f"Mesh{i}", location=(i * 3.0, 0, 0)) for i in range(3)]

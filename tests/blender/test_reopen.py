@@ -42,7 +42,26 @@ def test_a_job_saved_then_killed_completes_when_the_file_is_reopened(
 
     resumed = run_session("resume", extensions, emulator.base_url, blend)
 
+    assert resumed["resumed_on_load"], "opening the file resumes its unfinished jobs by itself"
     assert resumed["task_uuid"] == submitted["task_uuid"]
     assert resumed["status"] == "done"
     assert resumed["result"] == "Suzanne_rodin"
+    assert emulator.submit_count == 1
+
+
+def test_blender_exits_with_a_job_in_flight_and_loses_nothing(
+    addon, emulator, reference_image, tmp_path
+):
+    """The interpreter ends on its own (a hang would hit run_session's timeout)."""
+    emulator.configure(waiting_seconds=1.0, generating_seconds=3.0)
+    extensions = Path(addon.__file__).parents[1]
+    blend = tmp_path / "scene.blend"
+
+    submitted = run_session(
+        "submit_and_exit", extensions, emulator.base_url, blend, reference_image
+    )
+    resumed = run_session("resume", extensions, emulator.base_url, blend)
+
+    assert resumed["task_uuid"] == submitted["task_uuid"]
+    assert resumed["status"] == "done"
     assert emulator.submit_count == 1

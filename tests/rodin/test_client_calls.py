@@ -286,3 +286,11 @@ def test_a_custom_ca_bundle_is_used_for_tls(client_for, tmp_path):
     client = client_for(ca_bundle=str(bundle))
     assert client._api.verify == str(bundle)
     assert client._files.verify == str(bundle)
+
+
+@pytest.mark.parametrize("value", ["OK", ""])
+def test_ok_and_empty_error_values_are_not_failures(value, client, emulator, task):
+    """The answer gets past the error check and fails later, for its missing job list."""
+    emulator.inject("status", Fault.app_error(value, "all good", 200))
+    with pytest.raises(errors.ServiceError, match="no job list"):
+        client.status(task.subscription_key)
