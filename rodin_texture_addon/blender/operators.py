@@ -16,9 +16,22 @@ from .properties import APPLY_MODE_ITEMS, MATERIAL_ITEMS, RESOLUTION_ITEMS
 SKIP = {"SKIP_SAVE"}
 
 
-def _active_job(context):
+def _active_job(context, needs: str = "job_id"):
+    """The active object when its job has ``needs`` set (a task id, a result file, ...)."""
     obj = context.active_object
-    return obj if obj is not None and obj.rodin_texture.job_id else None
+    return obj if obj is not None and getattr(obj.rodin_texture, needs) else None
+
+
+class _NeedsService:
+    """Mixin: the button is disabled, with the reason, while the service cannot be reached."""
+
+    @classmethod
+    def poll(cls, context):
+        reason = runtime.why_offline(context)
+        if reason:
+            cls.poll_message_set(reason)
+            return False
+        return True
 
 
 class _ReportsUserErrors:
@@ -32,7 +45,7 @@ class _ReportsUserErrors:
             return {"CANCELLED"}
 
 
-class RODIN_TEXTURE_OT_generate(_ReportsUserErrors, bpy.types.Operator):
+class RODIN_TEXTURE_OT_generate(_NeedsService, _ReportsUserErrors, bpy.types.Operator):
     """Texture the selected meshes with Rodin from the reference image (0.5 credits a mesh)"""
 
     bl_idname = "rodin_texture.generate"
@@ -49,14 +62,6 @@ class RODIN_TEXTURE_OT_generate(_ReportsUserErrors, bpy.types.Operator):
     reference_scale: bpy.props.FloatProperty(
         name="Reference Scale", default=contract.DEFAULT_REFERENCE_SCALE, min=0.01, options=SKIP
     )
-
-    @classmethod
-    def poll(cls, context):
-        reason = runtime.why_offline(context)
-        if reason:
-            cls.poll_message_set(reason)
-            return False
-        return True
 
     def given(self, name: str, panel_value):
         """A keyword parameter when the caller gave it, else the panel's setting."""
@@ -91,20 +96,12 @@ class RODIN_TEXTURE_OT_generate(_ReportsUserErrors, bpy.types.Operator):
         return {"FINISHED"}
 
 
-class RODIN_TEXTURE_OT_resume(_ReportsUserErrors, bpy.types.Operator):
+class RODIN_TEXTURE_OT_resume(_NeedsService, _ReportsUserErrors, bpy.types.Operator):
     """Pick up every unfinished texture job stored in this file (never submits again)"""
 
     bl_idname = "rodin_texture.resume"
     bl_label = "Resume Jobs"
     bl_options = {"REGISTER"}
-
-    @classmethod
-    def poll(cls, context):
-        reason = runtime.why_offline(context)
-        if reason:
-            cls.poll_message_set(reason)
-            return False
-        return True
 
     def run(self, context):
         objects = runtime.unfinished_objects()
@@ -124,10 +121,7 @@ class RODIN_TEXTURE_OT_check_now(_ReportsUserErrors, bpy.types.Operator):
     bl_idname = "rodin_texture.check_now"
     bl_label = "Check Now"
 
-    @classmethod
-    def poll(cls, context):
-        obj = _active_job(context)
-        return obj is not None and bool(obj.rodin_texture.task_uuid)
+    poll = classmethod(lambda cls, context: _active_job(context, "task_uuid") is not None)
 
     def run(self, context):
         obj = context.active_object
@@ -164,10 +158,7 @@ class RODIN_TEXTURE_OT_apply(_ReportsUserErrors, bpy.types.Operator):
 
     apply_mode: bpy.props.EnumProperty(name="Apply As", items=APPLY_MODE_ITEMS, options=SKIP)
 
-    @classmethod
-    def poll(cls, context):
-        obj = _active_job(context)
-        return obj is not None and bool(obj.rodin_texture.model_path)
+    poll = classmethod(lambda cls, context: _active_job(context, "model_path") is not None)
 
     def run(self, context):
         replace = None
@@ -204,10 +195,7 @@ class RODIN_TEXTURE_OT_open_folder(_ReportsUserErrors, bpy.types.Operator):
     bl_idname = "rodin_texture.open_folder"
     bl_label = "Open Result Folder"
 
-    @classmethod
-    def poll(cls, context):
-        obj = _active_job(context)
-        return obj is not None and bool(obj.rodin_texture.model_path)
+    poll = classmethod(lambda cls, context: _active_job(context, "model_path") is not None)
 
     def run(self, context):
         folder = Path(context.active_object.rodin_texture.model_path).parent
@@ -223,10 +211,7 @@ class RODIN_TEXTURE_OT_copy_task_id(_ReportsUserErrors, bpy.types.Operator):
     bl_idname = "rodin_texture.copy_task_id"
     bl_label = "Copy Task ID"
 
-    @classmethod
-    def poll(cls, context):
-        obj = _active_job(context)
-        return obj is not None and bool(obj.rodin_texture.task_uuid)
+    poll = classmethod(lambda cls, context: _active_job(context, "task_uuid") is not None)
 
     def run(self, context):
         context.window_manager.clipboard = context.active_object.rodin_texture.task_uuid
@@ -234,19 +219,11 @@ class RODIN_TEXTURE_OT_copy_task_id(_ReportsUserErrors, bpy.types.Operator):
         return {"FINISHED"}
 
 
-class RODIN_TEXTURE_OT_refresh_balance(_ReportsUserErrors, bpy.types.Operator):
+class RODIN_TEXTURE_OT_refresh_balance(_NeedsService, _ReportsUserErrors, bpy.types.Operator):
     """Ask the service for the account's credit balance (free)"""
 
     bl_idname = "rodin_texture.refresh_balance"
     bl_label = "Refresh Balance"
-
-    @classmethod
-    def poll(cls, context):
-        reason = runtime.why_offline(context)
-        if reason:
-            cls.poll_message_set(reason)
-            return False
-        return True
 
     def run(self, context):
         thread = runtime.refresh_balance(context)

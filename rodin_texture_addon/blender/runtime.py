@@ -158,9 +158,7 @@ def resume_job(context, obj) -> str:
     if not state.task_uuid:
         raise UserError(f"{obj.name} has no submitted task to resume")
     runtime = get()
-    job_id = state.job_id or uuid.uuid4().hex
-    state.job_id = job_id
-    runtime.object_names[job_id] = obj.name
+    job_id = _claim_job_id(obj)
     if not runtime.manager.is_running(job_id):
         if bpy.app.background or preferences.get(context).auto_import:
             runtime.apply_when_done.add(job_id)
@@ -183,9 +181,7 @@ def download_job(context, obj) -> str:
     runtime = get()
     if state.job_id and runtime.manager.is_running(state.job_id):
         raise UserError(f"{obj.name}'s job is still running")
-    job_id = state.job_id or uuid.uuid4().hex
-    state.job_id = job_id
-    runtime.object_names[job_id] = obj.name
+    job_id = _claim_job_id(obj)
     runtime.manager.download(
         job_id,
         runtime.client(context),
@@ -195,6 +191,14 @@ def download_job(context, obj) -> str:
     )
     ensure_pump()
     return job_id
+
+
+def _claim_job_id(obj) -> str:
+    """The object's job id (a new one if it has none), remembered for the pump's look-ups."""
+    state = obj.rodin_texture
+    state.job_id = state.job_id or uuid.uuid4().hex
+    get().object_names[state.job_id] = obj.name
+    return state.job_id
 
 
 def unfinished_objects() -> list[bpy.types.Object]:
