@@ -1,11 +1,12 @@
 """Fixtures shared by every test: the emulator (over loopback), clients, input files."""
 
 import socket
+import subprocess
 
 import pytest
 from emulator_fixtures import emulator, emulator_server  # noqa: F401  (fixtures)
 from PIL import Image
-from rodin_emulator import glb
+from rodin_emulator import Emulator, glb
 
 from rodin_texture_addon.rodin import ClientSettings, RetryPolicy, RodinClient
 
@@ -49,6 +50,38 @@ def request_files(reference_image, tmp_path_factory):
     model = tmp_path_factory.mktemp("inputs") / "model.glb"
     model.write_bytes(glb.cube_glb())
     return reference_image, model
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory):
+    """A company-style CA and a certificate for 127.0.0.1 signed by it (made with openssl)."""
+    folder = tmp_path_factory.mktemp("tls")
+
+    def openssl(*arguments):
+        subprocess.run(["openssl", *arguments], cwd=folder, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+            "/CN=Test Company CA", "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.ext",
+            "-out", "server.pem")  # fmt: skip
+    return folder
+
+
+@pytest.fixture(scope="session")
+def company_ca(tls_files):
+    return str(tls_files / "ca.pem")
+
+
+@pytest.fixture
+def tls_emulator(tls_files):
+    """An emulator served over HTTPS with a certificate from the test company CA."""
+    tls = (str(tls_files / "server.pem"), str(tls_files / "server.key"))
+    with Emulator(api_key=TEST_KEY, tls=tls) as server:
+        yield server
 
 
 @pytest.fixture

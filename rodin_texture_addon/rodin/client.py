@@ -257,6 +257,7 @@ class RodinClient:
         # Result links go to a file host: never with the key, not even a netrc login.
         self._files = self._new_session()
         self._files.auth = _no_auth
+        self._connection = self._connection_options()
 
     def __repr__(self):
         return f"RodinClient(base_url={self._base_url!r})"
@@ -294,6 +295,7 @@ class RodinClient:
                 data=_ProgressReader(body, progress),
                 headers={"Content-Type": content_type},
                 timeout=(self.settings.connect_timeout, self.settings.upload_read_timeout),
+                **self._connection,
             )
 
         answer = self._decode(self._send_with_retries(send, idempotent=False))
@@ -340,7 +342,9 @@ class RodinClient:
         answer = self._decode(
             self._send_with_retries(
                 lambda: self._api.get(
-                    self._url(contract.BALANCE_ENDPOINT), timeout=self._timeout()
+                    self._url(contract.BALANCE_ENDPOINT),
+                    timeout=self._timeout(),
+                    **self._connection,
                 ),
                 idempotent=True,
             )
@@ -364,7 +368,9 @@ class RodinClient:
         destination = Path(folder) / result.file_name
 
         def send():
-            return self._files.get(result.url, stream=True, timeout=self._timeout())
+            return self._files.get(
+                result.url, stream=True, timeout=self._timeout(), **self._connection
+            )
 
         # The file host is not the API: its requests do not count against the API's budget.
         response = self._send_with_retries(send, idempotent=True, gated=False)
@@ -408,16 +414,24 @@ class RodinClient:
     def _new_session(self) -> requests.Session:
         session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
-        if self.settings.ca_bundle:
-            session.verify = self.settings.ca_bundle
-        if self.settings.proxy_url:
-            session.proxies = {"http": self.settings.proxy_url, "https": self.settings.proxy_url}
         return session
+
+    def _connection_options(self) -> dict:
+        """Certificate bundle and proxy, given with each request: set on the session instead,
+        requests lets REQUESTS_CA_BUNDLE and HTTPS_PROXY from the environment override them."""
+        options = {}
+        if self.settings.ca_bundle:
+            options["verify"] = self.settings.ca_bundle
+        if self.settings.proxy_url:
+            options["proxies"] = {"http": self.settings.proxy_url, "https": self.settings.proxy_url}
+        return options
 
     def _post_json(self, endpoint: str, payload: dict) -> dict:
         return self._decode(
             self._send_with_retries(
-                lambda: self._api.post(self._url(endpoint), json=payload, timeout=self._timeout()),
+                lambda: self._api.post(
+                    self._url(endpoint), json=payload, timeout=self._timeout(), **self._connection
+                ),
                 idempotent=True,
             )
         )

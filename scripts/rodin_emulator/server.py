@@ -123,10 +123,19 @@ class Emulator:
 
     ``settings`` are the fields of ``Settings``; ``host``, ``port`` and ``file_port`` (0: any
     free port) place the API server and the file host, which always differ in port.
+    ``tls`` = (certificate file, key file) serves both over HTTPS, to test certificate checks.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, file_port: int = 0, **settings):
-        self.host, self._ports = host, (port, file_port)
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        file_port: int = 0,
+        tls: tuple[str, str] | None = None,
+        **settings,
+    ):
+        self.host, self._ports, self._tls = host, (port, file_port), tls
+        self._scheme = "https" if tls else "http"
         self._initial = Settings(**settings)
         self._lock = threading.RLock()
         self._generate_lock = threading.Lock()
@@ -139,7 +148,14 @@ class Emulator:
     def start(self) -> "Emulator":
         apps = {"api": self._api_app(), "files": self._files_app()}
         for port, (name, app) in zip(self._ports, apps.items(), strict=True):
-            server = make_server(self.host, port, app, threaded=True, request_handler=_QuietHandler)
+            server = make_server(
+                self.host,
+                port,
+                app,
+                threaded=True,
+                request_handler=_QuietHandler,
+                ssl_context=self._tls,
+            )
             # Not named "rodin-...": the add-on's tests look for its own threads by that prefix.
             thread = threading.Thread(
                 target=server.serve_forever,
@@ -166,11 +182,11 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self._server_port(0)}{API_PREFIX}"
+        return f"{self._scheme}://{self.host}:{self._server_port(0)}{API_PREFIX}"
 
     @property
     def file_base_url(self) -> str:
-        return f"http://{self.host}:{self._server_port(1)}"
+        return f"{self._scheme}://{self.host}:{self._server_port(1)}"
 
     def _server_port(self, index: int) -> int:
         if not self._servers:

@@ -4,6 +4,7 @@ import logging
 import threading
 import time
 
+import certifi
 import pytest
 import requests
 from rodin_emulator import Fault
@@ -280,12 +281,22 @@ def test_the_environment_proxy_settings_are_honoured(emulator, client, unused_po
     assert emulator.requests == []
 
 
-def test_a_custom_ca_bundle_is_used_for_tls(client_for, tmp_path):
-    bundle = tmp_path / "company-ca.pem"
-    bundle.write_text("not a certificate")
-    client = client_for(ca_bundle=str(bundle))
-    assert client._api.verify == str(bundle)
-    assert client._files.verify == str(bundle)
+def test_a_custom_ca_bundle_is_trusted_for_tls(tls_emulator, company_ca, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # must not override the setting
+    client = RodinClient(
+        ClientSettings(api_key="test-key", base_url=tls_emulator.base_url, ca_bundle=company_ca)
+    )
+    assert tls_emulator.base_url.startswith("https://")
+    assert client.balance() == 100
+
+
+def test_an_unknown_certificate_authority_is_refused_with_what_to_do(tls_emulator):
+    client = RodinClient(
+        ClientSettings(api_key="test-key", base_url=tls_emulator.base_url, retry=RetryPolicy(1))
+    )
+    with pytest.raises(errors.NetworkError, match="CA bundle"):
+        client.balance()
+    assert tls_emulator.requests == []
 
 
 @pytest.mark.parametrize("value", ["OK", ""])
