@@ -77,8 +77,9 @@ def place_over(result, source) -> None:
 
 def apply_result(context, source, glb_path, *, replace: bool = False) -> bpy.types.Object:
     """Put the result over ``source``: as a new ``<source>_rodin`` object in the source's
-    collections, or, with ``replace``, as the source's new mesh and material (its name, transform
-    and modifiers stay). Returns the object that now shows the result."""
+    collections, or, with ``replace``, as the source's new mesh and material (its name and
+    transform stay; its modifiers stay too but are switched off, since the result already shows
+    their effect). Returns the object that now shows the result."""
     result = import_result(context, glb_path)
     place_over(result, source)
     result.data.name = f"{source.name}_rodin"
@@ -87,6 +88,8 @@ def apply_result(context, source, glb_path, *, replace: bool = False) -> bpy.typ
         source.data = result.data  # safe in Edit Mode too: the import left it
         for slot in source.material_slots:
             slot.link = "DATA"  # a material linked to the object would hide the result's
+        for modifier in source.modifiers:
+            modifier.show_viewport = modifier.show_render = False
         bpy.data.objects.remove(result)
         if previous_mesh.users == 0:
             bpy.data.meshes.remove(previous_mesh)

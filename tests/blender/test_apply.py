@@ -171,9 +171,9 @@ def test_apply_replace_swaps_mesh_and_material_only(apply, result_glb):
 
     assert returned == source and source.name == "Suzanne"
     assert source.matrix_world == matrix
-    assert [(m.name, m.type) for m in source.modifiers] == [
-        ("Subdivision", "SUBSURF"),
-        ("Bevel", "BEVEL"),
+    assert [(m.name, m.type, m.show_viewport, m.show_render) for m in source.modifiers] == [
+        ("Subdivision", "SUBSURF", False, False),
+        ("Bevel", "BEVEL", False, False),
     ]
     assert set(bpy.data.objects) == objects_before
     assert source.data.name == "Suzanne_rodin" and old_mesh_name not in bpy.data.meshes
@@ -181,6 +181,8 @@ def test_apply_replace_swaps_mesh_and_material_only(apply, result_glb):
     assert [slot.material.name for slot in source.material_slots] == ["Result material"]
     assert all(mesh.users for mesh in bpy.data.meshes)
     scenes.assert_boxes_match(scenes.mesh_world_box(source.data, source.matrix_world), box_before)
+    # the modifiers' effect is in the result already: it must not apply a second time
+    scenes.assert_boxes_match(scenes.evaluated_world_box(source), box_before)
 
 
 @pytest.mark.parametrize("variant", ["emissive", "emissive without factor", "unlit"])
