@@ -18,7 +18,7 @@ from pathlib import Path
 import bpy
 from bpy.app.handlers import persistent
 
-from ..jobs import JobManager, JobSnapshot, Phase, RequestBudget
+from ..jobs import JobManager, JobSnapshot, Phase
 from ..rodin import RodinClient, TextureRequest, contract
 from ..rodin.errors import RodinError
 from . import apply, export, preferences
@@ -42,7 +42,7 @@ class Runtime:
 
     def __init__(self):
         self.manager = JobManager()
-        self.budget = RequestBudget()
+        self.budget = self.manager.budget
         self.clients: dict[tuple, RodinClient] = {}
         self.object_names: dict[str, str] = {}
         self.apply_when_done: set[str] = set()
@@ -55,7 +55,7 @@ class Runtime:
         self.budget.per_minute = preferences.get(context).requests_per_minute
         key = (settings.api_key, settings.base_url, settings.ca_bundle, settings.proxy_url)
         if key not in self.clients:
-            self.clients[key] = RodinClient(settings, request_gate=self.budget.acquire)
+            self.clients[key] = RodinClient(settings, request_gate=self.manager.request_gate)
         return self.clients[key]
 
     def shutdown(self):

@@ -2,28 +2,50 @@
 
 Knows nothing of Blender: the add-on drains ``updates`` on its main thread (the pump) and
 writes each snapshot onto its object. Each job is a chain of steps (submit, poll, download);
-a step runs on a worker thread and says which step comes next and after how long, so a few
-threads serve any number of jobs and a waiting job holds no thread.
+a step says which step comes next and after how long. One dispatcher thread picks the next
+step of all jobs, spends a turn of the request budget on it and hands it to a worker, so a few
+threads serve any number of jobs, a waiting job holds no thread, and the whole process stays
+within the account's limits:
+
+- downloads go first (a result is waiting), then submits (while a task slot is free), then
+  status checks, ranked by ``PollPlanner``;
+- at most ``max_in_flight`` tasks run at once, fewer when the service says its limit is reached;
+- a submit refused for a reason that will not go away by itself (bad key, no subscription, no
+  credits) fails the other submits waiting on that client at once, while tasks already paid
+  for keep being followed.
 """
 
-import heapq
-import itertools
 import queue
 import shutil
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from pathlib import Path
+from typing import Protocol
 
-from ..rodin import RodinClient, TextureRequest, choose_model_file, choose_preview
+from ..rodin import RodinClient, SubmittedTask, TextureRequest, choose_model_file, choose_preview
 from ..rodin.contract import GeometryFormat, JobStatus
-from ..rodin.errors import Cancelled, DownloadError, ParallelismLimit, RodinError
+from ..rodin.errors import (
+    AuthenticationError,
+    Cancelled,
+    DownloadError,
+    InsufficientFunds,
+    InvalidInput,
+    ParallelismLimit,
+    RodinError,
+    SubscriptionError,
+)
 from ..rodin.files import safe_file_name
-from .pacing import PollSchedule
+from .pacing import PollSchedule, RequestBudget
+from .scheduler import PollPlanner, TaskSlots
 
 PROGRESS_REPORT_INTERVAL = 0.1
+# The dispatcher looks again at least this often (a learned task cap may have expired).
+DISPATCH_IDLE_WAKE = 1.0
+# Submit refusals that the same request will meet again until a person acts.
+LASTING_REFUSALS = (AuthenticationError, SubscriptionError, InsufficientFunds)
 
 
 class Phase(StrEnum):
@@ -60,6 +82,26 @@ class JobSnapshot:
     submitted: bool = False
 
 
+class Ledger(Protocol):
+    """Told about credit-relevant moments on the worker thread, before anything else happens
+    (the batch journal). ``intent`` comes before the submit request leaves."""
+
+    def intent(self, job_id: str) -> None: ...
+    def submitted(self, job_id: str, task: SubmittedTask, submitted_at: float) -> None: ...
+    def refused(self, job_id: str, error: RodinError) -> None: ...
+    def downloaded(self, job_id: str, model_path: str, preview_path: str) -> None: ...
+    def generation_failed(self, job_id: str, message: str) -> None: ...
+
+
+class StepKind(IntEnum):
+    """The dispatcher's order of preference among due steps."""
+
+    URGENT = 0  # a check asked for by the user
+    DOWNLOAD = 1
+    SUBMIT = 2
+    POLL = 3
+
+
 @dataclass
 class _Job:
     client: RodinClient
@@ -73,32 +115,70 @@ class _Job:
         self.geometry_format = GeometryFormat(self.geometry_format)
 
     poll_interval: float = 0.0
+    age_checked: float = 0.0  # the task's age at its last check that found it running
     download_attempts: int = 0
-    generation: int = 0
     last_progress_post: float = 0.0
+    # The next step: (kind, due on the monotonic clock, step); None while a step runs.
+    pending: "tuple[StepKind, float, Step] | None" = None
+
+    @property
+    def in_flight(self) -> bool:
+        """Taken by the service and not finished there (a download no longer holds a slot)."""
+        return self.state.submitted and self.state.phase in (Phase.WAITING, Phase.GENERATING)
 
 
 Step = Callable[[_Job], "tuple[float, Step] | None"]
 
 
 class JobManager:
-    """Owns the worker threads. Start jobs with ``submit``, ``resume`` or ``download``."""
+    """Owns the dispatcher and worker threads. Start jobs with ``submit``, ``resume`` or
+    ``download``. ``request_gate`` is the gate to give the clients of its jobs."""
 
-    def __init__(self, schedule: PollSchedule | None = None, workers: int = 4, clock=time.time):
-        self.schedule = schedule or PollSchedule()
+    def __init__(
+        self,
+        schedule: PollSchedule | None = None,
+        workers: int = 4,
+        clock=time.time,
+        budget: RequestBudget | None = None,
+        max_in_flight: int | None = None,
+        ledger: Ledger | None = None,
+    ):
+        self.planner = PollPlanner(schedule or PollSchedule())
+        self.budget = budget or RequestBudget()
+        self.slots = TaskSlots(max_in_flight)
+        self.ledger = ledger
         self.updates: queue.Queue[JobSnapshot] = queue.Queue()
         self._clock = clock
         self._jobs: dict[str, _Job] = {}
-        self._heap: list = []
-        self._sequence = itertools.count()
         self._condition = threading.Condition()
-        self._stopping = False
-        self._threads = [
-            threading.Thread(target=self._work, name=f"rodin-worker-{index}", daemon=True)
+        self._stopped = threading.Event()
+        self._work: queue.SimpleQueue = queue.SimpleQueue()
+        self._idle_workers = workers
+        self._submitting = 0
+        self._prepaid = threading.local()
+        dispatcher = threading.Thread(target=self._dispatch, name="rodin-dispatch", daemon=True)
+        self._threads = [dispatcher] + [
+            threading.Thread(target=self._serve, name=f"rodin-worker-{index}", daemon=True)
             for index in range(workers)
         ]
         for thread in self._threads:
             thread.start()
+
+    @property
+    def schedule(self) -> PollSchedule:
+        return self.planner.schedule
+
+    @schedule.setter
+    def schedule(self, schedule: PollSchedule):
+        self.planner.schedule = schedule
+
+    def request_gate(self, cancel: threading.Event | None = None):
+        """A client's gate before each API request: the dispatcher already paid for a step's
+        first request; retries and calls from elsewhere wait for the budget."""
+        if getattr(self._prepaid, "turn", False):
+            self._prepaid.turn = False
+            return
+        self.budget.acquire(cancel)
 
     # --- starting jobs (any thread) ---
 
@@ -118,7 +198,9 @@ class JobManager:
 
     def resume(self, job_id: str, client: RodinClient, folder: Path, task: JobSnapshot, fmt):
         """Follow a task submitted earlier (after a reload): poll it now, never submit again."""
-        state = replace(task, job_id=job_id, phase=Phase.WAITING, message="Checking", hint="")
+        state = replace(
+            task, job_id=job_id, phase=Phase.WAITING, message="Checking", hint="", submitted=True
+        )
         self._start(_Job(client, Path(folder), fmt, None, state), self._poll)
 
     def download(self, job_id: str, client: RodinClient, folder: Path, task: JobSnapshot, fmt):
@@ -136,7 +218,9 @@ class JobManager:
                 return False
             if not job.state.submitted:
                 return False
-            self._schedule(job, 0.0, self._poll)
+            if job.pending is not None:
+                job.pending = (StepKind.URGENT, time.monotonic(), self._poll)
+                self._condition.notify_all()
             return True
 
     def is_running(self, job_id: str) -> bool:
@@ -148,15 +232,22 @@ class JobManager:
         with self._condition:
             return len(self._jobs)
 
+    @property
+    def in_flight_count(self) -> int:
+        """Tasks taken by the service and not finished, plus submits under way."""
+        with self._condition:
+            return self._in_flight()
+
     def shutdown(self, timeout: float = 1.0):
         """Stop the threads. In-flight requests are abandoned, not lost: the tasks' ids are
         already on their objects, and ``resume`` picks them up next time."""
         with self._condition:
-            self._stopping = True
+            self._stopped.set()
             jobs = list(self._jobs.values())
             self._jobs.clear()
-            self._heap.clear()
             self._condition.notify_all()
+        for _ in self._threads:
+            self._work.put(None)
         for job in jobs:
             job.client.close()
         deadline = time.monotonic() + timeout
@@ -166,16 +257,29 @@ class JobManager:
     # --- the steps (worker threads) ---
 
     def _submit(self, job: _Job):
+        if self.ledger is not None:
+            self.ledger.intent(job.state.job_id)
         try:
             task = job.client.submit(
                 job.request, progress=lambda done, total: self._post_progress(job, done, total)
             )
-        except ParallelismLimit:
+        except ParallelismLimit as error:
+            if self.ledger is not None:
+                self.ledger.refused(job.state.job_id, error)
+            with self._condition:
+                self.slots.refused(self._in_flight() - 1, time.monotonic())
             self._post(job, phase=Phase.WAITING, message="Waiting for a free slot on the account")
             return self.schedule.retry_delay, self._submit
         except RodinError as error:
+            if self.ledger is not None and _surely_refused(error):
+                self.ledger.refused(job.state.job_id, error)
             self._remove_upload(job)
+            if isinstance(error, LASTING_REFUSALS):
+                self._refuse_waiting_submits(job.client, error)
             return self._fail(job, error)
+        submitted_at = self._clock()
+        if self.ledger is not None:
+            self.ledger.submitted(job.state.job_id, task, submitted_at)
         self._remove_upload(job)
         self._post(
             job,
@@ -185,7 +289,7 @@ class JobManager:
             task_uuid=task.task_uuid,
             subscription_key=task.subscription_key,
             job_uuids=task.job_uuids,
-            submitted_at=self._clock(),
+            submitted_at=submitted_at,
             submitted=True,
         )
         job.poll_interval = self.schedule.first_delay
@@ -199,10 +303,15 @@ class JobManager:
             if not error.retryable or elapsed > self.schedule.deadline:
                 return self._fail(job, error)
             self._post(job, message=f"Connection problem, retrying: {error}")
-            return self._next_poll(job)
+            return self._next_poll(job, elapsed)
         if report.failure:
+            if self.ledger is not None:
+                self.ledger.generation_failed(job.state.job_id, report.failure)
             return self._fail(job, RodinError(report.failure))
         if report.done:
+            with self._condition:
+                if job.age_checked > 0.0:
+                    self.planner.finished(job.age_checked)
             self._post(job, phase=Phase.DOWNLOADING, progress=0.0, message="Downloading")
             return 0.0, self._download
         if elapsed > self.schedule.deadline:
@@ -211,6 +320,7 @@ class JobManager:
                 RodinError(f"no result after {elapsed / 60:.0f} minutes"),
                 hint="The task may still finish: press Check Now later.",
             )
+        job.age_checked = elapsed
         waiting = report.phase == JobStatus.WAITING
         self._post(
             job,
@@ -218,7 +328,7 @@ class JobManager:
             queue_length=report.queue_length if waiting else None,
             message="Waiting in the service's queue" if waiting else "Generating",
         )
-        return self._next_poll(job)
+        return self._next_poll(job, elapsed)
 
     def _download(self, job: _Job):
         """List the files (fresh links each time) and fetch the model and preview. An empty
@@ -242,6 +352,8 @@ class JobManager:
                 self._post(job, message=f"Download problem, retrying: {error}")
                 return self.schedule.download_retry_delay, self._download
             return self._fail(job, error)
+        if self.ledger is not None:
+            self.ledger.downloaded(job.state.job_id, str(model_path), preview_path)
         self._post(
             job,
             phase=Phase.DONE,
@@ -258,20 +370,125 @@ class JobManager:
     def _start(self, job: _Job, first_step: Step):
         job_id = job.state.job_id
         with self._condition:
-            if self._stopping:
+            if self._stopped.is_set():
                 raise RuntimeError("the job manager is shut down")
             if job_id in self._jobs:
                 raise RuntimeError(f"job {job_id} is already running")
             self._jobs[job_id] = job
-            self._schedule(job, 0.0, first_step)
+            self._set_pending(job, 0.0, first_step)
         self.updates.put(job.state)
 
-    def _schedule(self, job: _Job, delay: float, step: Step):
-        """Queue the job's next step; any step queued before for it is dropped."""
-        job.generation += 1
-        due = time.monotonic() + delay
-        heapq.heappush(self._heap, (due, next(self._sequence), job, job.generation, step))
-        self._condition.notify()
+    def _kind(self, step: Step) -> StepKind:
+        if step == self._download:
+            return StepKind.DOWNLOAD
+        return StepKind.SUBMIT if step == self._submit else StepKind.POLL
+
+    def _set_pending(self, job: _Job, delay: float, step: Step):
+        job.pending = (self._kind(step), time.monotonic() + delay, step)
+        self._condition.notify_all()
+
+    def _in_flight(self) -> int:
+        return self._submitting + sum(job.in_flight for job in self._jobs.values())
+
+    def _rank(self, job: _Job, now: float, wall_now: float):
+        """The sort key of a due step (lowest first), or None when it may not run yet."""
+        kind, due, _ = job.pending
+        if due > now:
+            return None
+        if kind is StepKind.SUBMIT:
+            if not self.slots.free(self._in_flight(), now):
+                return None
+            return (kind, 0.0, due)
+        if kind is StepKind.POLL:
+            age = wall_now - job.state.submitted_at
+            return (kind, -self.planner.likelihood(job.age_checked, age), due)
+        return (kind, 0.0, due)
+
+    def _pick(self) -> _Job | None:
+        """The job whose step should run next (under the lock), taken off the waiting list."""
+        now, wall_now = time.monotonic(), self._clock()
+        best, best_rank = None, None
+        for job in self._jobs.values():
+            if job.pending is None:
+                continue
+            rank = self._rank(job, now, wall_now)
+            if rank is not None and (best_rank is None or rank < best_rank):
+                best, best_rank = job, rank
+        return best
+
+    def _next_due_in(self) -> float:
+        now = time.monotonic()
+        dues = [job.pending[1] - now for job in self._jobs.values() if job.pending is not None]
+        return min([DISPATCH_IDLE_WAKE, *(due for due in dues if due > 0.0)])
+
+    def _dispatch(self):
+        """The one loop that decides what runs: waits for a due step, a free worker and a
+        turn of the request budget, then hands the best step to a worker."""
+        paid = False
+        try:
+            while True:
+                with self._condition:
+                    while not self._stopped.is_set() and not (
+                        self._idle_workers and self._pick() is not None
+                    ):
+                        self._condition.wait(self._next_due_in())
+                    if self._stopped.is_set():
+                        return
+                if not paid:
+                    self.budget.acquire(self._stopped)
+                    paid = True
+                with self._condition:
+                    job = self._pick()
+                    if job is None or not self._idle_workers:
+                        continue  # something changed while waiting for the budget
+                    _, _, step = job.pending
+                    job.pending = None
+                    self._idle_workers -= 1
+                    if step == self._submit:
+                        self._submitting += 1
+                self._work.put((job, step))
+                paid = False
+        except Cancelled:
+            return
+
+    def _serve(self):
+        while (work := self._work.get()) is not None:
+            job, step = work
+            self._prepaid.turn = True
+            try:
+                following = step(job)
+            except Cancelled:  # the client was closed: shutting down
+                following = None
+            except Exception as error:  # a bug must fail the job, not kill the worker
+                following = self._fail(job, RodinError(f"internal error: {error!r}"))
+            finally:
+                self._prepaid.turn = False
+            with self._condition:
+                self._idle_workers += 1
+                if step == self._submit:
+                    self._submitting -= 1
+                if self._jobs.get(job.state.job_id) is job:
+                    if following is None:
+                        del self._jobs[job.state.job_id]
+                    else:
+                        self._set_pending(job, *following)
+                self._condition.notify_all()
+
+    def _refuse_waiting_submits(self, client: RodinClient, error: RodinError):
+        """Fail every submit still waiting on ``client``: the same refusal would meet them."""
+        with self._condition:
+            waiting = [
+                job
+                for job in self._jobs.values()
+                if job.client is client
+                and job.pending is not None
+                and job.pending[0] is StepKind.SUBMIT
+            ]
+            for job in waiting:
+                del self._jobs[job.state.job_id]
+        for job in waiting:
+            self._remove_upload(job)
+            self._fail(job, error, message=f"Not submitted: {error}")
 
     @staticmethod
     def _remove_upload(job: _Job):
@@ -279,39 +496,10 @@ class JobManager:
             shutil.rmtree(job.cleanup, ignore_errors=True)
             job.cleanup = None
 
-    def _next_poll(self, job: _Job):
-        job.poll_interval = self.schedule.next_interval(job.poll_interval)
-        return job.poll_interval, self._poll
-
-    def _take(self):
-        """The next due step, waiting for it; None when stopping."""
+    def _next_poll(self, job: _Job, age: float):
         with self._condition:
-            while not self._stopping:
-                now = time.monotonic()
-                if self._heap and self._heap[0][0] <= now:
-                    _, _, job, generation, step = heapq.heappop(self._heap)
-                    if generation == job.generation and self._jobs.get(job.state.job_id) is job:
-                        return job, generation, step
-                    continue
-                self._condition.wait(self._heap[0][0] - now if self._heap else None)
-            return None
-
-    def _work(self):
-        while (taken := self._take()) is not None:
-            job, generation, step = taken
-            try:
-                following = step(job)
-            except Cancelled:  # the client was closed: shutting down
-                following = None
-            except Exception as error:  # a bug must fail the job, not kill the worker
-                following = self._fail(job, RodinError(f"internal error: {error!r}"))
-            with self._condition:
-                if self._jobs.get(job.state.job_id) is not job:
-                    continue
-                if following is None:
-                    del self._jobs[job.state.job_id]
-                elif generation == job.generation:
-                    self._schedule(job, *following)
+            job.poll_interval = self.planner.next_interval(age, job.poll_interval)
+        return job.poll_interval, self._poll
 
     def _post(self, job: _Job, **changes):
         job.state = replace(job.state, **changes)
@@ -325,12 +513,20 @@ class JobManager:
         job.last_progress_post = now
         self._post(job, progress=fraction)
 
-    def _fail(self, job: _Job, error: RodinError, hint: str = ""):
+    def _fail(self, job: _Job, error: RodinError, hint: str = "", message: str = ""):
         self._post(
             job,
             phase=Phase.FAILED,
-            message=str(error),
+            message=message or str(error),
             hint=hint or error.hint,
             finished_at=self._clock(),
         )
         return None
+
+
+def _surely_refused(error: RodinError) -> bool:
+    """Whether the service surely did not take the task: it answered with a refusal, or the
+    request never left. Otherwise (a cut connection, a 5xx) it may have been charged."""
+    if isinstance(error, InvalidInput | ParallelismLimit):
+        return True
+    return error.code is not None or (error.http_status or 0) in range(400, 500)

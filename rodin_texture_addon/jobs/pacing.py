@@ -2,6 +2,7 @@
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from ..rodin import contract
@@ -28,39 +29,61 @@ class PollSchedule:
 
 
 class RequestBudget:
-    """A token bucket shared by every API call of the process: at most ``per_minute`` a minute.
+    """The account's request limit, shared by every API call of the process.
 
-    ``acquire`` blocks the calling worker thread until a request may go; bursts are limited to
-    ``burst`` requests so the rate stays smooth.
+    Guarantees at most ``per_minute`` requests in any ``window`` seconds (a minute, unless scaled
+    down for tests and benchmarks), counted from when each request leaves, plus ``margin``
+    seconds so that network delays cannot squeeze more into the service's own window. Within
+    that, a token bucket keeps the pace smooth: bursts of at most ``burst`` requests.
+    ``acquire`` blocks the calling thread until a request may go.
     """
 
-    def __init__(self, per_minute: float = 120.0, burst: int = 10, clock=time.monotonic):
-        self._rate = per_minute / 60.0
+    def __init__(
+        self,
+        per_minute: float = 120.0,
+        burst: int = 10,
+        window: float = 60.0,
+        margin: float = 1.0,
+        clock=time.monotonic,
+    ):
+        self._limit = per_minute
+        self._window = window
+        self._margin = margin
         self._capacity = float(max(1, burst))
         self._tokens = self._capacity
         self._clock = clock
         self._stamp = clock()
+        self._sent: deque[float] = deque()
         self._lock = threading.Lock()
 
     @property
     def per_minute(self) -> float:
-        return self._rate * 60.0
+        return self._limit
 
     @per_minute.setter
     def per_minute(self, value: float):
         with self._lock:
-            self._rate = value / 60.0
+            self._limit = value
 
     def try_acquire(self) -> float:
-        """Take a request's token: 0.0 when granted, else the seconds until one is free."""
+        """Take a request's turn: 0.0 when granted, else the seconds until one is free."""
         with self._lock:
             now = self._clock()
-            self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
+            rate = self._limit / self._window
+            self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * rate)
             self._stamp = now
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
-                return 0.0
-            return (1.0 - self._tokens) / self._rate
+            span = self._window + self._margin
+            while self._sent and self._sent[0] <= now - span:
+                self._sent.popleft()
+            wait = 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / rate
+            excess = len(self._sent) - max(1, int(self._limit)) + 1
+            if excess > 0:
+                wait = max(wait, self._sent[excess - 1] + span - now)
+            if wait > 0.0:
+                return wait
+            self._tokens -= 1.0
+            self._sent.append(now)
+            return 0.0
 
     def acquire(self, cancel: threading.Event | None = None):
         """Block until a request may go; ``cancel`` cuts the wait short."""

@@ -1,0 +1,219 @@
+"""The batch journal: what was asked of the service for each asset, kept safe on disk.
+
+One JSON object a line, appended with a single write and fsync'd before the caller goes on,
+so a record is either whole on disk or, after a crash mid-write, a torn last line that loading
+drops (and cuts off, so that the next record starts on a line of its own). Records per asset:
+
+- ``intent``: a submit is about to leave (input hash, settings). Written before the request,
+  so that a kill before the answer is recorded leaves this trace: the service may or may not
+  have taken (and charged) the task, and a rerun says so instead of submitting again.
+- ``submitted``: the service took it (task uuid, subscription key, job uuids, time).
+- ``refused``: the service answered no (nothing charged); the asset may be submitted again.
+- ``downloaded``: the result files are on disk (their paths).
+- ``generation_failed``: the service reported the task as Failed.
+- ``written``: the batch wrote the asset's outputs.
+
+No API key ever goes in: the subscription key is only good for asking a task's status.
+"""
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+
+from ..rodin import SubmittedTask
+from ..rodin.errors import RodinError
+
+
+class JournalError(Exception):
+    """The journal cannot be read: a damaged record that is not the last one."""
+
+
+class AssetState(StrEnum):
+    NEW = "new"
+    UNCONFIRMED = "unconfirmed"  # an intent without an answer: maybe submitted, maybe not
+    SUBMITTED = "submitted"
+    DOWNLOADED = "downloaded"
+    FAILED = "failed"  # the generation failed at the service (charged)
+    WRITTEN = "written"
+
+
+# The state each record kind leads to.
+STATE_AFTER = {
+    "intent": AssetState.UNCONFIRMED,
+    "submitted": AssetState.SUBMITTED,
+    "refused": AssetState.NEW,
+    "downloaded": AssetState.DOWNLOADED,
+    "generation_failed": AssetState.FAILED,
+    "written": AssetState.WRITTEN,
+}
+
+
+@dataclass(frozen=True)
+class AssetEntry:
+    """What the journal knows of one asset, folded from its records."""
+
+    asset: str
+    state: AssetState = AssetState.NEW
+    input_hash: str = ""
+    settings: dict = field(default_factory=dict)
+    task_uuid: str = ""
+    subscription_key: str = ""
+    job_uuids: tuple[str, ...] = ()
+    submitted_at: float = 0.0
+    model_path: str = ""
+    preview_path: str = ""
+    message: str = ""
+    outputs: tuple[str, ...] = ()
+
+    def apply(self, record: dict) -> "AssetEntry":
+        changes = {"state": STATE_AFTER[record["event"]]}
+        for name in (
+            "input_hash",
+            "settings",
+            "task_uuid",
+            "subscription_key",
+            "submitted_at",
+            "model_path",
+            "preview_path",
+            "message",
+        ):
+            if name in record:
+                changes[name] = record[name]
+        for name in ("job_uuids", "outputs"):
+            if name in record:
+                changes[name] = tuple(record[name])
+        return replace(self, **changes)
+
+
+class Journal:
+    """An append-only journal file; thread-safe. Also the ``Ledger`` of a ``JobManager`` whose
+    job ids are asset names: call ``expect`` first so that intents carry hash and settings."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._entries: dict[str, AssetEntry] = {}
+        self._expected: dict[str, tuple[str, dict]] = {}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
+        self._load()
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        if created:
+            _fsync_folder(self.path.parent)
+
+    def close(self):
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def entry(self, asset: str) -> AssetEntry:
+        with self._lock:
+            return self._entries.get(asset, AssetEntry(asset))
+
+    def entries(self) -> list[AssetEntry]:
+        with self._lock:
+            return list(self._entries.values())
+
+    def expect(self, asset: str, input_hash: str, settings: dict):
+        """What an asset's next submit will send (written with its intent)."""
+        with self._lock:
+            self._expected[asset] = (input_hash, settings)
+
+    # --- the ledger (worker threads) ---
+
+    def intent(self, job_id: str):
+        input_hash, settings = self._expected.get(job_id, ("", {}))
+        self.append("intent", job_id, input_hash=input_hash, settings=settings)
+
+    def submitted(self, job_id: str, task: SubmittedTask, submitted_at: float):
+        self.append(
+            "submitted",
+            job_id,
+            task_uuid=task.task_uuid,
+            subscription_key=task.subscription_key,
+            job_uuids=list(task.job_uuids),
+            submitted_at=submitted_at,
+        )
+
+    def refused(self, job_id: str, error: RodinError):
+        self.append("refused", job_id, message=str(error))
+
+    def downloaded(self, job_id: str, model_path: str, preview_path: str):
+        self.append("downloaded", job_id, model_path=model_path, preview_path=preview_path)
+
+    def generation_failed(self, job_id: str, message: str):
+        self.append("generation_failed", job_id, message=message)
+
+    def written(self, asset: str, outputs: list[str]):
+        self.append("written", asset, outputs=[str(path) for path in outputs])
+
+    # --- the file ---
+
+    def append(self, event: str, asset: str, **fields):
+        """Write one record and make it durable before returning."""
+        if event not in STATE_AFTER:
+            raise ValueError(f"unknown journal event {event!r}")
+        record = {"event": event, "asset": asset, "time": time.time(), **fields}
+        line = (json.dumps(record, sort_keys=True) + "\n").encode()
+        with self._lock:
+            if self._fd < 0:
+                raise JournalError("the journal is closed")
+            written = os.write(self._fd, line)
+            if written != len(line):  # a short write: let loading see it as torn
+                raise JournalError(f"{self.path}: only {written} of {len(line)} bytes written")
+            os.fsync(self._fd)
+            self._fold(record)
+
+    def _load(self):
+        """Read the records; a torn last line (a crash mid-write) is cut off the file."""
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        complete = data.rfind(b"\n") + 1
+        for number, line in enumerate(data[:complete].splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                self._fold(record)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise JournalError(
+                    f"{self.path}, line {number}: damaged record ({exc}); "
+                    "move the journal aside to start over (tasks in it would be forgotten)"
+                ) from None
+        if complete < len(data):
+            with self.path.open("r+b") as file:
+                file.truncate(complete)
+                file.flush()
+                os.fsync(file.fileno())
+
+    def _fold(self, record: dict):
+        asset = record["asset"]
+        if not isinstance(asset, str) or record["event"] not in STATE_AFTER:
+            raise ValueError("not a journal record")
+        self._entries[asset] = self._entries.get(asset, AssetEntry(asset)).apply(record)
+
+
+def _fsync_folder(folder: Path):
+    """Make a new file's name durable (its folder entry), where the system allows it."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
