@@ -5,6 +5,8 @@ they would cost upload size and could leak what the user did not mean to send.
 """
 
 import contextlib
+import json
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,8 @@ import numpy as np
 from ..rodin import contract
 
 MEGABYTE = 1024 * 1024
+GLB_HEADER = struct.Struct("<III")  # magic, version, total length
+GLB_CHUNK_HEADER = struct.Struct("<II")  # length, type
 
 # Every option is passed explicitly, even where it is the default, so that the file does not
 # depend on defaults that change between Blender versions. Options a version lacks are dropped.
@@ -126,6 +130,7 @@ def export_geometry_glb(
                 filepath=str(path),
                 **supported_options(bpy.ops.export_scene.gltf, GEOMETRY_ONLY_OPTIONS),
             )
+        strip_names(path)
         model = _describe(path, mesh)
     except RuntimeError as error:
         if path.is_file():
@@ -145,6 +150,28 @@ def export_geometry_glb(
             "subdivision levels, then try again"
         )
     return model
+
+
+def strip_names(path: Path) -> None:
+    """Remove the scene's, object's and mesh's names from a GLB: they are the user's words, not
+    geometry, and the upload carries nothing but geometry."""
+    data = path.read_bytes()
+    magic, version, _ = GLB_HEADER.unpack_from(data)
+    json_length, json_type = GLB_CHUNK_HEADER.unpack_from(data, GLB_HEADER.size)
+    json_start = GLB_HEADER.size + GLB_CHUNK_HEADER.size
+    gltf = json.loads(data[json_start : json_start + json_length])
+    for kind in ("scenes", "nodes", "meshes"):
+        for item in gltf.get(kind, []):
+            item.pop("name", None)
+    text = json.dumps(gltf, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 4)  # chunks are 4-byte aligned; JSON is padded with spaces
+    rest = memoryview(data)[json_start + json_length :]
+    total = json_start + len(text) + len(rest)
+    with path.open("wb") as file:
+        file.write(GLB_HEADER.pack(magic, version, total))
+        file.write(GLB_CHUNK_HEADER.pack(len(text), json_type))
+        file.write(text)
+        file.write(rest)
 
 
 def _check_exportable(obj) -> str:
