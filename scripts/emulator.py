@@ -20,7 +20,11 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     parser.add_argument("--balance", type=float, default=100.0)
     parser.add_argument("--waiting", type=float, default=3.0, help="seconds in Waiting")
     parser.add_argument("--generating", type=float, default=10.0, help="seconds in Generating")
+    parser.add_argument("--generating-jitter", type=float, default=0.0, help="random extra s")
     parser.add_argument("--queue-length", type=int, default=2)
+    parser.add_argument(
+        "--requests-per-minute", type=int, default=None, help="answer 429 above this"
+    )
     parser.add_argument("--texture-size", type=int, default=None, help="default: 2048 / 4096")
     parser.add_argument("--max-parallel-tasks", type=int, default=None)
     parser.add_argument("--link-lifetime", type=float, default=600.0, help="seconds")
@@ -40,6 +44,8 @@ def main(argv=None) -> int:
         balance=arguments.balance,
         waiting_seconds=arguments.waiting,
         generating_seconds=arguments.generating,
+        generating_jitter=arguments.generating_jitter,
+        requests_per_window=arguments.requests_per_minute,
         queue_length=arguments.queue_length,
         texture_size=arguments.texture_size,
         max_parallel_tasks=arguments.max_parallel_tasks,

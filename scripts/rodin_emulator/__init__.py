@@ -26,8 +26,10 @@ It follows ``shared/rodin-api.md``. Where the contract is silent ([guess] there)
   is HTTP 403, an unknown token 404. The file host never checks the Authorization header.
   With ``malicious_names`` every file is listed four times, under the names ``../../NAME``,
   ``/etc/NAME``, ``..\\..\\NAME`` and ``Pbr/NAME``.
-- Rate limiting exists only as an injected fault: HTTP 429, ``Retry-After`` in seconds, body
-  ``{"error": "RATE_LIMITED", "message": ...}``.
+- Rate limiting: an injected fault, or the account's limit when ``requests_per_window`` is set
+  (more API requests than that in any ``rate_window`` seconds; refused ones do not count):
+  HTTP 429, ``Retry-After`` in seconds, body ``{"error": "RATE_LIMITED", "message": ...}``.
+- ``generating_jitter`` adds a random 0..jitter seconds to each task's Generating time.
 - Results, made on the first file fetch and kept: the upload's triangles (GLB with node
   transforms applied, or OBJ) are centred at the origin and scaled so the largest extent is 1
   (the shape is kept; clients align by bounding box), welded by position, and split along UV

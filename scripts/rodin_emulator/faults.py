@@ -82,13 +82,7 @@ class Fault:
         """The answer that replaces the normal one, or None to answer normally (after the delay
         of a slow fault; truncate and empty_list are applied by their routes)."""
         if self.kind == "rate_limit":
-            answer = jsonify(
-                error="RATE_LIMITED",
-                message=f"Too many requests, retry after {self.retry_after:g} seconds.",
-            )
-            answer.status_code = 429
-            answer.headers["Retry-After"] = f"{self.retry_after:g}"
-            return answer
+            return rate_limited(self.retry_after)
         if self.kind in ("server_error", "app_error"):
             answer = jsonify(error=self.code, message=self.message)
             answer.status_code = self.status
@@ -100,6 +94,16 @@ class Fault:
             request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
             return Response(b"")
         return None
+
+
+def rate_limited(retry_after: float) -> Response:
+    """HTTP 429 with a Retry-After header (seconds) and a JSON error body."""
+    answer = jsonify(
+        error="RATE_LIMITED", message=f"Too many requests, retry after {retry_after:g} seconds."
+    )
+    answer.status_code = 429
+    answer.headers["Retry-After"] = f"{retry_after:g}"
+    return answer
 
 
 KINDS = ("rate_limit", "server_error", "app_error", "slow", "disconnect", "truncate", "empty_list")

@@ -18,7 +18,7 @@ from flask import Flask, Response, request
 from PIL import Image
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from .faults import ENDPOINTS, Fault
+from .faults import ENDPOINTS, Fault, rate_limited
 from .glb import Mesh
 from .results import ResultOptions, build_files, file_plan
 from .validation import ApiError, check_submit, invalid
@@ -51,6 +51,12 @@ class Settings:
     texture_size: int | None = None
     link_lifetime: float = 600.0
     max_parallel_tasks: int | None = None
+    # Each task generates for generating_seconds plus a random share of this (0: exactly).
+    generating_jitter: float = 0.0
+    # The account's request limit: more API requests than this in any rate_window seconds
+    # are answered 429 (None: no limit). Refused requests do not count.
+    requests_per_window: int | None = None
+    rate_window: float = 60.0
     wrap_in_empty: bool = False
     malicious_names: bool = False
 
@@ -200,6 +206,8 @@ class Emulator:
             self._settings = settings
             self._balance = float(settings.balance)
             self._submit_count = 0
+            self._accepted: deque[float] = deque()
+            self._rate_limited_count = 0
             self._tasks: dict[str, EmulatedTask] = {}
             self._task_by_key: dict[str, str] = {}
             self._faults = {endpoint: deque() for endpoint in ENDPOINTS}
@@ -238,6 +246,12 @@ class Emulator:
     def submit_count(self) -> int:
         with self._lock:
             return self._submit_count
+
+    @property
+    def rate_limited_count(self) -> int:
+        """API requests answered 429 by the account's request limit."""
+        with self._lock:
+            return self._rate_limited_count
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -299,6 +313,8 @@ class Emulator:
                 answer = fault.response() if fault else None
                 if answer is not None:
                     return answer
+                if auth and (retry_after := self._over_rate_limit()) is not None:
+                    return rate_limited(retry_after)
                 if auth and not self._authorised():
                     raise ApiError("UNAUTHORIZED", "Active API key is required.", 401)
                 return view(fault, **arguments)
@@ -306,6 +322,21 @@ class Emulator:
             return handle
 
         return decorate
+
+    def _over_rate_limit(self) -> float | None:
+        """Seconds until the next API request may come, when this one is over the limit."""
+        now = time.monotonic()
+        with self._lock:
+            settings = self._settings
+            while self._accepted and self._accepted[0] <= now - settings.rate_window:
+                self._accepted.popleft()
+            if settings.requests_per_window is None:
+                return None
+            if len(self._accepted) >= settings.requests_per_window:
+                self._rate_limited_count += 1
+                return max(0.01, round(self._accepted[0] + settings.rate_window - now, 2))
+            self._accepted.append(now)
+            return None
 
     def _authorised(self) -> bool:
         sent = request.headers.get("Authorization", "")
@@ -385,7 +416,8 @@ class Emulator:
                 image_bytes=submission.image_bytes,
                 submit_time=now,
                 waiting_seconds=settings.waiting_seconds,
-                generating_seconds=settings.generating_seconds,
+                generating_seconds=settings.generating_seconds
+                + secrets.SystemRandom().uniform(0.0, settings.generating_jitter),
                 queue_length=settings.queue_length,
                 failed=self._fail_next,
                 mesh=submission.mesh,
