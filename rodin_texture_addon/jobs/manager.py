@@ -147,6 +147,8 @@ class JobManager:
         self.budget = budget or RequestBudget()
         self.slots = TaskSlots(max_in_flight)
         self.ledger = ledger
+        # The first submit refusal that will not go away by itself (the batch stops on it).
+        self.lasting_refusal: RodinError | None = None
         self.updates: queue.Queue[JobSnapshot] = queue.Queue()
         self._clock = clock
         self._jobs: dict[str, _Job] = {}
@@ -275,6 +277,7 @@ class JobManager:
                 self.ledger.refused(job.state.job_id, error)
             self._remove_upload(job)
             if isinstance(error, LASTING_REFUSALS):
+                self.lasting_refusal = self.lasting_refusal or error
                 self._refuse_waiting_submits(job.client, error)
             return self._fail(job, error)
         submitted_at = self._clock()

@@ -1,0 +1,399 @@
+"""The batch command's Blender side: open each scene file, export its meshes, follow their
+tasks through the shared ``JobManager`` (request budget, task slots, one dispatcher), and write
+each textured result as a GLB and/or the file's results into a .blend.
+
+Every task is in the journal (``jobs.journal``) the moment it is submitted, and an intent
+before that, so a batch killed at any moment and run again submits nothing twice: see
+``jobs.batch.plan``. Runs headless (``bpy`` as a module or ``blender -b``); the add-on does
+not need to be enabled.
+"""
+
+import dataclasses
+import os
+import queue
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bpy
+
+from ..jobs import JobManager, JobSnapshot, Phase, PollSchedule, RequestBudget
+from ..jobs.batch import (
+    Action,
+    BatchInputError,
+    Outcome,
+    ReferenceMap,
+    Status,
+    asset_name,
+    find_sources,
+    input_hash,
+    plan,
+    summary_table,
+)
+from ..jobs.journal import AssetEntry, Journal
+from ..rodin import ClientSettings, RodinClient, TextureRequest
+from ..rodin.errors import InvalidInput
+from ..rodin.files import safe_file_name
+from . import apply, export
+
+WORK_FOLDER = ".rodin-batch"
+UPDATE_WAIT = 0.1
+
+# What opens each kind of scene file (into an empty scene, except a .blend, which is opened).
+IMPORTERS = {
+    ".glb": lambda path: bpy.ops.import_scene.gltf(filepath=path),
+    ".gltf": lambda path: bpy.ops.import_scene.gltf(filepath=path),
+    ".fbx": lambda path: bpy.ops.import_scene.fbx(filepath=path),
+    ".obj": lambda path: bpy.ops.wm.obj_import(filepath=path),
+}
+
+
+@dataclass
+class BatchSettings:
+    """Everything one batch run takes (the command line, parsed)."""
+
+    inputs: list[Path]
+    output: Path
+    client: ClientSettings
+    template: TextureRequest  # image_path and model_path are filled per asset
+    image: Path | None = None
+    mapping: Path | None = None
+    write_glb: bool = True
+    write_blend: bool = False
+    replace: bool = False
+    requests_per_minute: float = 120.0
+    budget_window: float = 60.0
+    max_in_flight: int | None = None
+    schedule: PollSchedule = field(default_factory=PollSchedule)
+    journal: Path | None = None
+    resubmit_unconfirmed: bool = False
+    retry_failed: bool = False
+    progress_interval: float = 10.0
+
+    @property
+    def work_folder(self) -> Path:
+        return self.output / WORK_FOLDER
+
+
+@dataclass
+class Asset:
+    """One mesh of one scene file, and what became of it."""
+
+    source: Path
+    object_name: str
+    name: str = ""
+    request: TextureRequest | None = None
+    upload_folder: Path | None = None
+    input_hash: str = ""
+    outputs: list[Path] = field(default_factory=list)
+    model_path: str = ""
+    outcome: Outcome | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.source.name}::{self.object_name}"
+
+    def finish(self, status: Status, detail: str = ""):
+        self.outcome = Outcome(self.label, status, detail)
+
+
+def run(settings: BatchSettings, log: Callable[[str], None] = print) -> int:
+    """Texture every mesh of the inputs; print a summary; 0 when nothing failed, else 1."""
+    sources = find_sources(settings.inputs)
+    if not sources:
+        raise BatchInputError("no .blend, .glb, .gltf, .fbx or .obj files in the inputs")
+    references = ReferenceMap.load(settings.mapping, settings.image)
+    if references.default is None and not references.entries:
+        raise BatchInputError("give a reference image (--image) or a mapping file (--mapping)")
+    settings.work_folder.mkdir(parents=True, exist_ok=True)
+    assets = [asset for source in sources for asset in _prepare(settings, source, references)]
+    log(f"{len(assets)} meshes in {len(sources)} files")
+    with Journal(settings.journal or settings.work_folder / "journal.jsonl") as journal:
+        _Batch(settings, journal, assets, log).run()
+    log(summary_table([asset.outcome for asset in assets]))
+    return 1 if any(asset.outcome.status is Status.FAILED for asset in assets) else 0
+
+
+# --- reading the inputs ---------------------------------------------------------------------
+
+
+def load_source(path: Path) -> list[str]:
+    """Open a scene file as the current scene; the names of its mesh objects, sorted."""
+    suffix = path.suffix.lower()
+    if suffix == ".blend":
+        bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
+    else:
+        bpy.ops.wm.read_homefile(use_empty=True)
+        IMPORTERS[suffix](str(path))
+    return sorted(obj.name for obj in bpy.context.scene.objects if obj.type == "MESH")
+
+
+def _prepare(settings: BatchSettings, source: Path, references: ReferenceMap) -> list[Asset]:
+    """Export the file's meshes for upload and hash what each would send. Refuses the whole
+    batch (before anything is sent) when a setting or a reference image is not acceptable."""
+    assets = []
+    for object_name in load_source(source):
+        asset = Asset(source, object_name, name=asset_name(source, object_name))
+        assets.append(asset)
+        image = references.image_for(source, object_name)
+        if image is None:
+            asset.finish(Status.SKIPPED, "no reference image for it in the mapping")
+            continue
+        asset.upload_folder = Path(tempfile.mkdtemp(dir=_folder(settings, "uploads")))
+        try:
+            exported = export.export_geometry_glb(
+                bpy.context, bpy.data.objects[object_name], asset.upload_folder / "model.glb"
+            )
+        except export.ExportError as error:
+            shutil.rmtree(asset.upload_folder, ignore_errors=True)
+            asset.finish(Status.FAILED, str(error))
+            continue
+        request = dataclasses.replace(settings.template, image_path=image, model_path=exported.path)
+        try:
+            request.validate()
+        except InvalidInput as error:
+            raise BatchInputError(f"{asset.label}: {error}") from None
+        asset.request = request
+        asset.input_hash = input_hash(
+            exported.path.read_bytes(), image.read_bytes(), request.form_fields()
+        )
+    return assets
+
+
+def _folder(settings: BatchSettings, name: str) -> Path:
+    folder = settings.work_folder / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def output_paths(settings: BatchSettings, asset: Asset) -> list[Path]:
+    paths = []
+    if settings.write_glb:
+        name = safe_file_name(asset.object_name, "mesh")
+        paths.append(settings.output / asset.source.stem / f"{name}.glb")
+    if settings.write_blend:
+        paths.append(settings.output / f"{asset.source.stem}.blend")
+    return paths
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+class _Batch:
+    def __init__(self, settings: BatchSettings, journal: Journal, assets: list[Asset], log):
+        self.settings, self.journal, self.assets, self.log = settings, journal, assets, log
+        self.by_name = {asset.name: asset for asset in assets}
+        budget = RequestBudget(
+            settings.requests_per_minute,
+            window=settings.budget_window,
+            margin=settings.budget_window / 60.0,
+        )
+        self.manager = JobManager(
+            settings.schedule, budget=budget, max_in_flight=settings.max_in_flight, ledger=journal
+        )
+        self.client = RodinClient(settings.client, request_gate=self.manager.request_gate)
+        self.results = _folder(settings, "results")
+        self.running: set[str] = set()
+        self.phases: dict[str, Phase] = {}
+        self.stop_reported = False
+
+    def run(self):
+        try:
+            for asset in self.assets:
+                if asset.outcome is None:
+                    self._start(asset)
+            self._follow()
+        finally:
+            self.manager.shutdown()
+            self.client.close()
+            for asset in self.assets:
+                if asset.upload_folder is not None:
+                    shutil.rmtree(asset.upload_folder, ignore_errors=True)
+
+    def _start(self, asset: Asset):
+        asset.outputs = output_paths(self.settings, asset)
+        entry = self.journal.entry(asset.name)
+        action = plan(
+            entry,
+            asset.input_hash,
+            outputs_exist=all(path.is_file() for path in asset.outputs),
+            resubmit_unconfirmed=self.settings.resubmit_unconfirmed,
+            retry_failed=self.settings.retry_failed,
+        )
+        fmt = asset.request.geometry_file_format
+        if action is Action.SUBMIT:
+            self.journal.expect(asset.name, asset.input_hash, asset.request.form_fields())
+            self.manager.submit(
+                asset.name, self.client, asset.request, self.results, asset.upload_folder
+            )
+            asset.upload_folder = None  # the manager removes it after the upload
+            self.running.add(asset.name)
+        elif action in (Action.RESUME, Action.DOWNLOAD):
+            start = self.manager.resume if action is Action.RESUME else self.manager.download
+            start(asset.name, self.client, self.results, _snapshot(entry), fmt)
+            self.running.add(asset.name)
+            self.log(f"{asset.label}: {action.value} task {entry.task_uuid}")
+        elif action is Action.WRITE:
+            asset.model_path = entry.model_path
+        elif action is Action.ALREADY_DONE:
+            asset.finish(Status.SKIPPED, "already done in an earlier run")
+        elif action is Action.UNCONFIRMED:
+            asset.finish(
+                Status.FAILED,
+                "an earlier run stopped after sending its submit and before the answer came: "
+                "the service may have taken (and charged) it, so it was not sent again; check "
+                "the account, then rerun with --resubmit-unconfirmed to submit it anyway",
+            )
+        else:
+            asset.finish(
+                Status.FAILED,
+                f"the service failed it in an earlier run ({entry.message}); "
+                "--retry-failed submits it again",
+            )
+
+    def _follow(self):
+        """Drain the workers' snapshots until every task has ended, writing each file's
+        outputs as soon as all of its meshes are finished."""
+        last_progress = time.monotonic()
+        self._write_finished_sources()
+        while self.running or not self.manager.updates.empty():
+            try:
+                snapshot = self.manager.updates.get(timeout=UPDATE_WAIT)
+            except queue.Empty:
+                snapshot = None
+            if snapshot is not None:
+                self._take(snapshot)
+            if time.monotonic() - last_progress >= self.settings.progress_interval:
+                last_progress = time.monotonic()
+                self.log(self._progress_line())
+        self._write_finished_sources()
+
+    def _take(self, snapshot: JobSnapshot):
+        asset = self.by_name[snapshot.job_id]
+        self.phases[asset.name] = snapshot.phase
+        if snapshot.phase is Phase.DONE:
+            self.running.discard(asset.name)
+            asset.model_path = snapshot.model_path
+            self.log(f"{self._counter()} {asset.label}: downloaded")
+            self._write_finished_sources()
+        elif snapshot.phase is Phase.FAILED:
+            self.running.discard(asset.name)
+            detail = snapshot.message + (f" ({snapshot.hint})" if snapshot.hint else "")
+            asset.finish(Status.FAILED, detail)
+            self.log(f"{self._counter()} {asset.label}: failed: {detail}")
+            self._report_stop()
+            self._write_finished_sources()
+        elif snapshot.message == "Submitted":
+            self.log(f"{self._counter()} {asset.label}: submitted as {snapshot.task_uuid}")
+
+    def _report_stop(self):
+        refusal = self.manager.lasting_refusal
+        if refusal is None or self.stop_reported:
+            return
+        self.stop_reported = True
+        self.log(
+            f"STOPPED SUBMITTING: {refusal} {refusal.hint} "
+            f"Tasks already submitted ({len(self.running)}) are still followed and downloaded."
+        )
+
+    def _counter(self) -> str:
+        ended = sum(asset.outcome is not None or bool(asset.model_path) for asset in self.assets)
+        return f"[{ended}/{len(self.assets)}]"
+
+    def _progress_line(self) -> str:
+        counts = Counter(self.phases.get(name, Phase.UPLOADING) for name in self.running)
+        phases = ", ".join(f"{count} {phase.value}" for phase, count in sorted(counts.items()))
+        return f"{self._counter()} running: {phases or 'none'}"
+
+    def _write_finished_sources(self):
+        """Write the outputs of every file whose meshes have all ended."""
+        by_source: dict[Path, list[Asset]] = {}
+        for asset in self.assets:
+            by_source.setdefault(asset.source, []).append(asset)
+        for source, assets in by_source.items():
+            ready = [asset for asset in assets if asset.outcome is None and asset.model_path]
+            if ready and all(asset.outcome is not None or asset.model_path for asset in assets):
+                self._write_source(source, ready)
+
+    def _write_source(self, source: Path, assets: list[Asset]):
+        try:
+            load_source(source)
+            for asset in assets:
+                result = apply.apply_result(
+                    bpy.context,
+                    bpy.data.objects[asset.object_name],
+                    Path(asset.model_path),
+                    replace=self.settings.replace,
+                )
+                if self.settings.write_glb:
+                    write_textured_glb(result, asset.outputs[0])
+            if self.settings.write_blend:
+                save_blend(self.settings.output / f"{source.stem}.blend")
+        except (RuntimeError, OSError, KeyError) as error:
+            for asset in assets:
+                asset.finish(Status.FAILED, f"could not write the result: {error}")
+            return
+        for asset in assets:
+            self.journal.written(asset.name, asset.outputs)
+            asset.finish(Status.DONE, ", ".join(str(path) for path in asset.outputs))
+
+
+def _snapshot(entry: AssetEntry) -> JobSnapshot:
+    return JobSnapshot(
+        entry.asset,
+        Phase.WAITING,
+        task_uuid=entry.task_uuid,
+        subscription_key=entry.subscription_key,
+        job_uuids=entry.job_uuids,
+        submitted_at=entry.submitted_at,
+        submitted=True,
+    )
+
+
+# --- writing the outputs --------------------------------------------------------------------
+
+TEXTURED_GLB_OPTIONS = {
+    "export_format": "GLB",
+    "use_selection": True,
+    "export_apply": True,
+    "export_yup": True,
+    "export_materials": "EXPORT",
+    "export_image_format": "AUTO",
+    "export_animations": False,
+    "export_cameras": False,
+    "export_lights": False,
+    "will_save_settings": False,
+}
+
+
+def write_textured_glb(obj, path: Path):
+    """``obj`` alone, with its material and textures, as a GLB written whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial.glb")
+    view_layer = bpy.context.view_layer
+    selected, active = export.selection(view_layer)
+    try:
+        for other in selected:
+            other.select_set(False)
+        obj.select_set(True)
+        view_layer.objects.active = obj
+        with export.window_override(bpy.context):
+            bpy.ops.export_scene.gltf(
+                filepath=str(partial),
+                **export.supported_options(bpy.ops.export_scene.gltf, TEXTURED_GLB_OPTIONS),
+            )
+    finally:
+        export.restore_selection(view_layer, selected, active)
+    os.replace(partial, path)
+
+
+def save_blend(path: Path):
+    """The current scene (with its results) as a .blend, written whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=str(partial), copy=True, check_existing=False)
+    os.replace(partial, path)

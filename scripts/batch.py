@@ -1,0 +1,168 @@
+"""Texture many meshes with Rodin, headless: scene files or folders in, textured GLB/.blend out.
+
+    .venv/bin/python scripts/batch.py assets/ --image ref.png --output out/
+    blender -b --online-mode --python scripts/batch.py -- assets/ --image ref.png --output out/
+
+The key comes from RODIN_API_KEY (or HYPER3D_API_KEY, or --api-key). A journal in
+OUTPUT/.rodin-batch/ lets a killed run be started again without submitting anything twice.
+Exit status: 0 when every mesh was textured or skipped, 1 when any failed, 2 for bad input.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the add-on package, from source
+
+import bpy
+
+from rodin_texture_addon.blender import batch
+from rodin_texture_addon.jobs import PollSchedule
+from rodin_texture_addon.jobs.batch import BatchInputError
+from rodin_texture_addon.rodin import ClientSettings, TextureRequest, contract
+from rodin_texture_addon.rodin.errors import InvalidInput
+
+KEY_VARIABLES = ("RODIN_API_KEY", "HYPER3D_API_KEY")
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="batch.py", description=__doc__.splitlines()[0], allow_abbrev=False
+    )
+    parser.add_argument("inputs", nargs="+", type=Path, help=".blend/.glb/.fbx/.obj files, folders")
+    parser.add_argument("--output", "-o", type=Path, required=True, help="folder for the results")
+    parser.add_argument("--image", type=Path, help="reference image for every mesh")
+    parser.add_argument(
+        "--mapping",
+        type=Path,
+        help="JSON or CSV: asset (file.ext::Object, file.ext or Object), image",
+    )
+    settings = parser.add_argument_group("texture settings")
+    settings.add_argument("--prompt", default="")
+    settings.add_argument("--seed", type=int, help="0..65535 (default: the service picks)")
+    settings.add_argument("--material", default="PBR", choices=["PBR", "Shaded"])
+    settings.add_argument("--resolution", default="Basic", choices=["Basic", "High"])
+    settings.add_argument("--reference-scale", type=float)
+    settings.add_argument("--escore", type=float, help="PBR detail (service default 3.5)")
+    settings.add_argument(
+        "--texture-delight", action=argparse.BooleanOptionalAction, help="remove baked lighting"
+    )
+    output = parser.add_argument_group("output")
+    output.add_argument("--write", choices=["glb", "blend", "both"], default="glb")
+    output.add_argument(
+        "--replace",
+        action="store_true",
+        help="in .blend output, the textured mesh replaces the original's",
+    )
+    service = parser.add_argument_group("service and account")
+    service.add_argument(
+        "--api-url", default=os.environ.get("RODIN_API_URL", contract.DEFAULT_BASE_URL)
+    )
+    service.add_argument("--api-key", help="prefer RODIN_API_KEY: arguments show in process lists")
+    service.add_argument("--ca-bundle")
+    service.add_argument("--proxy")
+    service.add_argument("--requests-per-minute", type=float, default=120.0, help="default 120")
+    service.add_argument(
+        "--max-in-flight", type=int, help="tasks at once (default: as the account allows)"
+    )
+    resume = parser.add_argument_group("journal and resuming")
+    resume.add_argument("--journal", type=Path, help="default: OUTPUT/.rodin-batch/journal.jsonl")
+    resume.add_argument(
+        "--resubmit-unconfirmed",
+        action="store_true",
+        help="submit again meshes whose earlier submit may or may not have reached the service",
+    )
+    resume.add_argument(
+        "--retry-failed", action="store_true", help="submit again failed generations"
+    )
+    timing = parser.add_argument_group("timing (tests and benchmarks)")
+    timing.add_argument(
+        "--budget-window", type=float, default=60.0, help="seconds the budget counts over"
+    )
+    timing.add_argument("--first-poll", type=float, default=contract.FIRST_STATUS_DELAY)
+    timing.add_argument("--max-poll-interval", type=float, default=contract.MAX_STATUS_INTERVAL)
+    timing.add_argument("--progress-interval", type=float, default=10.0)
+    arguments = parser.parse_args(argv)
+    positive = ("requests_per_minute", "budget_window", "first_poll", "max_poll_interval")
+    for name in positive:
+        if getattr(arguments, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be greater than 0")
+    if arguments.max_in_flight is not None and arguments.max_in_flight < 1:
+        parser.error("--max-in-flight must be at least 1")
+    return arguments
+
+
+def api_key(arguments: argparse.Namespace) -> str:
+    key = arguments.api_key or next(
+        (os.environ[name] for name in KEY_VARIABLES if os.environ.get(name)), ""
+    )
+    if not key.strip():
+        raise BatchInputError("no API key: set RODIN_API_KEY (or give --api-key)")
+    return key
+
+
+def batch_settings(arguments: argparse.Namespace) -> batch.BatchSettings:
+    template = TextureRequest(
+        image_path=Path(),
+        model_path=Path(),
+        prompt=arguments.prompt,
+        seed=arguments.seed,
+        reference_scale=arguments.reference_scale,
+        escore=arguments.escore,
+        material=arguments.material,
+        resolution=arguments.resolution,
+        texture_delight=arguments.texture_delight,
+    )
+    return batch.BatchSettings(
+        inputs=arguments.inputs,
+        output=arguments.output.resolve(),
+        client=ClientSettings(
+            api_key=api_key(arguments),
+            base_url=arguments.api_url,
+            ca_bundle=arguments.ca_bundle,
+            proxy_url=arguments.proxy,
+        ),
+        template=template,
+        image=arguments.image,
+        mapping=arguments.mapping,
+        write_glb=arguments.write in ("glb", "both"),
+        write_blend=arguments.write in ("blend", "both"),
+        replace=arguments.replace,
+        requests_per_minute=arguments.requests_per_minute,
+        budget_window=arguments.budget_window,
+        max_in_flight=arguments.max_in_flight,
+        schedule=PollSchedule(
+            first_delay=arguments.first_poll,
+            max_interval=max(arguments.first_poll, arguments.max_poll_interval),
+        ),
+        journal=arguments.journal,
+        resubmit_unconfirmed=arguments.resubmit_unconfirmed,
+        retry_failed=arguments.retry_failed,
+        progress_interval=arguments.progress_interval,
+    )
+
+
+def go_online() -> None:
+    """Blender's own online-access setting decides; the bpy module, which starts offline and
+    has no command line of its own, is taken online by running this command."""
+    if bpy.app.module:
+        bpy.context.preferences.system.use_online_access = True
+    if not bpy.app.online_access:
+        raise BatchInputError("online access is off: run Blender with --online-mode")
+
+
+def main(argv: list[str]) -> int:
+    arguments = parse_arguments(argv)
+    try:
+        settings = batch_settings(arguments)
+        go_online()
+        return batch.run(settings, log=lambda line: print(line, flush=True))
+    except (BatchInputError, InvalidInput) as error:
+        print(f"batch.py: error: {error}", file=sys.stderr, flush=True)
+        return 2
+
+
+if __name__ == "__main__":
+    arguments = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]
+    sys.exit(main(arguments))
