@@ -10,7 +10,7 @@ import bpy
 
 from ..jobs import Phase
 from ..rodin import TextureRequest, contract
-from . import images, preferences, runtime
+from . import images, preferences, runtime, translations
 from .properties import APPLY_MODE_ITEMS, MATERIAL_ITEMS, RESOLUTION_ITEMS
 
 SKIP = {"SKIP_SAVE"}
@@ -29,7 +29,7 @@ class _NeedsService:
     def poll(cls, context):
         reason = runtime.why_offline(context)
         if reason:
-            cls.poll_message_set(reason)
+            cls.poll_message_set(translations.tip(reason))
             return False
         return True
 
@@ -41,7 +41,7 @@ class _ReportsUserErrors:
         try:
             return self.run(context)
         except runtime.USER_FACING_ERRORS as error:
-            self.report({"ERROR"}, str(error))
+            self.report({"ERROR"}, translations.rpt(str(error)))
             return {"CANCELLED"}
 
 
@@ -90,7 +90,10 @@ class RODIN_TEXTURE_OT_generate(_NeedsService, _ReportsUserErrors, bpy.types.Ope
             seeds = [settings.chosen_seed() for _ in objects]
         job_ids = runtime.start_generation(context, objects, template, seeds)
         cost = contract.CREDITS_PER_TASK * len(job_ids)
-        self.report({"INFO"}, f"Submitting {len(job_ids)} texture task(s), {cost:g} credits")
+        self.report(
+            {"INFO"},
+            translations.rpt(f"Submitting {len(job_ids)} texture task(s), {cost:g} credits"),
+        )
         if bpy.app.background:
             return finish_headless(self, job_ids)
         return {"FINISHED"}
@@ -106,10 +109,10 @@ class RODIN_TEXTURE_OT_resume(_NeedsService, _ReportsUserErrors, bpy.types.Opera
     def run(self, context):
         objects = runtime.unfinished_objects()
         if not objects:
-            self.report({"INFO"}, "No unfinished texture jobs in this file")
+            self.report({"INFO"}, translations.rpt("No unfinished texture jobs in this file"))
             return {"FINISHED"}
         job_ids = [runtime.resume_job(context, obj) for obj in objects]
-        self.report({"INFO"}, f"Resuming {len(job_ids)} texture job(s)")
+        self.report({"INFO"}, translations.rpt(f"Resuming {len(job_ids)} texture job(s)"))
         if bpy.app.background:
             return finish_headless(self, job_ids)
         return {"FINISHED"}
@@ -165,7 +168,7 @@ class RODIN_TEXTURE_OT_apply(_ReportsUserErrors, bpy.types.Operator):
         if self.properties.is_property_set("apply_mode"):
             replace = self.apply_mode == "REPLACE"
         result = runtime.apply_job(context, context.active_object, replace=replace)
-        self.report({"INFO"}, f"Applied the result to {result.name}")
+        self.report({"INFO"}, translations.rpt(f"Applied the result to {result.name}"))
         return {"FINISHED"}
 
 
@@ -215,7 +218,7 @@ class RODIN_TEXTURE_OT_copy_task_id(_ReportsUserErrors, bpy.types.Operator):
 
     def run(self, context):
         context.window_manager.clipboard = context.active_object.rodin_texture.task_uuid
-        self.report({"INFO"}, "Task ID copied")
+        self.report({"INFO"}, translations.rpt("Task ID copied"))
         return {"FINISHED"}
 
 
@@ -229,7 +232,7 @@ class RODIN_TEXTURE_OT_refresh_balance(_NeedsService, _ReportsUserErrors, bpy.ty
         thread = runtime.refresh_balance(context)
         if bpy.app.background:
             thread.join()
-            self.report({"INFO"}, f"Balance: {runtime.get().balance}")
+            self.report({"INFO"}, translations.rpt(f"Balance: {runtime.get().balance}"))
         return {"FINISHED"}
 
 
@@ -253,7 +256,7 @@ def finish_headless(operator, job_ids: list[str]) -> set[str]:
     for job_id in job_ids:
         obj = runtime.find_job_object(job_id)
         if obj is not None and obj.rodin_texture.phase is not Phase.DONE:
-            failed.append(f"{obj.name}: {runtime.describe(obj)}")
+            failed.append(f"{obj.name}: {translations.rpt(runtime.describe(obj))}")
     if failed:
         operator.report({"ERROR"}, "; ".join(failed))
         return {"CANCELLED"}

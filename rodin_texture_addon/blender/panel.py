@@ -6,7 +6,7 @@ import bpy
 
 from ..jobs import Phase
 from ..rodin import contract
-from . import preferences, runtime
+from . import preferences, runtime, translations
 from .operators import (
     RODIN_TEXTURE_OT_apply,
     RODIN_TEXTURE_OT_check_now,
@@ -65,7 +65,8 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
         column.scale_y = 1.5
         column.operator(
             RODIN_TEXTURE_OT_generate.bl_idname,
-            text=f"Generate Texture ({cost:g} credits)",
+            text=translations.iface(f"Generate Texture ({cost:g} credits)"),
+            translate=False,
             icon="SHADING_TEXTURE",
         )
         if reason:
@@ -76,7 +77,8 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
             layout.operator(RODIN_TEXTURE_OT_resume.bl_idname, icon="PLAY")
 
         row = layout.row(align=True)
-        row.label(text=f"Balance: {runtime.balance_text() or '?'}")
+        balance = translations.iface(f"Balance: {runtime.balance_text() or '?'}")
+        row.label(text=balance, translate=False)
         row.operator(RODIN_TEXTURE_OT_refresh_balance.bl_idname, text="", icon="FILE_REFRESH")
 
 
@@ -108,22 +110,25 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
         state = obj.rodin_texture
         layout = self.layout
         if state.source_object is not None:
-            layout.label(text=f"Result of {state.source_object.name}", icon="LINKED")
+            source = translations.iface(f"Result of {state.source_object.name}")
+            layout.label(text=source, translate=False, icon="LINKED")
             return
         phase = state.phase
-        layout.label(text=runtime.describe(obj).capitalize(), icon=PHASE_ICONS[phase])
+        status = translations.iface(runtime.describe(obj))
+        layout.label(text=status[:1].upper() + status[1:], translate=False, icon=PHASE_ICONS[phase])
         if phase in (Phase.UPLOADING, Phase.DOWNLOADING):
             layout.progress(factor=state.progress, text=f"{state.progress:.0%}")
         if state.message and phase is not Phase.FAILED:
-            layout.label(text=state.message)
+            layout.label(text=translations.iface(state.message), translate=False)
         if state.hint:
-            layout.label(text=state.hint, icon="INFO")
+            layout.label(text=translations.iface(state.hint), translate=False, icon="INFO")
         if state.submitted_at:
             end = state.finished_at or time.time()
-            layout.label(text=f"Elapsed: {int(end - state.submitted_at)} s")
+            elapsed = translations.iface(f"Elapsed: {int(end - state.submitted_at)} s")
+            layout.label(text=elapsed, translate=False)
         if state.task_uuid:
             row = layout.row(align=True)
-            row.label(text=f"Task: {state.task_uuid}")
+            row.label(text=translations.iface(f"Task: {state.task_uuid}"), translate=False)
             row.operator(RODIN_TEXTURE_OT_copy_task_id.bl_idname, text="", icon="COPYDOWN")
         row = layout.row(align=True)
         row.operator(RODIN_TEXTURE_OT_check_now.bl_idname, icon="FILE_REFRESH")
@@ -133,7 +138,8 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
         row.operator(RODIN_TEXTURE_OT_open_folder.bl_idname, text="", icon="FILE_FOLDER")
         row.operator(RODIN_TEXTURE_OT_clear.bl_idname, text="", icon="X")
         if state.result_object is not None:
-            layout.label(text=f"Result: {state.result_object.name}", icon="OBJECT_DATA")
+            result = translations.iface(f"Result: {state.result_object.name}")
+            layout.label(text=result, translate=False, icon="OBJECT_DATA")
         preview = runtime.preview_image(state.preview_path)
         if preview is not None:
             layout.template_icon(icon_value=preview.preview.icon_id, scale=5.0)

@@ -2,12 +2,13 @@
 
 import bpy
 
-from . import operators, panel, preferences, properties, runtime
+from . import operators, panel, preferences, properties, runtime, translations
 
 CLASSES = (*preferences.CLASSES, *properties.CLASSES, *operators.CLASSES, *panel.CLASSES)
 
 
 def register():
+    translations.register()
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     properties.register()
@@ -22,3 +23,4 @@ def unregister():
     properties.unregister()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)
+    translations.unregister()

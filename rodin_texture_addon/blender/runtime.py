@@ -21,7 +21,7 @@ from bpy.app.handlers import persistent
 from ..jobs import JobManager, JobSnapshot, Phase
 from ..rodin import RodinClient, TextureRequest, contract
 from ..rodin.errors import RodinError
-from . import apply, export, preferences
+from . import apply, export, preferences, translations
 from .properties import UNFINISHED
 
 PUMP_INTERVAL = 0.2
@@ -272,7 +272,8 @@ def finish_done_jobs():
                 state.message = f"Could not apply the result: {error}"
             else:
                 if not bpy.app.background:  # a timer makes no undo step of its own
-                    bpy.ops.ed.undo_push(message=f"Apply Rodin texture to {obj.name}")
+                    step = translations.iface(f"Apply Rodin texture to {obj.name}")
+                    bpy.ops.ed.undo_push(message=step)
     redraw_panels()
     return None
 
@@ -354,8 +355,10 @@ def describe(obj) -> str:
     """One line for a job's state, as the panel and the headless log show it."""
     state = obj.rodin_texture
     phase = state.phase
-    if phase in (Phase.UPLOADING, Phase.DOWNLOADING):
-        return f"{phase.value} {state.progress:.0%}"
+    if phase is Phase.UPLOADING:
+        return f"uploading {state.progress:.0%}"
+    if phase is Phase.DOWNLOADING:
+        return f"downloading {state.progress:.0%}"
     if phase is Phase.WAITING and state.queue_length >= 0:
         return f"waiting (queue {state.queue_length})"
     if phase is Phase.FAILED:

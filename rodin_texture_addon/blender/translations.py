@@ -1,0 +1,450 @@
+"""Simplified Chinese for the add-on's interface, through Blender's own translation system.
+
+English stays the source: each key is an English text exactly as the code writes it. A message
+that embeds values is keyed by its template: the code's f-string with each value left as its
+expression in braces (``"{obj.name} has no task to download"``), and its translation keeps those
+placeholders. ``iface``, ``tip`` and ``rpt`` translate a finished English message: a text of the
+table as it is, or one of the templates filled in, whose translation is filled with the same
+values (values that are messages themselves are translated too). So messages built far from
+Blender (the client's errors, the job layer's progress) and messages saved in a .blend are
+translated when shown, and English is shown unchanged.
+"""
+
+import functools
+import re
+
+import bpy
+
+from .preferences import ADDON_PACKAGE
+
+# Blender's code for Simplified Chinese since 4.0 (it was zh_CN before).
+LOCALE = "zh_HANS"
+# A text can show as a property or label (default context "*") or as an operator's name or
+# button ("Operator" context): every entry is registered in both.
+CONTEXTS = ("*", "Operator")
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+ZH_HANS: dict[str, str] = {
+    # --- the sidebar: panels and what they draw ---
+    "Rodin": "Rodin",
+    "Rodin Texture": "Rodin 贴图",
+    "Advanced": "高级",
+    "Job": "作业",
+    "Image": "图像",
+    "Prompt (optional)": "提示词（可选）",
+    "Generate Texture ({cost:g} credits)": "生成贴图（{cost:g} 积分）",
+    "Balance: {runtime.balance_text() or '?'}": "余额：{runtime.balance_text() or '?'}",
+    "Result of {state.source_object.name}": "{state.source_object.name} 的结果",
+    "Elapsed: {int(end - state.submitted_at)} s": "已用时：{int(end - state.submitted_at)} 秒",
+    "Task: {state.task_uuid}": "任务：{state.task_uuid}",
+    "Result: {state.result_object.name}": "结果：{state.result_object.name}",
+    # --- operators: names, descriptions, properties ---
+    "Generate Texture": "生成贴图",
+    "Texture the selected meshes with Rodin from the reference image (0.5 credits a mesh)": (
+        "用 Rodin 按参考图为选中的网格生成贴图（每个网格 0.5 积分）"
+    ),
+    "Image Path": "图像路径",
+    "Resume Jobs": "继续作业",
+    "Pick up every unfinished texture job stored in this file (never submits again)": (
+        "继续跟进此文件中保存的所有未完成贴图作业（不会重新提交）"
+    ),
+    "Check Now": "立即查询",
+    "Ask the service for the active object's job status now": "立即向服务查询活动物体的作业状态",
+    "Download Again": "重新下载",
+    "Download the active object's result again, through fresh links": (
+        "通过新的链接重新下载活动物体的结果"
+    ),
+    "Apply Result": "应用结果",
+    "Put the active object's downloaded result in the scene, over the original": (
+        "将活动物体已下载的结果放入场景，覆盖在原物体上"
+    ),
+    "Clear Job": "清除作业",
+    "Forget the active object's job (a task still running on the service is abandoned)": (
+        "清除活动物体的作业（服务上仍在运行的任务将被放弃）"
+    ),
+    "Open Result Folder": "打开结果文件夹",
+    "Open the folder holding the active object's result": "打开存放活动物体结果的文件夹",
+    "Copy Task ID": "复制任务 ID",
+    "Copy the active object's task id to the clipboard": "将活动物体的任务 ID 复制到剪贴板",
+    "Refresh Balance": "刷新余额",
+    "Ask the service for the account's credit balance (free)": "向服务查询账户的积分余额（免费）",
+    "Open Preferences": "打开偏好设置",
+    "Open this add-on's preferences (API key, service, results folder)": (
+        "打开本插件的偏好设置（API 密钥、服务、结果文件夹）"
+    ),
+    # --- operator reports ---
+    "Submitting {len(job_ids)} texture task(s), {cost:g} credits": (
+        "正在提交 {len(job_ids)} 个贴图任务，共 {cost:g} 积分"
+    ),
+    "No unfinished texture jobs in this file": "此文件中没有未完成的贴图作业",
+    "Resuming {len(job_ids)} texture job(s)": "正在继续 {len(job_ids)} 个贴图作业",
+    "Applied the result to {result.name}": "已将结果应用到 {result.name}",
+    "The folder {folder} no longer exists": "文件夹 {folder} 已不存在",
+    "Task ID copied": "任务 ID 已复制",
+    "Balance: {runtime.get().balance}": "余额：{runtime.get().balance}",
+    # --- the scene's settings (what the next Generate sends) ---
+    "Reference Image": "参考图",
+    "The image the texture follows": "贴图所依据的图像",
+    "Prompt": "提示词",
+    "Optional text to guide the texture": "用于引导贴图生成的文字（可选）",
+    "Seed": "种子",
+    "The same seed with the same inputs gives a similar texture": (
+        "相同的种子配合相同的输入会得到相似的贴图"
+    ),
+    "Random Seed": "随机种子",
+    "Pick a new seed for every generation": "每次生成都使用新的种子",
+    "Reference Scale": "参考强度",
+    "How strongly the reference image drives the texture": "参考图对贴图的影响程度",
+    "Material": "材质",
+    "PBR": "PBR",
+    "Base colour, roughness, metallic and normal maps": "基础色、糙度、金属度和法线贴图",
+    "Shaded": "着色",
+    "One colour map with lighting baked in": "一张颜色贴图，光照已烘焙在内",
+    "Resolution": "分辨率",
+    "Basic (2K)": "基础（2K）",
+    "2048 × 2048 textures": "2048 × 2048 贴图",
+    "High (4K)": "高（4K）",
+    "4096 × 4096 textures": "4096 × 4096 贴图",
+    "PBR Detail": "PBR 细节",
+    "The service's 'escore': how much detail the PBR maps get": (
+        "服务的 escore 参数：PBR 贴图所得细节的多少"
+    ),
+    "Remove Lighting": "去除光照",
+    "Remove lighting baked into the reference image (texture_delight)": (
+        "去除参考图中自带的光照（texture_delight）"
+    ),
+    "Apply As": "应用方式",
+    "New Object": "新建物体",
+    "Add the textured result beside the original, which stays untouched": (
+        "将带贴图的结果添加到原物体旁，原物体保持不变"
+    ),
+    "Replace Mesh": "替换网格",
+    "Give the original the result's mesh and material (undoable)": (
+        "将结果的网格和材质赋予原物体（可撤销）"
+    ),
+    # --- each object's job ---
+    "Job ID": "作业 ID",
+    "Status": "状态",
+    "Progress": "进度",
+    "Message": "消息",
+    "What To Do": "处理建议",
+    "Task ID": "任务 ID",
+    "The Rodin task's id": "Rodin 任务的 ID",
+    "Subscription Key": "订阅密钥",
+    "Job IDs": "作业 ID 列表",
+    "Comma-separated job ids": "以逗号分隔的作业 ID",
+    "Queue Length": "队列长度",
+    "Submitted At": "提交时间",
+    "Finished At": "完成时间",
+    "Settings Used": "所用设置",
+    "Result Folder": "结果文件夹",
+    "Result Model": "结果模型",
+    "Preview": "预览",
+    "Result": "结果",
+    "Source": "源物体",
+    # --- progress stages: the status list, and the panel's status line ---
+    "Idle": "空闲",
+    "Exporting": "导出中",
+    "Uploading": "上传中",
+    "Waiting": "等待中",
+    "Generating": "生成中",
+    "Downloading": "下载中",
+    "Done": "完成",
+    "Failed": "失败",
+    "idle": "空闲",
+    "exporting": "导出中",
+    "uploading": "上传中",
+    "waiting": "等待中",
+    "generating": "生成中",
+    "downloading": "下载中",
+    "done": "完成",
+    "failed": "失败",
+    "uploading {state.progress:.0%}": "上传中 {state.progress:.0%}",
+    "downloading {state.progress:.0%}": "下载中 {state.progress:.0%}",
+    "waiting (queue {state.queue_length})": "等待中（队列 {state.queue_length}）",
+    "failed: {state.message}": "失败：{state.message}",
+    "Checking": "查询中",
+    "Submitted": "已提交",
+    "Waiting for a free slot on the account": "正在等待账户空出任务名额",
+    "Waiting in the service's queue": "正在服务队列中等待",
+    "Connection problem, retrying: {error}": "连接出现问题，正在重试：{error}",
+    "Download problem, retrying: {error}": "下载出现问题，正在重试：{error}",
+    "Not submitted: {error}": "未提交：{error}",
+    "no result after {elapsed / 60:.0f} minutes": "{elapsed / 60:.0f} 分钟后仍无结果",
+    "The task may still finish: press Check Now later.": "任务可能仍会完成：请稍后点击“立即查询”。",
+    "the service listed no result model": "服务没有列出结果模型",
+    "internal error: {error!r}": "内部错误：{error!r}",
+    # --- add-on preferences ---
+    "API Key": "API 密钥",
+    "Your Hyper3D Rodin API key. Empty: RODIN_API_KEY or HYPER3D_API_KEY": (
+        "你的 Hyper3D Rodin API 密钥。留空则使用 RODIN_API_KEY 或 HYPER3D_API_KEY"
+    ),
+    "Using the key from the environment": "正在使用环境变量中的密钥",
+    "Service URL": "服务地址",
+    "The Rodin API's base address (change only for a local emulator or a proxy)": (
+        "Rodin API 的基础地址（仅在使用本地模拟器或代理时修改）"
+    ),
+    "Results Folder": "结果文件夹",
+    "Where results are saved. Empty: 'rodin_results' beside the saved .blend, "
+    "else the add-on's own user folder": (
+        "结果的保存位置。留空则保存到已保存的 .blend 文件旁的 rodin_results 文件夹，"
+        "文件未保存时保存到插件自己的用户文件夹"
+    ),
+    "Import Results Automatically": "自动导入结果",
+    "Apply each result in the scene as soon as it is downloaded": (
+        "每个结果下载完成后立即应用到场景中"
+    ),
+    "CA Bundle": "CA 证书包",
+    "A certificate bundle (.pem) for networks that inspect HTTPS (company proxies)": (
+        "用于会检查 HTTPS 流量的网络（如公司代理）的证书包（.pem）"
+    ),
+    "Proxy": "代理",
+    "An HTTP(S) proxy, such as http://proxy:3128. Empty: the system's settings": (
+        "HTTP(S) 代理，例如 http://proxy:3128。留空则使用系统设置"
+    ),
+    "Requests per Minute": "每分钟请求数",
+    "The account's API request limit; the add-on stays under it": (
+        "账户的 API 请求上限；插件会保持在此上限以下"
+    ),
+    # --- why something cannot run, and what to do ---
+    "Online access is off: allow it in Preferences > System > Network": (
+        "联网访问已关闭：请在 偏好设置 > 系统 > 网络 中允许"
+    ),
+    "No API key: set it in the add-on preferences (or RODIN_API_KEY)": (
+        "没有 API 密钥：请在插件偏好设置中填写（或设置 RODIN_API_KEY）"
+    ),
+    "Not resumed: {reason}": "未继续：{reason}",
+    "Select a mesh to texture": "请选择要生成贴图的网格",
+    "Pick a reference image (or give image_path)": "请选择一张参考图（或提供 image_path）",
+    "The image {image.name} has no pixels (its file is missing)": (
+        "图像 {image.name} 没有像素（其文件已丢失）"
+    ),
+    "{active.name} is a {active.type.lower()}, not a mesh": (
+        "{active.name} 是 {active.type.lower()} 类型，不是网格"
+    ),
+    "{obj.name} already has a texture job running": "{obj.name} 已有一个贴图作业正在运行",
+    "{obj.name} has an unfinished task: resume it or clear it first": (
+        "{obj.name} 有未完成的任务：请先继续或清除它"
+    ),
+    "{obj.name} has no submitted task to resume": "{obj.name} 没有可继续的已提交任务",
+    "{obj.name} has no task to download": "{obj.name} 没有可下载的任务",
+    "{obj.name}'s job is still running": "{obj.name} 的作业仍在运行",
+    "{obj.name} has no downloaded result to apply": "{obj.name} 没有可应用的已下载结果",
+    "Could not apply the result: {error}": "无法应用结果：{error}",
+    "Apply Rodin texture to {obj.name}": "将 Rodin 贴图应用到 {obj.name}",
+    "timed out waiting for the texture jobs": "等待贴图作业超时",
+    "{client.balance():g} credits": "{client.balance():g} 积分",
+    "unavailable ({error})": "不可用（{error}）",
+    "Interrupted before the service confirmed the task": "在服务确认任务之前被中断",
+    "Generate again (nothing was charged unless the upload had finished)": (
+        "请重新生成（除非上传已完成，否则不会扣费）"
+    ),
+    # --- export and apply ---
+    "{name} has no faces after its modifiers: Rodin textures surfaces, so give it faces or "
+    "turn off the modifiers that remove them": (
+        "{name} 在修改器作用后没有面：Rodin 只为表面生成贴图，请为它添加面，或关闭删除面的修改器"
+    ),
+    "Blender could not export {name}: {error}": "Blender 无法导出 {name}：{error}",
+    "{name} makes a {model.size_bytes / MEGABYTE:.1f} MB upload, over Rodin's "
+    "{max_bytes / MEGABYTE:.0f} MB limit: add a Decimate modifier or reduce its subdivision "
+    "levels, then try again": (
+        "{name} 的上传文件为 {model.size_bytes / MEGABYTE:.1f} MB，超过 Rodin 的 "
+        "{max_bytes / MEGABYTE:.0f} MB 上限：请添加“精简”修改器或降低细分级别，然后重试"
+    ),
+    "The object to texture no longer exists: select a mesh": (
+        "要生成贴图的物体已不存在：请选择一个网格"
+    ),
+    "{name} is a {kind}, not a mesh: convert it to a mesh or select a mesh object": (
+        "{name} 是 {kind} 类型，不是网格：请将其转换为网格，或选择一个网格物体"
+    ),
+    "{Path(glb_path).name} holds no mesh": "{Path(glb_path).name} 中没有网格",
+    "{obj.name} has no geometry to place the result over": "{obj.name} 没有可供放置结果的几何体",
+    # --- what the service and the client report (typed errors and what to do) ---
+    "Check the API key in the add-on preferences (or RODIN_API_KEY).": (
+        "请检查插件偏好设置中的 API 密钥（或 RODIN_API_KEY）。"
+    ),
+    "The Rodin API needs an active Business subscription on this account.": (
+        "使用 Rodin API 需要此账户拥有有效的 Business 订阅。"
+    ),
+    "Add credits to the Rodin account, then retry.": "请为 Rodin 账户充值积分，然后重试。",
+    "Too many tasks are running on this account; retry when one finishes.": (
+        "此账户正在运行的任务过多；请等其中一个完成后重试。"
+    ),
+    "The service rejected the reference image; try another image.": (
+        "服务拒绝了参考图；请换一张图像。"
+    ),
+    "The service refused the request's fields; check the settings.": (
+        "服务拒绝了请求中的字段；请检查设置。"
+    ),
+    "The service does not know this task (results are kept 7 days).": (
+        "服务找不到此任务（结果只保留 7 天）。"
+    ),
+    "The service asked us to slow down; the request is retried after the wait.": (
+        "服务要求降低请求频率；等待之后会自动重试该请求。"
+    ),
+    "The Rodin service had a problem; retry later.": "Rodin 服务出现问题；请稍后重试。",
+    "Check the internet connection, proxy and firewall settings.": (
+        "请检查网络连接、代理和防火墙设置。"
+    ),
+    "The service did not answer in time; retry later.": "服务未及时响应；请稍后重试。",
+    "Download again: each try asks the service for fresh links.": (
+        "请重新下载：每次尝试都会向服务获取新的链接。"
+    ),
+    "must be a whole number from {contract.SEED_MIN} to {contract.SEED_MAX}, not {self.seed!r}": (
+        "必须是 {contract.SEED_MIN} 到 {contract.SEED_MAX} 之间的整数，而不是 {self.seed!r}"
+    ),
+    "must be true or false": "必须是 true 或 false",
+    "must be text": "必须是文本",
+    "must be a number, not {value!r}": "必须是数字，而不是 {value!r}",
+    "must be greater than 0, not {value!r}": "必须大于 0，而不是 {value!r}",
+    "{value!r} is not one of: {contract.allowed_values(enum_type)}": (
+        "{value!r} 不是可选值之一：{contract.allowed_values(enum_type)}"
+    ),
+    "{url!r} must be an https:// address (plain http only for localhost)": (
+        "{url!r} 必须是 https:// 地址（仅 localhost 可使用普通 http）"
+    ),
+    "{self.model_path.name} is not a binary glTF (GLB) file": (
+        "{self.model_path.name} 不是二进制 glTF（GLB）文件"
+    ),
+    "{self.image_path.name} is not a PNG, JPEG or WebP image "
+    "(checked by its content, not its name)": (
+        "{self.image_path.name} 不是 PNG、JPEG 或 WebP 图像（按文件内容而非文件名判断）"
+    ),
+    "file not found: {path}": "找不到文件：{path}",
+    "{path.name} is empty": "{path.name} 是空文件",
+    "{path.name} is {size / 2 ** 20:.1f} MB; the service takes at most {limit / 2 ** 20:.0f} MB": (
+        "{path.name} 大小为 {size / 2 ** 20:.1f} MB；服务最多接受 {limit / 2 ** 20:.0f} MB"
+    ),
+    "cannot read {path.name}: {exc.strerror}": "无法读取 {path.name}：{exc.strerror}",
+    "no API key: set it in the add-on preferences or RODIN_API_KEY": (
+        "没有 API 密钥：请在插件偏好设置中填写，或设置 RODIN_API_KEY"
+    ),
+    "the API key was refused": "API 密钥被拒绝",
+    "the service accepted the task but sent no task id or subscription key": (
+        "服务接受了任务，但没有返回任务 ID 或订阅密钥"
+    ),
+    "the service reported the generation as Failed (it gives no reason)": (
+        "服务报告生成失败（未给出原因）"
+    ),
+    "the service cancelled the generation": "服务取消了生成",
+    "the service reported an unknown status {job.status!r}": "服务报告了未知状态 {job.status!r}",
+    "the status answer has no job list": "状态应答中没有作业列表",
+    "the status answer has a job that is not an object": "状态应答中有一项作业不是对象",
+    "the download answer has no file list": "下载应答中没有文件列表",
+    "the balance answer has no number": "余额应答中没有数值",
+    "unreadable answer from the service (HTTP {response.status_code})": (
+        "无法读取服务的应答（HTTP {response.status_code}）"
+    ),
+    "HTTP {response.status_code}: {self._scrub(response.text[:300])}": (
+        "HTTP {response.status_code}：{self._scrub(response.text[:300])}"
+    ),
+    "rate limited by the service, retry in {delay:g} s": "服务限制了请求频率，{delay:g} 秒后重试",
+    "the service did not answer in time ({type(exc).__name__})": (
+        "服务未及时响应（{type(exc).__name__}）"
+    ),
+    "the secure connection failed (certificate not trusted); behind a company proxy, "
+    "set its CA bundle in the add-on preferences": (
+        "安全连接失败（证书不受信任）；如果位于公司代理之后，请在插件偏好设置中设置其 CA 证书包"
+    ),
+    "could not reach the service ({type(exc).__name__})": "无法连接到服务（{type(exc).__name__}）",
+    "the link to {result.file_name} was refused (HTTP {response.status_code}): "
+    "it has probably expired": (
+        "{result.file_name} 的链接被拒绝（HTTP {response.status_code}）：链接可能已过期"
+    ),
+    "{result.file_name}: HTTP {response.status_code}": (
+        "{result.file_name}：HTTP {response.status_code}"
+    ),
+    "{result.file_name} was cut short: {type(exc).__name__}": (
+        "{result.file_name} 下载不完整：{type(exc).__name__}"
+    ),
+    "{destination.name} is {total} bytes, over the {max_bytes}-byte limit": (
+        "{destination.name} 大小为 {total} 字节，超过 {max_bytes} 字节的上限"
+    ),
+    "{destination.name} is over the {max_bytes}-byte limit": (
+        "{destination.name} 超过 {max_bytes} 字节的上限"
+    ),
+    "{destination.name} was cut short: {written} of {total} bytes": (
+        "{destination.name} 下载不完整：只收到 {total} 字节中的 {written} 字节"
+    ),
+}
+
+_registered: dict = {}
+
+
+def translations_dict() -> dict:
+    """The dictionary for ``bpy.app.translations.register``: {locale: {(context, msgid): text}}."""
+    return {
+        LOCALE: {
+            (context, source): text for source, text in ZH_HANS.items() for context in CONTEXTS
+        }
+    }
+
+
+def register():
+    table = translations_dict()
+    bpy.app.translations.register(ADDON_PACKAGE, table)
+    _registered.update(table)
+
+
+def unregister():
+    bpy.app.translations.unregister(ADDON_PACKAGE)
+    _registered.clear()
+
+
+def registered() -> dict:
+    """The dictionary this add-on has registered (empty when none): Blender cannot be asked."""
+    return _registered
+
+
+def iface(text: str) -> str:
+    """An English message as the interface shows it (labels, undo steps)."""
+    return translate(text, bpy.app.translations.pgettext_iface)
+
+
+def tip(text: str) -> str:
+    """An English message as a tooltip shows it (the reason a button is disabled)."""
+    return translate(text, bpy.app.translations.pgettext_tip)
+
+
+def rpt(text: str) -> str:
+    """An English message as an operator report shows it."""
+    return translate(text, bpy.app.translations.pgettext_rpt)
+
+
+def translate(text: str, gettext) -> str:
+    """``text`` translated with ``gettext``: as a whole, else by its template, else the part
+    after a leading ``"name: "`` (an error code, a field or an object name stays as it is)."""
+    translated = gettext(text)
+    if translated != text:
+        return translated
+    for pattern, template in _templates():
+        match = pattern.fullmatch(text)
+        if match is not None:
+            return _fill(template, match.groups(), gettext)
+    head, separator, rest = text.partition(": ")
+    if separator and rest:
+        return head + separator + translate(rest, gettext)
+    return text
+
+
+def _fill(template: str, values: tuple[str, ...], gettext) -> str:
+    """The translated template with the English message's values in its placeholders."""
+    by_placeholder = {}
+    for placeholder, value in zip(PLACEHOLDER.findall(template), values, strict=True):
+        translated = translate(value, gettext) if " " in value else value
+        by_placeholder.setdefault(placeholder, translated)
+    return PLACEHOLDER.sub(lambda found: by_placeholder[found.group()], gettext(template))
+
+
+@functools.cache
+def _templates() -> list[tuple[re.Pattern, str]]:
+    """The table's templates as patterns, the most literal text first. Templates whose fixed
+    part has no letters (``"{name}: {message}"``) would match any text: they are left out."""
+    templates = []
+    for template in ZH_HANS:
+        fixed = PLACEHOLDER.split(template)
+        if len(fixed) > 1 and any(character.isalpha() for character in "".join(fixed)):
+            pattern = re.compile("(.*?)".join(re.escape(part) for part in fixed), re.DOTALL)
+            templates.append((pattern, template))
+    templates.sort(key=lambda item: -len(PLACEHOLDER.sub("", item[1])))
+    return templates
