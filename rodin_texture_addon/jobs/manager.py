@@ -269,7 +269,8 @@ class JobManager:
             if self.ledger is not None:
                 self.ledger.refused(job.state.job_id, error)
             with self._condition:
-                self.slots.refused(self._in_flight() - 1, time.monotonic())
+                accepted = sum(other.in_flight for other in self._jobs.values())
+                self.slots.refused(accepted, time.monotonic())
             self._post(job, phase=Phase.WAITING, message="Waiting for a free slot on the account")
             return self.schedule.retry_delay, self._submit
         except RodinError as error:
