@@ -38,6 +38,15 @@ def translations(addon_module):
 
 
 @pytest.fixture
+def prefs(addon_module):
+    """The add-on's preferences, put back as they were after the test."""
+    prefs = addon_module("blender.preferences").get()
+    saved = prefs.api_key, prefs.show_advanced
+    yield prefs
+    prefs.api_key, prefs.show_advanced = saved
+
+
+@pytest.fixture
 def table(translations):
     return translations.registered()[translations.LOCALE]
 
@@ -74,14 +83,14 @@ def class_strings(classes) -> dict:
             found.setdefault(("Operator", rna.name), f"{cls.__name__} name")
             found.setdefault(("*", rna.description), f"{cls.__name__} description")
             property_strings(rna, cls.__name__, found)
-        elif issubclass(cls, bpy.types.Panel):
-            found.setdefault(("*", cls.bl_label), f"{cls.__name__}.bl_label")
-            found.setdefault(("*", cls.bl_category), f"{cls.__name__}.bl_category")
-            found.setdefault(("*", getattr(cls, "bl_description", "")), cls.__name__)
-        else:  # property groups and preferences: their own properties, not the base's
-            base = next(base for base in cls.__mro__[1:] if hasattr(base, "bl_rna"))
-            inherited = base.bl_rna.properties.keys()
-            property_strings(cls.bl_rna, cls.__name__, found, inherited)
+            continue
+        # Panels, menus, property groups, preferences: their titles and their own properties.
+        for attribute in ("bl_label", "bl_description", "bl_category"):
+            text = getattr(cls, attribute, "")
+            found.setdefault(("*", text), f"{cls.__name__}.{attribute}")
+        base = next(base for base in cls.__mro__[1:] if hasattr(base, "bl_rna"))
+        inherited = base.bl_rna.properties.keys()
+        property_strings(cls.bl_rna, cls.__name__, found, inherited)
     return found
 
 
@@ -187,17 +196,16 @@ class _PreferencesSelf:
         return getattr(self.prefs, name)
 
 
-def drawn_strings(panel, preferences, monkeypatch) -> dict:
+def drawn_strings(panel, preferences, prefs, monkeypatch) -> dict:
     """{(context, text): where} for the texts Blender translates itself (``translate`` not
     False), drawn in every state the panels have."""
-    prefs = preferences.get()
     recorders = []
+    monkeypatch.delenv("HYPER3D_API_KEY", raising=False)
     monkeypatch.setenv("RODIN_API_KEY", "key-from-the-environment")
-    prefs.show_advanced = True
+    prefs.show_advanced, prefs.api_key = True, ""
     layout = LayoutRecorder()
     preferences.RodinTexturePreferences.draw(_PreferencesSelf(layout, prefs), bpy.context)
     recorders.append(("preferences", layout))
-    prefs.show_advanced = False
     monkeypatch.delenv("RODIN_API_KEY")
     for key, online in (("", True), ("test-key", False), ("test-key", True)):
         prefs.api_key = key
@@ -218,7 +226,6 @@ def drawn_strings(panel, preferences, monkeypatch) -> dict:
     source.rodin_texture.source_object = obj
     scenes.select_only(source, active=source)
     recorders.append(("job panel (result)", draw(panel.RODIN_TEXTURE_PT_job)))
-    prefs.api_key = ""
     found = {}
     for where, recorder in recorders:
         for name, _, kwargs in recorder.shown:
@@ -234,7 +241,7 @@ def drawn_strings(panel, preferences, monkeypatch) -> dict:
 
 
 def test_every_shown_string_has_a_simplified_chinese_entry(
-    addon_module, table, translations, monkeypatch
+    addon_module, table, translations, prefs, monkeypatch
 ):
     registration = addon_module("blender.registration")
     phases = addon_module("jobs").Phase
@@ -242,7 +249,7 @@ def test_every_shown_string_has_a_simplified_chinese_entry(
     wanted.update(source_strings(error_names(addon_module)))
     wanted.update(
         drawn_strings(
-            addon_module("blender.panel"), addon_module("blender.preferences"), monkeypatch
+            addon_module("blender.panel"), addon_module("blender.preferences"), prefs, monkeypatch
         )
     )
     wanted.update({("*", phase.value): "the job phases (describe)" for phase in phases})
@@ -271,12 +278,14 @@ def test_translations_keep_the_placeholders_of_their_source(translations):
     assert all(text.strip() for text in translations.ZH_HANS.values())
 
 
-def test_messages_with_values_translate_around_their_values(translations):
+@pytest.fixture
+def zh(translations):
+    """Translate as Blender would in Simplified Chinese (the wheel cannot switch language)."""
     chinese = translations.ZH_HANS
+    return lambda text: translations.translate(text, lambda source: chinese.get(source, source))
 
-    def zh(text):
-        return translations.translate(text, lambda source: chinese.get(source, source))
 
+def test_messages_with_values_translate_around_their_values(translations, zh):
     assert zh("Cube has no task to download") == "Cube 没有可下载的任务"
     assert zh("failed: seed: must be a whole number from 0 to 65535, not -1") == (
         "失败：seed: 必须是 0 到 65535 之间的整数，而不是 -1"
@@ -298,3 +307,17 @@ def test_the_table_is_registered_with_the_add_on_and_removed_with_it(addon, tran
     finally:
         addon.register()
     assert translations.registered() == translations.translations_dict()
+
+
+def test_each_template_is_found_again_from_the_message_it_makes(translations, zh):
+    """No template hides another: each one, filled in, translates through its own entry."""
+    placeholder = translations.PLACEHOLDER
+    for source, text in translations.ZH_HANS.items():
+        values = {name: f"v{index}" for index, name in enumerate(placeholder.findall(source))}
+        if not values:
+            continue
+
+        def fill(template, values=values):
+            return placeholder.sub(lambda found: values[found.group()], template)
+
+        assert zh(fill(source)) == fill(text), source
