@@ -47,7 +47,9 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
         layout.template_ID(settings, "image", open="image.open", text="Image")
         if settings.image is not None:
             layout.template_icon(icon_value=settings.image.preview.icon_id, scale=5.0)
-        layout.prop(settings, "prompt", text="", placeholder="Prompt (optional)")
+        # Translated here: Blender is not known to translate placeholders itself.
+        hint = translations.iface("Prompt (optional)")
+        layout.prop(settings, "prompt", text="", placeholder=hint, translate=False)
         layout.prop(settings, "material", expand=True)
         layout.prop(settings, "resolution", expand=True)
         row = layout.row(align=True)

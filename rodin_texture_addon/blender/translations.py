@@ -414,6 +414,8 @@ def rpt(text: str) -> str:
 def translate(text: str, gettext) -> str:
     """``text`` translated with ``gettext``: as a whole, else by its template, else the part
     after a leading ``"name: "`` (an error code, a field or an object name stays as it is)."""
+    if not text:  # gettext("") would be the catalogue's header
+        return text
     translated = gettext(text)
     if translated != text:
         return translated
