@@ -1,13 +1,14 @@
 """Simplified Chinese for the add-on's interface, through Blender's own translation system.
 
 English stays the source: each key is an English text exactly as the code writes it. A message
-that embeds values is keyed by its template: the code's f-string with each value left as its
-expression in braces (``"{obj.name} has no task to download"``), and its translation keeps those
-placeholders. ``iface``, ``tip`` and ``rpt`` translate a finished English message: a text of the
-table as it is, or one of the templates filled in, whose translation is filled with the same
-values (values that are messages themselves are translated too). So messages built far from
-Blender (the client's errors, the job layer's progress) and messages saved in a .blend are
-translated when shown, and English is shown unchanged.
+that embeds values is keyed by its template: the code's f-string with its values numbered in
+order (``f"{obj.name} has no task to download"`` is ``"{0} has no task to download"``), and its
+translation places the same numbers where the language wants them. ``iface``, ``tip`` and
+``rpt`` translate a finished English message: a text of the table as it is, or one of the
+templates filled in, whose translation is filled with the same values (values that are messages
+themselves are translated too). So messages built far from Blender (the client's errors, the job
+layer's progress) and messages saved in a .blend are translated when shown, and English is shown
+unchanged.
 """
 
 import functools
@@ -22,7 +23,7 @@ LOCALE = "zh_HANS"
 # A text can show as a property or label (default context "*") or as an operator's name or
 # button ("Operator" context): every entry is registered in both.
 CONTEXTS = ("*", "Operator")
-PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+PLACEHOLDER = re.compile(r"\{\d+\}")
 
 ZH_HANS: dict[str, str] = {
     # --- the sidebar: panels and what they draw ---
@@ -32,12 +33,12 @@ ZH_HANS: dict[str, str] = {
     "Job": "作业",
     "Image": "图像",
     "Prompt (optional)": "提示词（可选）",
-    "Generate Texture ({cost:g} credits)": "生成贴图（{cost:g} 积分）",
-    "Balance: {runtime.balance_text() or '?'}": "余额：{runtime.balance_text() or '?'}",
-    "Result of {state.source_object.name}": "{state.source_object.name} 的结果",
-    "Elapsed: {int(end - state.submitted_at)} s": "已用时：{int(end - state.submitted_at)} 秒",
-    "Task: {state.task_uuid}": "任务：{state.task_uuid}",
-    "Result: {state.result_object.name}": "结果：{state.result_object.name}",
+    "Generate Texture ({0} credits)": "生成贴图（{0} 积分）",
+    "Balance: {0}": "余额：{0}",
+    "Result of {0}": "{0} 的结果",
+    "Elapsed: {0} s": "已用时：{0} 秒",
+    "Task: {0}": "任务：{0}",
+    "Result: {0}": "结果：{0}",
     # --- operators: names, descriptions, properties ---
     "Generate Texture": "生成贴图",
     "Texture the selected meshes with Rodin from the reference image (0.5 credits a mesh)": (
@@ -73,15 +74,12 @@ ZH_HANS: dict[str, str] = {
         "打开本插件的偏好设置（API 密钥、服务、结果文件夹）"
     ),
     # --- operator reports ---
-    "Submitting {len(job_ids)} texture task(s), {cost:g} credits": (
-        "正在提交 {len(job_ids)} 个贴图任务，共 {cost:g} 积分"
-    ),
+    "Submitting {0} texture task(s), {1} credits": ("正在提交 {0} 个贴图任务，共 {1} 积分"),
     "No unfinished texture jobs in this file": "此文件中没有未完成的贴图作业",
-    "Resuming {len(job_ids)} texture job(s)": "正在继续 {len(job_ids)} 个贴图作业",
-    "Applied the result to {result.name}": "已将结果应用到 {result.name}",
-    "The folder {folder} no longer exists": "文件夹 {folder} 已不存在",
+    "Resuming {0} texture job(s)": "正在继续 {0} 个贴图作业",
+    "Applied the result to {0}": "已将结果应用到 {0}",
+    "The folder {0} no longer exists": "文件夹 {0} 已不存在",
     "Task ID copied": "任务 ID 已复制",
-    "Balance: {runtime.get().balance}": "余额：{runtime.get().balance}",
     # --- the scene's settings (what the next Generate sends) ---
     "Reference Image": "参考图",
     "The image the texture follows": "贴图所依据的图像",
@@ -159,21 +157,21 @@ ZH_HANS: dict[str, str] = {
     "downloading": "下载中",
     "done": "完成",
     "failed": "失败",
-    "uploading {state.progress:.0%}": "上传中 {state.progress:.0%}",
-    "downloading {state.progress:.0%}": "下载中 {state.progress:.0%}",
-    "waiting (queue {state.queue_length})": "等待中（队列 {state.queue_length}）",
-    "failed: {state.message}": "失败：{state.message}",
+    "uploading {0}": "上传中 {0}",
+    "downloading {0}": "下载中 {0}",
+    "waiting (queue {0})": "等待中（队列 {0}）",
+    "failed: {0}": "失败：{0}",
     "Checking": "查询中",
     "Submitted": "已提交",
     "Waiting for a free slot on the account": "正在等待账户空出任务名额",
     "Waiting in the service's queue": "正在服务队列中等待",
-    "Connection problem, retrying: {error}": "连接出现问题，正在重试：{error}",
-    "Download problem, retrying: {error}": "下载出现问题，正在重试：{error}",
-    "Not submitted: {error}": "未提交：{error}",
-    "no result after {elapsed / 60:.0f} minutes": "{elapsed / 60:.0f} 分钟后仍无结果",
+    "Connection problem, retrying: {0}": "连接出现问题，正在重试：{0}",
+    "Download problem, retrying: {0}": "下载出现问题，正在重试：{0}",
+    "Not submitted: {0}": "未提交：{0}",
+    "no result after {0} minutes": "{0} 分钟后仍无结果",
     "The task may still finish: press Check Now later.": "任务可能仍会完成：请稍后点击“立即查询”。",
     "the service listed no result model": "服务没有列出结果模型",
-    "internal error: {error!r}": "内部错误：{error!r}",
+    "internal error: {0}": "内部错误：{0}",
     # --- add-on preferences ---
     "API Key": "API 密钥",
     "Your Hyper3D Rodin API key. Empty: RODIN_API_KEY or HYPER3D_API_KEY": (
@@ -213,52 +211,48 @@ ZH_HANS: dict[str, str] = {
     "No API key: set it in the add-on preferences (or RODIN_API_KEY)": (
         "没有 API 密钥：请在插件偏好设置中填写（或设置 RODIN_API_KEY）"
     ),
-    "Not resumed: {reason}": "未继续：{reason}",
+    "Not resumed: {0}": "未继续：{0}",
     "Select a mesh to texture": "请选择要生成贴图的网格",
     "Pick a reference image (or give image_path)": "请选择一张参考图（或提供 image_path）",
-    "The image {image.name} has no pixels (its file is missing)": (
-        "图像 {image.name} 没有像素（其文件已丢失）"
+    "The image {0} has no pixels (its file is missing)": ("图像 {0} 没有像素（其文件已丢失）"),
+    "{0} is a {1}, not a mesh": ("{0} 是 {1} 类型，不是网格"),
+    "{0} already has a texture job running": "{0} 已有一个贴图作业正在运行",
+    "{0} has an unfinished task: resume it or clear it first": (
+        "{0} 有未完成的任务：请先继续或清除它"
     ),
-    "{active.name} is a {active.type.lower()}, not a mesh": (
-        "{active.name} 是 {active.type.lower()} 类型，不是网格"
-    ),
-    "{obj.name} already has a texture job running": "{obj.name} 已有一个贴图作业正在运行",
-    "{obj.name} has an unfinished task: resume it or clear it first": (
-        "{obj.name} 有未完成的任务：请先继续或清除它"
-    ),
-    "{obj.name} has no submitted task to resume": "{obj.name} 没有可继续的已提交任务",
-    "{obj.name} has no task to download": "{obj.name} 没有可下载的任务",
-    "{obj.name}'s job is still running": "{obj.name} 的作业仍在运行",
-    "{obj.name} has no downloaded result to apply": "{obj.name} 没有可应用的已下载结果",
-    "Could not apply the result: {error}": "无法应用结果：{error}",
-    "Apply Rodin texture to {obj.name}": "将 Rodin 贴图应用到 {obj.name}",
+    "{0} has no submitted task to resume": "{0} 没有可继续的已提交任务",
+    "{0} has no task to download": "{0} 没有可下载的任务",
+    "{0}'s job is still running": "{0} 的作业仍在运行",
+    "{0} has no downloaded result to apply": "{0} 没有可应用的已下载结果",
+    "Could not apply the result: {0}": "无法应用结果：{0}",
+    "Apply Rodin texture to {0}": "将 Rodin 贴图应用到 {0}",
     "timed out waiting for the texture jobs": "等待贴图作业超时",
-    "{client.balance():g} credits": "{client.balance():g} 积分",
-    "unavailable ({error})": "不可用（{error}）",
+    "{0} credits": "{0} 积分",
+    "unavailable ({0})": "不可用（{0}）",
     "Interrupted before the service confirmed the task": "在服务确认任务之前被中断",
     "Generate again (nothing was charged unless the upload had finished)": (
         "请重新生成（除非上传已完成，否则不会扣费）"
     ),
     # --- export and apply ---
-    "{name} has no faces after its modifiers: Rodin textures surfaces, so give it faces or "
+    "{0} has no faces after its modifiers: Rodin textures surfaces, so give it faces or "
     "turn off the modifiers that remove them": (
-        "{name} 在修改器作用后没有面：Rodin 只为表面生成贴图，请为它添加面，或关闭删除面的修改器"
+        "{0} 在修改器作用后没有面：Rodin 只为表面生成贴图，请为它添加面，或关闭删除面的修改器"
     ),
-    "Blender could not export {name}: {error}": "Blender 无法导出 {name}：{error}",
-    "{name} makes a {model.size_bytes / MEGABYTE:.1f} MB upload, over Rodin's "
-    "{max_bytes / MEGABYTE:.0f} MB limit: add a Decimate modifier or reduce its subdivision "
+    "Blender could not export {0}: {1}": "Blender 无法导出 {0}：{1}",
+    "{0} makes a {1} MB upload, over Rodin's "
+    "{2} MB limit: add a Decimate modifier or reduce its subdivision "
     "levels, then try again": (
-        "{name} 的上传文件为 {model.size_bytes / MEGABYTE:.1f} MB，超过 Rodin 的 "
-        "{max_bytes / MEGABYTE:.0f} MB 上限：请添加“精简”修改器或降低细分级别，然后重试"
+        "{0} 的上传文件为 {1} MB，超过 Rodin 的 "
+        "{2} MB 上限：请添加“精简”修改器或降低细分级别，然后重试"
     ),
     "The object to texture no longer exists: select a mesh": (
         "要生成贴图的物体已不存在：请选择一个网格"
     ),
-    "{name} is a {kind}, not a mesh: convert it to a mesh or select a mesh object": (
-        "{name} 是 {kind} 类型，不是网格：请将其转换为网格，或选择一个网格物体"
+    "{0} is a {1}, not a mesh: convert it to a mesh or select a mesh object": (
+        "{0} 是 {1} 类型，不是网格：请将其转换为网格，或选择一个网格物体"
     ),
-    "{Path(glb_path).name} holds no mesh": "{Path(glb_path).name} 中没有网格",
-    "{obj.name} has no geometry to place the result over": "{obj.name} 没有可供放置结果的几何体",
+    "{0} holds no mesh": "{0} 中没有网格",
+    "{0} has no geometry to place the result over": "{0} 没有可供放置结果的几何体",
     # --- what the service and the client report (typed errors and what to do) ---
     "Check the API key in the add-on preferences (or RODIN_API_KEY).": (
         "请检查插件偏好设置中的 API 密钥（或 RODIN_API_KEY）。"
@@ -290,32 +284,23 @@ ZH_HANS: dict[str, str] = {
     "Download again: each try asks the service for fresh links.": (
         "请重新下载：每次尝试都会向服务获取新的链接。"
     ),
-    "must be a whole number from {contract.SEED_MIN} to {contract.SEED_MAX}, not {self.seed!r}": (
-        "必须是 {contract.SEED_MIN} 到 {contract.SEED_MAX} 之间的整数，而不是 {self.seed!r}"
-    ),
+    "must be a whole number from {0} to {1}, not {2}": ("必须是 {0} 到 {1} 之间的整数，而不是 {2}"),
     "must be true or false": "必须是 true 或 false",
     "must be text": "必须是文本",
-    "must be a number, not {value!r}": "必须是数字，而不是 {value!r}",
-    "must be greater than 0, not {value!r}": "必须大于 0，而不是 {value!r}",
-    "{value!r} is not one of: {contract.allowed_values(enum_type)}": (
-        "{value!r} 不是可选值之一：{contract.allowed_values(enum_type)}"
+    "must be a number, not {0}": "必须是数字，而不是 {0}",
+    "must be greater than 0, not {0}": "必须大于 0，而不是 {0}",
+    "{0} is not one of: {1}": ("{0} 不是可选值之一：{1}"),
+    "{0} must be an https:// address (plain http only for localhost)": (
+        "{0} 必须是 https:// 地址（仅 localhost 可使用普通 http）"
     ),
-    "{url!r} must be an https:// address (plain http only for localhost)": (
-        "{url!r} 必须是 https:// 地址（仅 localhost 可使用普通 http）"
+    "{0} is not a binary glTF (GLB) file": ("{0} 不是二进制 glTF（GLB）文件"),
+    "{0} is not a PNG, JPEG or WebP image (checked by its content, not its name)": (
+        "{0} 不是 PNG、JPEG 或 WebP 图像（按文件内容而非文件名判断）"
     ),
-    "{self.model_path.name} is not a binary glTF (GLB) file": (
-        "{self.model_path.name} 不是二进制 glTF（GLB）文件"
-    ),
-    "{self.image_path.name} is not a PNG, JPEG or WebP image "
-    "(checked by its content, not its name)": (
-        "{self.image_path.name} 不是 PNG、JPEG 或 WebP 图像（按文件内容而非文件名判断）"
-    ),
-    "file not found: {path}": "找不到文件：{path}",
-    "{path.name} is empty": "{path.name} 是空文件",
-    "{path.name} is {size / 2 ** 20:.1f} MB; the service takes at most {limit / 2 ** 20:.0f} MB": (
-        "{path.name} 大小为 {size / 2 ** 20:.1f} MB；服务最多接受 {limit / 2 ** 20:.0f} MB"
-    ),
-    "cannot read {path.name}: {exc.strerror}": "无法读取 {path.name}：{exc.strerror}",
+    "file not found: {0}": "找不到文件：{0}",
+    "{0} is empty": "{0} 是空文件",
+    "{0} is {1} MB; the service takes at most {2} MB": ("{0} 大小为 {1} MB；服务最多接受 {2} MB"),
+    "cannot read {0}: {1}": "无法读取 {0}：{1}",
     "no API key: set it in the add-on preferences or RODIN_API_KEY": (
         "没有 API 密钥：请在插件偏好设置中填写，或设置 RODIN_API_KEY"
     ),
@@ -327,45 +312,28 @@ ZH_HANS: dict[str, str] = {
         "服务报告生成失败（未给出原因）"
     ),
     "the service cancelled the generation": "服务取消了生成",
-    "the service reported an unknown status {job.status!r}": "服务报告了未知状态 {job.status!r}",
+    "the service reported an unknown status {0}": "服务报告了未知状态 {0}",
     "the status answer has no job list": "状态应答中没有作业列表",
     "the status answer has a job that is not an object": "状态应答中有一项作业不是对象",
     "the download answer has no file list": "下载应答中没有文件列表",
     "the balance answer has no number": "余额应答中没有数值",
-    "unreadable answer from the service (HTTP {response.status_code})": (
-        "无法读取服务的应答（HTTP {response.status_code}）"
-    ),
-    "HTTP {response.status_code}: {self._scrub(response.text[:300])}": (
-        "HTTP {response.status_code}：{self._scrub(response.text[:300])}"
-    ),
-    "rate limited by the service, retry in {delay:g} s": "服务限制了请求频率，{delay:g} 秒后重试",
-    "the service did not answer in time ({type(exc).__name__})": (
-        "服务未及时响应（{type(exc).__name__}）"
-    ),
+    "unreadable answer from the service (HTTP {0})": ("无法读取服务的应答（HTTP {0}）"),
+    "HTTP {0}: {1}": ("HTTP {0}：{1}"),
+    "rate limited by the service, retry in {0} s": "服务限制了请求频率，{0} 秒后重试",
+    "the service did not answer in time ({0})": ("服务未及时响应（{0}）"),
     "the secure connection failed (certificate not trusted); behind a company proxy, "
     "set its CA bundle in the add-on preferences": (
         "安全连接失败（证书不受信任）；如果位于公司代理之后，请在插件偏好设置中设置其 CA 证书包"
     ),
-    "could not reach the service ({type(exc).__name__})": "无法连接到服务（{type(exc).__name__}）",
-    "the link to {result.file_name} was refused (HTTP {response.status_code}): "
-    "it has probably expired": (
-        "{result.file_name} 的链接被拒绝（HTTP {response.status_code}）：链接可能已过期"
+    "could not reach the service ({0})": "无法连接到服务（{0}）",
+    "the link to {0} was refused (HTTP {1}): it has probably expired": (
+        "{0} 的链接被拒绝（HTTP {1}）：链接可能已过期"
     ),
-    "{result.file_name}: HTTP {response.status_code}": (
-        "{result.file_name}：HTTP {response.status_code}"
-    ),
-    "{result.file_name} was cut short: {type(exc).__name__}": (
-        "{result.file_name} 下载不完整：{type(exc).__name__}"
-    ),
-    "{destination.name} is {total} bytes, over the {max_bytes}-byte limit": (
-        "{destination.name} 大小为 {total} 字节，超过 {max_bytes} 字节的上限"
-    ),
-    "{destination.name} is over the {max_bytes}-byte limit": (
-        "{destination.name} 超过 {max_bytes} 字节的上限"
-    ),
-    "{destination.name} was cut short: {written} of {total} bytes": (
-        "{destination.name} 下载不完整：只收到 {total} 字节中的 {written} 字节"
-    ),
+    "{0}: HTTP {1}": ("{0}：HTTP {1}"),
+    "{0} was cut short: {1}": ("{0} 下载不完整：{1}"),
+    "{0} is {1} bytes, over the {2}-byte limit": ("{0} 大小为 {1} 字节，超过 {2} 字节的上限"),
+    "{0} is over the {1}-byte limit": ("{0} 超过 {1} 字节的上限"),
+    "{0} was cut short: {1} of {2} bytes": ("{0} 下载不完整：只收到 {2} 字节中的 {1} 字节"),
 }
 
 _registered: dict = {}
@@ -430,18 +398,15 @@ def translate(text: str, gettext) -> str:
 
 
 def _fill(template: str, values: tuple[str, ...], gettext) -> str:
-    """The translated template with the English message's values in its placeholders."""
-    by_placeholder = {}
-    for placeholder, value in zip(PLACEHOLDER.findall(template), values, strict=True):
-        translated = translate(value, gettext) if " " in value else value
-        by_placeholder.setdefault(placeholder, translated)
-    return PLACEHOLDER.sub(lambda found: by_placeholder[found.group()], gettext(template))
+    """The translated template with the English message's values in its numbered places."""
+    values = tuple(translate(value, gettext) if " " in value else value for value in values)
+    return PLACEHOLDER.sub(lambda found: values[int(found.group()[1:-1])], gettext(template))
 
 
 @functools.cache
 def _templates() -> list[tuple[re.Pattern, str]]:
     """The table's templates as patterns, the most literal text first. Templates whose fixed
-    part has no letters (``"{name}: {message}"``) would match any text: they are left out."""
+    part has no letters (``"{0}: {1}"``) would match any text: they are left out."""
     templates = []
     for template in ZH_HANS:
         fixed = PLACEHOLDER.split(template)
