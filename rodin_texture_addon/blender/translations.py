@@ -74,7 +74,7 @@ ZH_HANS: dict[str, str] = {
         "打开本插件的偏好设置（API 密钥、服务、结果文件夹）"
     ),
     # --- operator reports ---
-    "Submitting {0} texture task(s), {1} credits": ("正在提交 {0} 个贴图任务，共 {1} 积分"),
+    "Submitting {0} texture task(s), {1} credits": "正在提交 {0} 个贴图任务，共 {1} 积分",
     "No unfinished texture jobs in this file": "此文件中没有未完成的贴图作业",
     "Resuming {0} texture job(s)": "正在继续 {0} 个贴图作业",
     "Applied the result to {0}": "已将结果应用到 {0}",
@@ -214,8 +214,8 @@ ZH_HANS: dict[str, str] = {
     "Not resumed: {0}": "未继续：{0}",
     "Select a mesh to texture": "请选择要生成贴图的网格",
     "Pick a reference image (or give image_path)": "请选择一张参考图（或提供 image_path）",
-    "The image {0} has no pixels (its file is missing)": ("图像 {0} 没有像素（其文件已丢失）"),
-    "{0} is a {1}, not a mesh": ("{0} 是 {1} 类型，不是网格"),
+    "The image {0} has no pixels (its file is missing)": "图像 {0} 没有像素（其文件已丢失）",
+    "{0} is a {1}, not a mesh": "{0} 是 {1} 类型，不是网格",
     "{0} already has a texture job running": "{0} 已有一个贴图作业正在运行",
     "{0} has an unfinished task: resume it or clear it first": (
         "{0} 有未完成的任务：请先继续或清除它"
@@ -239,11 +239,10 @@ ZH_HANS: dict[str, str] = {
         "{0} 在修改器作用后没有面：Rodin 只为表面生成贴图，请为它添加面，或关闭删除面的修改器"
     ),
     "Blender could not export {0}: {1}": "Blender 无法导出 {0}：{1}",
-    "{0} makes a {1} MB upload, over Rodin's "
-    "{2} MB limit: add a Decimate modifier or reduce its subdivision "
-    "levels, then try again": (
-        "{0} 的上传文件为 {1} MB，超过 Rodin 的 "
-        "{2} MB 上限：请添加“精简”修改器或降低细分级别，然后重试"
+    "{0} makes a {1} MB upload, over Rodin's {2} MB limit: add a Decimate modifier or "
+    "reduce its subdivision levels, then try again": (
+        "{0} 的上传文件为 {1} MB，超过 Rodin 的 {2} MB 上限："
+        "请添加“精简”修改器或降低细分级别，然后重试"
     ),
     "The object to texture no longer exists: select a mesh": (
         "要生成贴图的物体已不存在：请选择一个网格"
@@ -284,22 +283,22 @@ ZH_HANS: dict[str, str] = {
     "Download again: each try asks the service for fresh links.": (
         "请重新下载：每次尝试都会向服务获取新的链接。"
     ),
-    "must be a whole number from {0} to {1}, not {2}": ("必须是 {0} 到 {1} 之间的整数，而不是 {2}"),
+    "must be a whole number from {0} to {1}, not {2}": "必须是 {0} 到 {1} 之间的整数，而不是 {2}",
     "must be true or false": "必须是 true 或 false",
     "must be text": "必须是文本",
     "must be a number, not {0}": "必须是数字，而不是 {0}",
     "must be greater than 0, not {0}": "必须大于 0，而不是 {0}",
-    "{0} is not one of: {1}": ("{0} 不是可选值之一：{1}"),
+    "{0} is not one of: {1}": "{0} 不是可选值之一：{1}",
     "{0} must be an https:// address (plain http only for localhost)": (
         "{0} 必须是 https:// 地址（仅 localhost 可使用普通 http）"
     ),
-    "{0} is not a binary glTF (GLB) file": ("{0} 不是二进制 glTF（GLB）文件"),
+    "{0} is not a binary glTF (GLB) file": "{0} 不是二进制 glTF（GLB）文件",
     "{0} is not a PNG, JPEG or WebP image (checked by its content, not its name)": (
         "{0} 不是 PNG、JPEG 或 WebP 图像（按文件内容而非文件名判断）"
     ),
     "file not found: {0}": "找不到文件：{0}",
     "{0} is empty": "{0} 是空文件",
-    "{0} is {1} MB; the service takes at most {2} MB": ("{0} 大小为 {1} MB；服务最多接受 {2} MB"),
+    "{0} is {1} MB; the service takes at most {2} MB": "{0} 大小为 {1} MB；服务最多接受 {2} MB",
     "cannot read {0}: {1}": "无法读取 {0}：{1}",
     "no API key: set it in the add-on preferences or RODIN_API_KEY": (
         "没有 API 密钥：请在插件偏好设置中填写，或设置 RODIN_API_KEY"
@@ -317,10 +316,10 @@ ZH_HANS: dict[str, str] = {
     "the status answer has a job that is not an object": "状态应答中有一项作业不是对象",
     "the download answer has no file list": "下载应答中没有文件列表",
     "the balance answer has no number": "余额应答中没有数值",
-    "unreadable answer from the service (HTTP {0})": ("无法读取服务的应答（HTTP {0}）"),
-    "HTTP {0}: {1}": ("HTTP {0}：{1}"),
+    "unreadable answer from the service (HTTP {0})": "无法读取服务的应答（HTTP {0}）",
+    "HTTP {0}: {1}": "HTTP {0}：{1}",
     "rate limited by the service, retry in {0} s": "服务限制了请求频率，{0} 秒后重试",
-    "the service did not answer in time ({0})": ("服务未及时响应（{0}）"),
+    "the service did not answer in time ({0})": "服务未及时响应（{0}）",
     "the secure connection failed (certificate not trusted); behind a company proxy, "
     "set its CA bundle in the add-on preferences": (
         "安全连接失败（证书不受信任）；如果位于公司代理之后，请在插件偏好设置中设置其 CA 证书包"
@@ -329,11 +328,11 @@ ZH_HANS: dict[str, str] = {
     "the link to {0} was refused (HTTP {1}): it has probably expired": (
         "{0} 的链接被拒绝（HTTP {1}）：链接可能已过期"
     ),
-    "{0}: HTTP {1}": ("{0}：HTTP {1}"),
-    "{0} was cut short: {1}": ("{0} 下载不完整：{1}"),
-    "{0} is {1} bytes, over the {2}-byte limit": ("{0} 大小为 {1} 字节，超过 {2} 字节的上限"),
-    "{0} is over the {1}-byte limit": ("{0} 超过 {1} 字节的上限"),
-    "{0} was cut short: {1} of {2} bytes": ("{0} 下载不完整：只收到 {2} 字节中的 {1} 字节"),
+    "{0}: HTTP {1}": "{0}：HTTP {1}",
+    "{0} was cut short: {1}": "{0} 下载不完整：{1}",
+    "{0} is {1} bytes, over the {2}-byte limit": "{0} 大小为 {1} 字节，超过 {2} 字节的上限",
+    "{0} is over the {1}-byte limit": "{0} 超过 {1} 字节的上限",
+    "{0} was cut short: {1} of {2} bytes": "{0} 下载不完整：只收到 {2} 字节中的 {1} 字节",
 }
 
 _registered: dict = {}
