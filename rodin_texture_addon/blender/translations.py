@@ -380,12 +380,10 @@ def rpt(text: str) -> str:
 
 def translate(text: str, gettext) -> str:
     """``text`` translated with ``gettext``: as a whole, else by its template, else the part
-    after a leading ``"name: "`` (an error code, a field or an object name stays as it is)."""
-    if not text:  # gettext("") would be the catalogue's header
-        return text
-    translated = gettext(text)
-    if translated != text:
-        return translated
+    after a leading ``"name: "`` (an error code, a field or an object name stays as it is).
+    Only the table's texts are looked up: a name never picks up one of Blender's own words."""
+    if text in ZH_HANS:
+        return gettext(text)
     for pattern, template in _templates():
         match = pattern.fullmatch(text)
         if match is not None:
