@@ -109,11 +109,16 @@ def run(settings: BatchSettings, log: Callable[[str], None] = print) -> int:
     references = ReferenceMap.load(settings.mapping, settings.image)
     if references.default is None and not references.entries:
         raise BatchInputError("give a reference image (--image) or a mapping file (--mapping)")
-    settings.work_folder.mkdir(parents=True, exist_ok=True)
-    assets = [asset for source in sources for asset in _prepare(settings, source, references)]
-    log(f"{len(assets)} meshes in {len(sources)} files")
-    with Journal(settings.journal or settings.work_folder / "journal.jsonl") as journal:
-        _Batch(settings, journal, assets, log).run()
+    with tempfile.TemporaryDirectory(prefix="rodin-batch-uploads-") as uploads:
+        assets = [
+            asset
+            for source in sources
+            for asset in _prepare(settings, source, references, Path(uploads))
+        ]
+        log(f"{len(assets)} meshes in {len(sources)} files")
+        settings.work_folder.mkdir(parents=True, exist_ok=True)
+        with Journal(settings.journal or settings.work_folder / "journal.jsonl") as journal:
+            _Batch(settings, journal, assets, log).run()
     log(summary_table([asset.outcome for asset in assets]))
     return 1 if any(asset.outcome.status is Status.FAILED for asset in assets) else 0
 
@@ -132,9 +137,11 @@ def load_source(path: Path) -> list[str]:
     return sorted(obj.name for obj in bpy.context.scene.objects if obj.type == "MESH")
 
 
-def _prepare(settings: BatchSettings, source: Path, references: ReferenceMap) -> list[Asset]:
+def _prepare(
+    settings: BatchSettings, source: Path, references: ReferenceMap, uploads: Path
+) -> list[Asset]:
     """Export the file's meshes for upload and hash what each would send. Refuses the whole
-    batch (before anything is sent) when a setting or a reference image is not acceptable."""
+    batch (before anything is sent or written) when a setting or an image is not acceptable."""
     assets = []
     for object_name in load_source(source):
         asset = Asset(source, object_name, name=asset_name(source, object_name))
@@ -143,7 +150,7 @@ def _prepare(settings: BatchSettings, source: Path, references: ReferenceMap) ->
         if image is None:
             asset.finish(Status.SKIPPED, "no reference image for it in the mapping")
             continue
-        asset.upload_folder = Path(tempfile.mkdtemp(dir=_folder(settings, "uploads")))
+        asset.upload_folder = Path(tempfile.mkdtemp(dir=uploads))
         try:
             exported = export.export_geometry_glb(
                 bpy.context, bpy.data.objects[object_name], asset.upload_folder / "model.glb"
@@ -210,9 +217,6 @@ class _Batch:
         finally:
             self.manager.shutdown()
             self.client.close()
-            for asset in self.assets:
-                if asset.upload_folder is not None:
-                    shutil.rmtree(asset.upload_folder, ignore_errors=True)
 
     def _start(self, asset: Asset):
         asset.outputs = output_paths(self.settings, asset)
@@ -229,8 +233,7 @@ class _Batch:
             self.journal.expect(asset.name, asset.input_hash, asset.request.form_fields())
             self.manager.submit(
                 asset.name, self.client, asset.request, self.results, asset.upload_folder
-            )
-            asset.upload_folder = None  # the manager removes it after the upload
+            )  # the manager removes the upload's folder once it is sent
             self.running.add(asset.name)
         elif action in (Action.RESUME, Action.DOWNLOAD):
             start = self.manager.resume if action is Action.RESUME else self.manager.download

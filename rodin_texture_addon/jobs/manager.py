@@ -277,10 +277,11 @@ class JobManager:
             if self.ledger is not None and _surely_refused(error):
                 self.ledger.refused(job.state.job_id, error)
             self._remove_upload(job)
+            following = self._fail(job, error)
             if isinstance(error, LASTING_REFUSALS):
                 self.lasting_refusal = self.lasting_refusal or error
                 self._refuse_waiting_submits(job.client, error)
-            return self._fail(job, error)
+            return following
         submitted_at = self._clock()
         if self.ledger is not None:
             self.ledger.submitted(job.state.job_id, task, submitted_at)

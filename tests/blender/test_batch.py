@@ -1,0 +1,196 @@
+"""The batch command as a user runs it: a subprocess against the emulator, killed with SIGKILL
+at several points and run again. The emulator's counts prove that nothing is submitted twice
+and that finished results are not fetched twice."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import bpy
+import pytest
+from gltf_validator import assert_valid
+from rodin_emulator import Fault, glb
+
+from .scenes import make_grid, make_suzanne
+
+REPO = Path(__file__).resolve().parents[2]
+BATCH = REPO / "scripts" / "batch.py"
+FAST_POLLING = ["--first-poll", "0.05", "--max-poll-interval", "0.2", "--progress-interval", "1"]
+OBJ_TRIANGLE = "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\nf 1 3 4\nf 2 3 4\n"
+MESHES = 5
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory, reference_image):
+    """Five meshes: two GLB files, an OBJ in a sub-folder, a .blend with two meshes."""
+    folder = tmp_path_factory.mktemp("assets")
+    (folder / "a.glb").write_bytes(glb.cube_glb())
+    (folder / "b.glb").write_bytes(glb.cube_glb())
+    (folder / "props").mkdir()
+    (folder / "props" / "c.obj").write_text(OBJ_TRIANGLE)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    make_suzanne()
+    make_grid()
+    bpy.ops.wm.save_as_mainfile(filepath=str(folder / "d.blend"), copy=True)
+    (folder / "reference.png").write_bytes(reference_image.read_bytes())  # not a scene: ignored
+    return folder
+
+
+class Batch:
+    """One run of scripts/batch.py in its own process."""
+
+    def __init__(self, emulator, inputs, output: Path, *options: str):
+        self.output, self.log = output, output.parent / f"{output.name}-{time.monotonic_ns()}.log"
+        environment = {
+            **os.environ,
+            "RODIN_API_KEY": "test-key",
+            "BLENDER_USER_RESOURCES": str(output.parent / "blender-user"),
+        }
+        command = [sys.executable, str(BATCH), str(inputs), "-o", str(output)]
+        command += ["--image", str(inputs / "reference.png"), "--api-url", emulator.base_url]
+        command += [*FAST_POLLING, *options]
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=environment
+            )
+
+    @property
+    def journal(self) -> list[dict]:
+        path = self.output / ".rodin-batch" / "journal.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+    def events(self, event: str) -> list[dict]:
+        return [record for record in self.journal if record["event"] == event]
+
+    def kill_when(self, condition, timeout=60.0):
+        deadline = time.monotonic() + timeout
+        while not condition(self):
+            assert self.process.poll() is None, f"the batch ended first:\n{self.text}"
+            assert time.monotonic() < deadline, f"the moment to kill never came:\n{self.text}"
+            time.sleep(0.02)
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def finish(self, timeout=120.0) -> int:
+        return self.process.wait(timeout)
+
+    @property
+    def text(self) -> str:
+        return self.log.read_text()
+
+
+def submits(emulator) -> list:
+    return [r for r in emulator.requests if r.path.endswith("/rodin_texture_only")]
+
+
+def test_textures_every_mesh_then_a_rerun_sends_nothing(emulator, inputs, tmp_path):
+    output = tmp_path / "out"
+    (tmp_path / "other.png").write_bytes((inputs / "reference.png").read_bytes())
+    (tmp_path / "mapping.csv").write_text("asset,image\nd.blend::Suzanne,other.png\n")
+    options = ["--write", "both", "--seed", "7", "--mapping", str(tmp_path / "mapping.csv")]
+    run = Batch(emulator, inputs, output, *options)
+    assert run.finish() == 0, run.text
+    assert f"{MESHES} done, 0 failed, 0 skipped" in run.text
+    assert emulator.submit_count == MESHES
+    assert {r.form["seed"] for r in submits(emulator)} == {"7"}
+    images = sorted(r.files["image"][0] for r in submits(emulator))
+    assert images == ["other.png"] + ["reference.png"] * (MESHES - 1)
+    glbs = sorted(output.glob("*/*.glb"))
+    assert [path.relative_to(output).as_posix() for path in glbs] == [
+        "a/mesh.glb", "b/mesh.glb", "c/c.glb", "d/Grid.glb", "d/Suzanne.glb"
+    ]  # fmt: skip
+    for path in glbs[::2]:
+        assert_valid(path)
+    assert sorted(path.name for path in output.glob("*.blend")) == [
+        "a.blend", "b.blend", "c.blend", "d.blend"
+    ]  # fmt: skip
+    journal_text = (output / ".rodin-batch" / "journal.jsonl").read_text()
+    assert "test-key" not in journal_text
+
+    before = len(emulator.requests)
+    again = Batch(emulator, inputs, output, *options)
+    assert again.finish() == 0, again.text
+    assert f"0 done, 0 failed, {MESHES} skipped" in again.text
+    assert len(emulator.requests) == before, "a finished batch asks the service nothing"
+
+
+def test_killed_with_tasks_in_flight_it_resumes_them_and_submits_nothing(
+    emulator, inputs, tmp_path
+):
+    emulator.configure(generating_seconds=2.0)
+    first = Batch(emulator, inputs, tmp_path / "out")
+    first.kill_when(lambda run: len(run.events("submitted")) == MESHES)
+    assert not first.events("downloaded")
+    again = Batch(emulator, inputs, tmp_path / "out")
+    assert again.finish() == 0, again.text
+    assert f"{MESHES} done" in again.text
+    assert emulator.submit_count == MESHES
+    assert len(submits(emulator)) == MESHES
+
+
+def test_killed_after_some_downloads_it_fetches_no_result_twice(emulator, inputs, tmp_path):
+    first = Batch(emulator, inputs, tmp_path / "out", "--max-in-flight", "1")
+    first.kill_when(lambda run: len(run.events("downloaded")) >= 2)
+    fetched = {record["asset"] for record in first.events("downloaded")}
+    tasks = {r["task_uuid"] for r in first.events("submitted") if r["asset"] in fetched}
+    again = Batch(emulator, inputs, tmp_path / "out", "--max-in-flight", "1")
+    assert again.finish() == 0, again.text
+    assert emulator.submit_count == MESHES
+    for task_uuid in tasks:
+        lists = [r for r in emulator.requests if (r.json or {}).get("task_uuid") == task_uuid]
+        assert len(lists) == 1, "a downloaded result is not listed or fetched again"
+
+
+def test_killed_between_a_submit_and_its_answer_it_reports_instead_of_resubmitting(
+    emulator, inputs, tmp_path
+):
+    emulator.inject("rodin_texture_only", Fault.slow(1.5), times=4)
+    first = Batch(emulator, inputs, tmp_path / "out")
+    first.kill_when(lambda run: len(run.events("intent")) == 4)
+    assert not first.events("submitted")
+    sent = len(submits(emulator))
+
+    again = Batch(emulator, inputs, tmp_path / "out")
+    assert again.finish() == 1, again.text
+    assert "4 failed" in again.text and again.text.count("may have taken (and charged)") == 4
+    assert len(submits(emulator)) == sent + 1, "only the mesh never sent is submitted"
+
+    forced = Batch(emulator, inputs, tmp_path / "out", "--resubmit-unconfirmed")
+    assert forced.finish() == 0, forced.text
+    assert len(submits(emulator)) == sent + 1 + 4
+
+
+def test_out_of_credits_it_stops_submitting_and_finishes_what_was_paid_for(
+    emulator, inputs, tmp_path
+):
+    emulator.balance = 1.0  # two tasks
+    run = Batch(emulator, inputs, tmp_path / "out", "--max-in-flight", "1")
+    assert run.finish() == 1, run.text
+    assert "STOPPED SUBMITTING: INSUFFICIENT_FUND" in run.text
+    assert "2 done, 3 failed" in run.text
+    assert len(submits(emulator)) == 3, "one refusal, then nothing more is sent"
+    table = run.text[run.text.index("asset  ") :]
+    assert table.count("failed   Not submitted: INSUFFICIENT_FUND") == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        (["--seed", "70000"], "seed: must be a whole number from 0 to 65535"),
+        (["--mapping", "missing.csv"], "cannot read the mapping"),
+    ],
+)
+def test_bad_input_is_refused_before_anything_is_sent_or_written(
+    emulator, inputs, tmp_path, options, words
+):
+    run = Batch(emulator, inputs, tmp_path / "out", *options)
+    assert run.finish() == 2, run.text
+    assert words in run.text
+    assert not emulator.requests
+    assert not (tmp_path / "out").exists()
