@@ -25,6 +25,29 @@ PACKAGE = "rodin_texture_addon"
 ADDON_MODULE = f"bl_ext.bench.{PACKAGE}"
 API_KEY = "bench-key"
 TRIANGLE_COUNTS = (1_000, 100_000, 1_000_000)
+# Blender's glTF exporter set to write geometry only, as the add-on once used it: the baseline
+# of the submit benchmark and the writer of the Draco variant in the upload benchmark.
+BLENDER_EXPORT_OPTIONS = {
+    "export_format": "GLB",
+    "use_selection": True,
+    "export_apply": True,
+    "export_yup": True,
+    "export_normals": True,
+    "export_texcoords": False,
+    "export_tangents": False,
+    "export_materials": "NONE",
+    "export_image_format": "NONE",
+    "export_vertex_color": "NONE",
+    "export_attributes": False,
+    "export_animations": False,
+    "export_skins": False,
+    "export_morph": False,
+    "export_cameras": False,
+    "export_lights": False,
+    "export_extras": False,
+    "export_draco_mesh_compression_enable": False,
+    "will_save_settings": False,
+}
 
 # The add-on's bpy-free packages (client, job manager), as the tests import them.
 sys.path.insert(0, str(REPO))
@@ -121,6 +144,17 @@ def select_only(obj):
     for other in view_layer.objects:
         other.select_set(other is obj)
     view_layer.objects.active = obj
+
+
+def blender_export(obj, path: Path, **changes):
+    """Blender's own glTF exporter writing ``obj`` alone, geometry only (see above)."""
+    import bpy
+
+    select_only(obj)
+    known = bpy.ops.export_scene.gltf.get_rna_type().properties.keys()
+    options = {name: value for name, value in BLENDER_EXPORT_OPTIONS.items() if name in known}
+    bpy.ops.export_scene.gltf(filepath=str(path), **{**options, **changes})
+    return path.stat().st_size
 
 
 def reference_image(folder: Path) -> Path:

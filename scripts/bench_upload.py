@@ -65,13 +65,13 @@ def smallest_glb(positions, normals, indices) -> bytes:
     index_type = next(
         (code, dtype)
         for code, dtype in ((5121, np.uint8), (5123, np.uint16), (5125, np.uint32))
-        if len(positions) <= np.iinfo(dtype).max + 1
+        if len(positions) <= np.iinfo(dtype).max  # the largest value is reserved
     )
     vertex_bytes = positions.astype(np.float32).tobytes() + normals.astype(np.float32).tobytes()
     index_bytes = indices.astype(index_type[1]).tobytes()
     binary = vertex_bytes + index_bytes + b"\0" * (-len(index_bytes) % 4)
-    shortest = [[float(repr(np.float32(value))) for value in values] for values in
-                (positions.min(axis=0), positions.max(axis=0))]  # fmt: skip
+    shortest = [[float(np.format_float_positional(value, unique=True)) for value in values]
+                for values in (positions.min(axis=0), positions.max(axis=0))]  # fmt: skip
     count = len(positions)
     gltf = {
         "asset": {"version": "2.0"},
@@ -187,17 +187,9 @@ def main():
         ])  # fmt: skip
         contents.append([f"{triangles:,}", "; ".join(non_geometry(upload_json)) or "nothing"])
 
-        plain_options = export.GEOMETRY_ONLY_OPTIONS
-        export.GEOMETRY_ONLY_OPTIONS = {
-            **plain_options,
-            "export_draco_mesh_compression_enable": True,
-        }
-        try:
-            draco = export.export_geometry_glb(
-                bpy.context, obj, folder / f"draco-{triangles}.glb", max_bytes=2**40
-            ).size_bytes
-        finally:
-            export.GEOMETRY_ONLY_OPTIONS = plain_options
+        draco = bench.blender_export(
+            obj, folder / f"draco-{triangles}.glb", export_draco_mesh_compression_enable=True
+        )
         row = [f"{triangles:,}", f"{model.size_bytes:,}",
                f"{draco:,} ({model.size_bytes / draco:.1f}x)"]  # fmt: skip
         if gltfpack:
