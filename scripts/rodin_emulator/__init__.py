@@ -55,6 +55,6 @@ It follows ``shared/rodin-api.md``. Where the contract is silent ([guess] there)
 """
 
 from .faults import Fault
-from .server import EmulatedTask, Emulator, RecordedRequest, Settings
+from .server import EmulatedTask, Emulator, RecordedRequest, Settings, most_in_window
 
-__all__ = ["EmulatedTask", "Emulator", "Fault", "RecordedRequest", "Settings"]
+__all__ = ["EmulatedTask", "Emulator", "Fault", "RecordedRequest", "Settings", "most_in_window"]

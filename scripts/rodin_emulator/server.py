@@ -253,6 +253,10 @@ class Emulator:
         with self._lock:
             return self._rate_limited_count
 
+    def most_requests_in(self, window: float) -> int:
+        """The most API requests (refused ones too) that came in any ``window`` seconds."""
+        return most_in_window([r.time for r in self.requests if r.server == "api"], window)
+
     @property
     def requests(self) -> list[RecordedRequest]:
         with self._lock:
@@ -556,6 +560,17 @@ class Emulator:
         @app.get(f"{CONTROL_PREFIX}/requests")
         def control_requests():
             return [asdict(entry) for entry in self.requests]
+
+
+def most_in_window(times: list[float], window: float) -> int:
+    """The most of these moments that fall in any ``window`` seconds."""
+    times = sorted(times)
+    start, most = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= window:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
 
 
 def body_field(name: str) -> str:

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from conftest import FAST_RETRIES, TEST_KEY
+from rodin_emulator import most_in_window
 from test_manager import FAST, run_to_end
 
 from rodin_texture_addon.jobs import JobManager, Phase, RequestBudget
@@ -30,17 +31,6 @@ def wait_until(condition, timeout=10.0):
         time.sleep(0.01)
 
 
-def busiest_window(times: list[float], window: float) -> int:
-    """The most requests in any ``window`` seconds."""
-    times = sorted(times)
-    start, most = 0, 0
-    for end, moment in enumerate(times):
-        while moment - times[start] >= window:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
-
-
 def test_the_budget_never_allows_more_than_its_limit_in_any_window():
     clock = FakeClock()
     budget = RequestBudget(per_minute=120, burst=10, clock=clock)
@@ -49,7 +39,7 @@ def test_the_budget_never_allows_more_than_its_limit_in_any_window():
         if budget.try_acquire() == 0.0:
             granted.append(clock.now)
         clock.now += generator.choice((0.0, 0.01, 0.1, 0.5))
-    assert busiest_window(granted, 61.0) <= 120, "a token bucket alone would allow 130"
+    assert most_in_window(granted, 61.0) <= 120, "a token bucket alone would allow 130"
     assert len(granted) >= 120 * 9, "and still about the full rate over ten minutes"
 
 
@@ -84,17 +74,12 @@ def test_many_jobs_stay_within_the_accounts_request_limit(emulator, request_file
     settings = ClientSettings(TEST_KEY, base_url=emulator.base_url, retry=FAST_RETRIES)
     client = RodinClient(settings, request_gate=manager.request_gate)
     try:
-        job_ids = [f"job-{index}" for index in range(8)]
-        for job_id in job_ids:
-            manager.submit(job_id, client, TextureRequest(*request_files), tmp_path)
-        history = run_to_end(manager, job_ids, timeout=60)
+        assert run_jobs(manager, client, request_files, tmp_path, 8) == [Phase.DONE] * 8
     finally:
-        manager.shutdown()
         client.close()
-    assert all(history[job_id][-1].phase is Phase.DONE for job_id in job_ids)
-    api = [request.time for request in emulator.requests if request.server == "api"]
+    api = [request for request in emulator.requests if request.server == "api"]
     assert len(api) > 3 * limit, "polling every 0.05 s would have gone far over the limit"
-    assert busiest_window(api, window) <= limit
+    assert emulator.most_requests_in(window) <= limit
     assert emulator.rate_limited_count == 0
 
 
@@ -108,16 +93,21 @@ def overlapping(emulator) -> int:
     return max(sum(o.submit_time <= t.submit_time < end(o) for o in tasks) for t in tasks)
 
 
-def test_no_more_tasks_in_flight_than_the_cap(client, emulator, request_files, tmp_path):
-    manager = JobManager(schedule=FAST, budget=UNLIMITED, max_in_flight=2)
+def run_jobs(manager, client, request_files, folder, count: int) -> list[Phase]:
+    """Submit ``count`` jobs, run them to the end, shut down; their final phases."""
     try:
-        job_ids = [f"job-{index}" for index in range(5)]
+        job_ids = [f"job-{index}" for index in range(count)]
         for job_id in job_ids:
-            manager.submit(job_id, client, TextureRequest(*request_files), tmp_path)
-        history = run_to_end(manager, job_ids, timeout=30)
+            manager.submit(job_id, client, TextureRequest(*request_files), folder)
+        history = run_to_end(manager, job_ids, timeout=60)
     finally:
         manager.shutdown()
-    assert all(history[job_id][-1].phase is Phase.DONE for job_id in job_ids)
+    return [history[job_id][-1].phase for job_id in job_ids]
+
+
+def test_no_more_tasks_in_flight_than_the_cap(client, emulator, request_files, tmp_path):
+    manager = JobManager(schedule=FAST, budget=UNLIMITED, max_in_flight=2)
+    assert run_jobs(manager, client, request_files, tmp_path, 5) == [Phase.DONE] * 5
     assert emulator.submit_count == 5
     assert overlapping(emulator) == 2
 
@@ -125,14 +115,7 @@ def test_no_more_tasks_in_flight_than_the_cap(client, emulator, request_files, t
 def test_the_parallelism_limit_is_learned_not_hammered(client, emulator, request_files, tmp_path):
     emulator.configure(max_parallel_tasks=2)
     manager = JobManager(schedule=FAST, budget=UNLIMITED, workers=1)
-    try:
-        job_ids = [f"job-{index}" for index in range(6)]
-        for job_id in job_ids:
-            manager.submit(job_id, client, TextureRequest(*request_files), tmp_path)
-        history = run_to_end(manager, job_ids, timeout=30)
-    finally:
-        manager.shutdown()
-    assert all(history[job_id][-1].phase is Phase.DONE for job_id in job_ids)
+    assert run_jobs(manager, client, request_files, tmp_path, 6) == [Phase.DONE] * 6
     submits = [r for r in emulator.requests if r.path.endswith("/rodin_texture_only")]
     refused = len(submits) - emulator.submit_count
     assert emulator.submit_count == 6
