@@ -30,15 +30,19 @@ class BuildError(Exception):
     pass
 
 
-def blender_scripts_dir() -> Path:
-    """``bpy/<X.Y>/scripts`` of the bpy module this Python would import."""
+def blender_tools() -> tuple[Path, Path]:
+    """``blender_ext.py`` and Blender's tag list, from the bpy module this Python would import."""
     spec = importlib.util.find_spec("bpy")
     if spec is None or not spec.submodule_search_locations:
         raise BuildError("no bpy module here: run with the project's venv (.venv/bin/python)")
     found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*/scripts"))
     if not found:
         raise BuildError(f"bpy at {spec.origin} has no scripts folder")
-    return found[-1]
+    scripts = found[-1]
+    return (
+        scripts / "addons_core/bl_pkg/cli/blender_ext.py",
+        scripts / "modules/_bpy_internal/extensions/tags.py",
+    )
 
 
 def run_tool(tool: Path, *arguments) -> str:
@@ -62,8 +66,10 @@ def stage(folder: Path) -> Path:
     return staged
 
 
-def build(output_dir: Path, tool: Path, valid_tags: Path | None = None) -> Path:
-    """Validate and build; returns the zip's path."""
+def build(output_dir: Path, tool: Path | None = None, valid_tags: Path | None = None) -> Path:
+    """Validate and build; returns the zip's path. Without a tool, the one from bpy."""
+    if tool is None:
+        tool, valid_tags = blender_tools()
     output_dir.mkdir(parents=True, exist_ok=True)
     tags = ["--valid-tags", str(valid_tags) if valid_tags else ""]
     target = output_dir / f"{PACKAGE}-{manifest_version()}.zip"
@@ -93,12 +99,7 @@ def main(argv=None) -> int:
     )
     options = parser.parse_args(argv)
     try:
-        if options.blender_ext:
-            tool, valid_tags = options.blender_ext, None
-        else:
-            scripts = blender_scripts_dir()
-            tool = scripts / "addons_core/bl_pkg/cli/blender_ext.py"
-            valid_tags = scripts / "modules/_bpy_internal/extensions/tags.py"
+        tool, valid_tags = (options.blender_ext, None) if options.blender_ext else blender_tools()
         target = build(options.output_dir.resolve(), tool, valid_tags)
         print(f"extension: {target}")
         if options.repository:
