@@ -7,6 +7,7 @@ results are applied by a one-shot timer (or, headless, by ``wait_for``).
 
 import dataclasses
 import json
+import math
 import queue
 import shutil
 import tempfile
@@ -25,6 +26,9 @@ from . import apply, export, preferences, translations
 from .properties import UNFINISHED
 
 PUMP_INTERVAL = 0.2
+# Seconds of writing one tick may spend; what is left waits for the next tick, so a tick stays
+# short however many jobs post at once (each job's latest snapshot keeps its place in line).
+PUMP_BUDGET = 0.001
 HEADLESS_POLL_INTERVAL = 0.05
 
 
@@ -45,6 +49,7 @@ class Runtime:
         self.budget = self.manager.budget
         self.clients: dict[tuple, RodinClient] = {}
         self.object_names: dict[str, str] = {}
+        self.unwritten: dict[str, JobSnapshot] = {}  # the latest snapshot per job, in line
         self.apply_when_done: set[str] = set()
         self.finished: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.balance: str = ""
@@ -221,30 +226,36 @@ def ensure_pump():
         bpy.app.timers.register(pump, first_interval=0.0, persistent=True)
 
 
-def pump() -> float | None:
-    """Drain the workers' snapshots onto objects. Cheap: no network, no disk, no import."""
+def pump(budget: float = PUMP_BUDGET) -> float | None:
+    """Write the workers' latest snapshots onto objects, for about ``budget`` seconds (at least
+    one snapshot); the rest waits for the next tick. Cheap: no network, no disk, no import."""
     runtime = _runtime
     if runtime is None:
         return None
-    latest: dict[str, JobSnapshot] = {}
+    deadline = time.perf_counter() + budget
     while True:
         try:
             snapshot = runtime.manager.updates.get_nowait()
         except queue.Empty:
             break
-        latest[snapshot.job_id] = snapshot
-    for snapshot in latest.values():
-        obj = find_job_object(snapshot.job_id)
+        runtime.unwritten[snapshot.job_id] = snapshot
+    taken = 0
+    for job_id in list(runtime.unwritten):
+        if taken and time.perf_counter() > deadline:
+            break
+        taken += 1
+        snapshot = runtime.unwritten.pop(job_id)
+        obj = find_job_object(job_id)
         if obj is None:
             continue
         obj.rodin_texture.write(snapshot)
         if snapshot.phase is Phase.DONE:
-            runtime.finished.put(snapshot.job_id)
+            runtime.finished.put(job_id)
             if not bpy.app.background:
                 bpy.app.timers.register(finish_done_jobs, first_interval=0.0)
-    if latest:
+    if taken:
         redraw_panels()
-    busy = runtime.manager.running_count or not runtime.manager.updates.empty()
+    busy = runtime.manager.running_count or not runtime.manager.updates.empty() or runtime.unwritten
     return PUMP_INTERVAL if busy else None
 
 
@@ -343,7 +354,7 @@ def wait_for(job_ids: list[str], timeout: float | None = None, log=print) -> Non
                 log(f"Rodin: {obj.name}: {line}")
         running = [job_id for job_id in job_ids if runtime.manager.is_running(job_id)]
         if not running and runtime.manager.updates.empty():
-            pump()
+            pump(budget=math.inf)
             finish_done_jobs()
             return
         if deadline is not None and time.monotonic() > deadline:

@@ -1,0 +1,67 @@
+"""The main-thread pump: each tick writes the workers' latest snapshots within its budget, and
+what it leaves waits its turn for the next tick (nothing lost, nothing written out of date)."""
+
+import math
+
+import bpy
+import pytest
+
+from . import scenes
+
+pytestmark = pytest.mark.blender
+
+
+@pytest.fixture
+def runtime(addon_module):
+    runtime = addon_module("blender.runtime")
+    yield runtime
+    runtime.shutdown()
+
+
+@pytest.fixture
+def jobs(addon_module):
+    return addon_module("jobs")
+
+
+def objects_with_jobs(count):
+    objects = []
+    for index in range(count):
+        obj = scenes.link(bpy.data.objects.new(f"Job {index}", None))
+        obj.rodin_texture.job_id = f"job-{index}"
+        objects.append(obj)
+    return objects
+
+
+def post(runtime, jobs, job_id, message, phase="WAITING"):
+    runtime.get().manager.updates.put(jobs.JobSnapshot(job_id, jobs.Phase[phase], message=message))
+
+
+def test_a_tick_over_its_budget_leaves_the_rest_for_the_next_ticks(runtime, jobs):
+    objects = objects_with_jobs(3)
+    for index in range(3):
+        post(runtime, jobs, f"job-{index}", f"first {index}")
+    post(runtime, jobs, "job-0", "second 0")
+
+    assert runtime.pump(budget=0.0) == runtime.PUMP_INTERVAL  # more to write: call again
+    assert [obj.rodin_texture.message for obj in objects] == ["second 0", "", ""]
+
+    post(runtime, jobs, "job-2", "second 2")  # replaces the unwritten one, keeps its place
+    post(runtime, jobs, "job-0", "third 0")  # after the others, who waited longer
+    runtime.pump(budget=0.0)
+    assert [obj.rodin_texture.message for obj in objects] == ["second 0", "first 1", ""]
+    runtime.pump(budget=0.0)
+    assert [obj.rodin_texture.message for obj in objects] == ["second 0", "first 1", "second 2"]
+    assert runtime.pump(budget=0.0) is None  # the last one written, no job running: stop
+    assert [obj.rodin_texture.message for obj in objects] == ["third 0", "first 1", "second 2"]
+    assert all(obj.rodin_texture.status == "waiting" for obj in objects)
+
+
+def test_an_unlimited_tick_writes_everything(runtime, jobs):
+    objects = objects_with_jobs(20)
+    for index, obj in enumerate(objects):
+        post(runtime, jobs, obj.rodin_texture.job_id, f"message {index}", phase="GENERATING")
+
+    assert runtime.pump(budget=math.inf) is None
+
+    assert [obj.rodin_texture.message for obj in objects] == [f"message {i}" for i in range(20)]
+    assert {obj.rodin_texture.status for obj in objects} == {"generating"}
