@@ -161,6 +161,9 @@ def main(argv: list[str]) -> int:
     except (BatchInputError, InvalidInput) as error:
         print(f"batch.py: error: {error}", file=sys.stderr, flush=True)
         return 2
+    except KeyboardInterrupt:
+        print("Interrupted: run the same command again to resume.", file=sys.stderr, flush=True)
+        return 130
 
 
 if __name__ == "__main__":
