@@ -166,8 +166,11 @@ def _evaluated_world_box(obj):
 
 
 def _world_box(mesh, matrix_world):
-    coordinates = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
-    mesh.vertices.foreach_get("co", coordinates)
+    # Read straight from the position attribute, as float32 like Blender stores it (the vertex
+    # collection, or any other type, is copied item by item), and reduce along contiguous rows
+    # (numpy's min over the first axis of an (n, 3) array is ten times slower).
+    coordinates = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
+    mesh.attributes["position"].data.foreach_get("vector", coordinates)
     matrix = np.array(matrix_world)
-    world = coordinates.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]
-    return world.min(axis=0), world.max(axis=0)
+    world = matrix[:3, :3] @ coordinates.reshape(-1, 3).T.astype(np.float64) + matrix[:3, 3:]
+    return world.min(axis=1), world.max(axis=1)
