@@ -23,8 +23,8 @@ def find_sources(inputs: list[Path]) -> list[Path]:
     for path in inputs:
         path = Path(path)
         if path.is_dir():
-            for suffix in SOURCE_SUFFIXES:
-                for file in sorted(path.rglob(f"*{suffix}")):
+            for file in path.rglob("*"):
+                if file.is_file() and file.suffix.lower() in SOURCE_SUFFIXES:
                     found[file.resolve()] = None
         elif path.is_file():
             if path.suffix.lower() not in SOURCE_SUFFIXES:
