@@ -121,11 +121,13 @@ def world_geometry(mesh, matrix_world: np.ndarray):
     """(positions, normals, indices) of ``mesh``'s triangles in world space and glTF's axes:
     one vertex per distinct (mesh vertex, corner normal), so smooth surfaces share vertices
     and sharp edges split them, as a glTF mesh needs."""
+    # Attributes are read whole; the vertex and loop collections would copy item by item.
     mesh.calc_loop_triangles()
     triangle_corners = _read(mesh.loop_triangles, "loops", 3, np.int32).ravel()
-    corner_vertices = _read(mesh.loops, "vertex_index", 1, np.int32)[triangle_corners]
+    corner_vertices = _read(mesh.attributes[".corner_vert"].data, "value", 1, np.int32)
+    corner_vertices = corner_vertices[triangle_corners]
     corner_normals = _read(mesh.corner_normals, "vector", 3, np.float32)[triangle_corners]
-    local_positions = _read(mesh.vertices, "co", 3, np.float32)
+    local_positions = _read(mesh.attributes["position"].data, "vector", 3, np.float32)
     # A corner whose normal is its vertex's usual one shares that vertex; the others (sharp
     # edges, custom normals) get a vertex per distinct (vertex, normal).
     usual_corner = np.zeros(len(local_positions), dtype=np.int64)
@@ -172,7 +174,9 @@ class GeometryGlb:
         wide = count >= np.iinfo(np.uint16).max
         self.indices = indices.astype(np.uint32 if wide else np.uint16)
         self.vertices = np.concatenate([positions, normals])
-        self.minimum, self.maximum = positions.min(axis=0), positions.max(axis=0)
+        # Column by column: numpy's reduction over the first axis of (n, 3) is far slower.
+        self.minimum = np.array([column.min() for column in positions.T])
+        self.maximum = np.array([column.max() for column in positions.T])
         vertex_bytes, index_bytes = self.vertices.nbytes, self.indices.nbytes
         self.padding = b"\0" * (-index_bytes % 4)
         binary_length = vertex_bytes + index_bytes + len(self.padding)
