@@ -47,16 +47,15 @@ def addon(tmp_path_factory):
     repo_dir = tmp_path_factory.mktemp("extensions")
     _stage_extension(repo_dir)
     repos = bpy.context.preferences.extensions.repos
-    repo = repos.new(
-        name=REPO_MODULE, module=REPO_MODULE, custom_directory=str(repo_dir), source="USER"
-    )
+    repos.new(name=REPO_MODULE, module=REPO_MODULE, custom_directory=str(repo_dir), source="USER")
     module = addon_utils.enable(ADDON_MODULE, default_set=True, handle_error=_raise)
     try:
         yield module
     finally:
         # A timer left registered would keep the interpreter from exiting.
         addon_utils.disable(ADDON_MODULE, default_set=True, handle_error=_raise)
-        repos.remove(repo)
+        # The repository stays (the user folder is temporary): removing it purges the add-on's
+        # modules, after which Blender 4.2 crashes at exit.
 
 
 @pytest.fixture(scope="session")
