@@ -146,7 +146,7 @@ def batch_settings(arguments: argparse.Namespace) -> batch.BatchSettings:
 def go_online() -> None:
     """Blender's own online-access setting decides; the bpy module, which starts offline and
     has no command line of its own, is taken online by running this command."""
-    if bpy.app.module:
+    if not bpy.app.binary_path:  # the module (bpy.app.module is missing before 4.3)
         bpy.context.preferences.system.use_online_access = True
     if not bpy.app.online_access:
         raise BatchInputError("online access is off: run Blender with --online-mode")
@@ -168,4 +168,11 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     arguments = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]
-    sys.exit(main(arguments))
+    status = main(arguments)
+    if not bpy.app.binary_path:
+        # The 4.2 module crashes at interpreter exit once it has exported an imported, textured
+        # mesh (4.5 and later exit cleanly). Every output and the journal are closed by now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)

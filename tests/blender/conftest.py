@@ -6,6 +6,7 @@ import atexit
 import importlib
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,6 +18,27 @@ os.environ["BLENDER_USER_RESOURCES"] = _USER_RESOURCES
 atexit.register(shutil.rmtree, _USER_RESOURCES, ignore_errors=True)
 
 import bpy  # noqa: E402  (after the variable above)
+
+# Blender 4.2 as a module crashes after the interpreter has finished once the glTF exporter's
+# modules were imported (a registered class freed with no interpreter left: bpy_class_free ->
+# PyGILState_Ensure); 4.3 and later exit cleanly. On 4.2 the session ends itself, results written.
+_ENDS_ITSELF = bpy.app.version < (4, 3, 0)
+_exit_status = 0
+
+
+def pytest_sessionfinish(session, exitstatus):
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    if _ENDS_ITSELF:
+        shutil.rmtree(_USER_RESOURCES, ignore_errors=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status)
+
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "rodin_texture_addon"

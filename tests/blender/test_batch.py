@@ -17,6 +17,8 @@ from rodin_emulator import Fault, glb
 
 from .scenes import make_grid, make_suzanne
 
+pytestmark = pytest.mark.blender
+
 REPO = Path(__file__).resolve().parents[2]
 BATCH = REPO / "scripts" / "batch.py"
 FAST_POLLING = ["--first-poll", "0.05", "--max-poll-interval", "0.2", "--progress-interval", "1"]
