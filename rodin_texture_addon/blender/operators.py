@@ -10,8 +10,14 @@ import bpy
 
 from ..jobs import Phase
 from ..rodin import TextureRequest, contract
-from . import images, preferences, runtime, translations
-from .properties import APPLY_MODE_ITEMS, MATERIAL_ITEMS, RESOLUTION_ITEMS
+from . import bake, images, preferences, runtime, translations
+from .properties import (
+    APPLY_MODE_ITEMS,
+    BAKE_MATERIAL_ITEMS,
+    BAKE_SIZE_ITEMS,
+    MATERIAL_ITEMS,
+    RESOLUTION_ITEMS,
+)
 
 SKIP = {"SKIP_SAVE"}
 
@@ -20,6 +26,10 @@ def _active_job(context, needs: str = "job_id"):
     """The active object when its job has ``needs`` set (a task id, a result file, ...)."""
     obj = context.active_object
     return obj if obj is not None and getattr(obj.rodin_texture, needs) else None
+
+
+def _lacks_uvs(obj) -> bool:
+    return obj.type == "MESH" and not obj.data.uv_layers
 
 
 class _NeedsService:
@@ -45,7 +55,37 @@ class _ReportsUserErrors:
             return {"CANCELLED"}
 
 
-class RODIN_TEXTURE_OT_generate(_NeedsService, _ReportsUserErrors, bpy.types.Operator):
+class _ChoosesHowToApply:
+    """Mixin: how a result is applied, each parameter overriding the panel when given."""
+
+    apply_mode: bpy.props.EnumProperty(name="Apply As", items=APPLY_MODE_ITEMS, options=SKIP)
+    bake_size: bpy.props.EnumProperty(name="Bake Size", items=BAKE_SIZE_ITEMS, options=SKIP)
+    bake_material: bpy.props.EnumProperty(
+        name="Baked Material", items=BAKE_MATERIAL_ITEMS, options=SKIP
+    )
+    unwrap_missing_uvs: bpy.props.BoolProperty(
+        name="Unwrap Meshes Without UVs",
+        description="Give a mesh without a UV map one (Smart UV Project) instead of refusing it",
+        options=SKIP,
+    )
+
+    def given(self, name: str, panel_value):
+        """A keyword parameter when the caller gave it, else the panel's setting."""
+        return getattr(self, name) if self.properties.is_property_set(name) else panel_value
+
+    def apply_choice(self, context) -> tuple[str, bake.BakeOptions]:
+        settings = context.scene.rodin_texture_settings
+        options = bake.bake_options(
+            self.given("bake_size", settings.bake_size),
+            self.given("bake_material", settings.bake_material),
+            self.given("unwrap_missing_uvs", settings.unwrap_missing_uvs),
+        )
+        return self.given("apply_mode", settings.apply_mode), options
+
+
+class RODIN_TEXTURE_OT_generate(
+    _ChoosesHowToApply, _NeedsService, _ReportsUserErrors, bpy.types.Operator
+):
     """Texture the selected meshes with Rodin from the reference image (0.5 credits a mesh)"""
 
     bl_idname = "rodin_texture.generate"
@@ -63,13 +103,13 @@ class RODIN_TEXTURE_OT_generate(_NeedsService, _ReportsUserErrors, bpy.types.Ope
         name="Reference Scale", default=contract.DEFAULT_REFERENCE_SCALE, min=0.01, options=SKIP
     )
 
-    def given(self, name: str, panel_value):
-        """A keyword parameter when the caller gave it, else the panel's setting."""
-        return getattr(self, name) if self.properties.is_property_set(name) else panel_value
-
     def run(self, context):
         settings = context.scene.rodin_texture_settings
         objects = runtime.target_meshes(context)
+        mode, bake_options = self.apply_choice(context)
+        if mode == "ORIGINAL":
+            for obj in objects:  # before anything is spent on a result that cannot be baked
+                bake.check_bakeable(obj, bake_options)
         if self.properties.is_property_set("image_path"):
             image_path = Path(bpy.path.abspath(self.image_path))
         else:
@@ -88,7 +128,9 @@ class RODIN_TEXTURE_OT_generate(_NeedsService, _ReportsUserErrors, bpy.types.Ope
             seeds = [self.seed] * len(objects)
         else:
             seeds = [settings.chosen_seed() for _ in objects]
-        job_ids = runtime.start_generation(context, objects, template, seeds)
+        job_ids = runtime.start_generation(
+            context, objects, template, seeds, apply_choice=(mode, bake_options)
+        )
         cost = contract.CREDITS_PER_TASK * len(job_ids)
         self.report(
             {"INFO"},
@@ -152,22 +194,32 @@ class RODIN_TEXTURE_OT_download(_ReportsUserErrors, bpy.types.Operator):
         return {"FINISHED"}
 
 
-class RODIN_TEXTURE_OT_apply(_ReportsUserErrors, bpy.types.Operator):
+class RODIN_TEXTURE_OT_apply(_ChoosesHowToApply, _ReportsUserErrors, bpy.types.Operator):
     """Put the active object's downloaded result in the scene, over the original"""
 
     bl_idname = "rodin_texture.apply"
     bl_label = "Apply Result"
     bl_options = {"REGISTER", "UNDO"}
 
-    apply_mode: bpy.props.EnumProperty(name="Apply As", items=APPLY_MODE_ITEMS, options=SKIP)
-
     poll = classmethod(lambda cls, context: _active_job(context, "model_path") is not None)
 
+    def invoke(self, context, event):
+        mode, options = self.apply_choice(context)
+        obj = context.active_object
+        if mode == "ORIGINAL" and not options.unwrap_missing_uvs and _lacks_uvs(obj):
+            self.unwrap_missing_uvs = False
+            return context.window_manager.invoke_props_dialog(self)
+        return self.execute(context)
+
+    def draw(self, context):
+        """The dialog for a mesh without UVs: unwrap it, or cancel."""
+        name = context.active_object.name
+        self.layout.label(text=translations.iface(f"{name} has no UV map"), translate=False)
+        self.layout.prop(self, "unwrap_missing_uvs")
+
     def run(self, context):
-        replace = None
-        if self.properties.is_property_set("apply_mode"):
-            replace = self.apply_mode == "REPLACE"
-        result = runtime.apply_job(context, context.active_object, replace=replace)
+        mode, options = self.apply_choice(context)
+        result = runtime.apply_job(context, context.active_object, mode, options)
         self.report({"INFO"}, translations.rpt(f"Applied the result to {result.name}"))
         return {"FINISHED"}
 

@@ -96,6 +96,10 @@ class RODIN_TEXTURE_PT_advanced(_RodinPanel, bpy.types.Panel):
         layout.prop(settings, "escore")
         layout.prop(settings, "texture_delight")
         layout.prop(settings, "apply_mode")
+        if settings.apply_mode == "ORIGINAL":
+            layout.prop(settings, "bake_size")
+            layout.prop(settings, "bake_material")
+            layout.prop(settings, "unwrap_missing_uvs")
 
 
 class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):

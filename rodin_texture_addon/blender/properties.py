@@ -28,6 +28,21 @@ APPLY_MODE_ITEMS = [
         "Add the textured result beside the original, which stays untouched",
     ),
     ("REPLACE", "Replace Mesh", "Give the original the result's mesh and material (undoable)"),
+    (
+        "ORIGINAL",
+        "Apply to Original (Keep Topology and UVs)",
+        "Bake the result's textures onto the original's own UV map; its mesh stays as it is",
+    ),
+]
+BAKE_SIZE_ITEMS = [
+    ("RESULT", "Result Size", "Bake at the size of the result's own textures"),
+    ("1024", "1K", "1024 × 1024 images"),
+    ("2048", "2K", "2048 × 2048 images"),
+    ("4096", "4K", "4096 × 4096 images"),
+]
+BAKE_MATERIAL_ITEMS = [
+    ("NEW_SLOT", "New Slot", "Add the baked material in a new slot; the old ones stay"),
+    ("REPLACE", "Replace", "Put the baked material in place of the original's materials"),
 ]
 UNFINISHED = {Phase.UPLOADING, Phase.WAITING, Phase.GENERATING, Phase.DOWNLOADING}
 
@@ -71,6 +86,12 @@ class RodinTextureSettings(bpy.types.PropertyGroup):
         description="Remove lighting baked into the reference image (texture_delight)",
     )
     apply_mode: bpy.props.EnumProperty(name="Apply As", items=APPLY_MODE_ITEMS)
+    bake_size: bpy.props.EnumProperty(name="Bake Size", items=BAKE_SIZE_ITEMS)
+    bake_material: bpy.props.EnumProperty(name="Baked Material", items=BAKE_MATERIAL_ITEMS)
+    unwrap_missing_uvs: bpy.props.BoolProperty(
+        name="Unwrap Meshes Without UVs",
+        description="Give a mesh without a UV map one (Smart UV Project) instead of refusing it",
+    )
 
     def chosen_seed(self) -> int:
         return (

@@ -22,7 +22,7 @@ from bpy.app.handlers import persistent
 from ..jobs import JobManager, JobSnapshot, Phase
 from ..rodin import RodinClient, TextureRequest, contract
 from ..rodin.errors import RodinError
-from . import apply, export, preferences, translations
+from . import apply, bake, export, preferences, translations
 from .properties import UNFINISHED
 
 PUMP_INTERVAL = 0.2
@@ -51,6 +51,8 @@ class Runtime:
         self.object_names: dict[str, str] = {}
         self.unwritten: dict[str, JobSnapshot] = {}  # the latest snapshot per job, in line
         self.apply_when_done: set[str] = set()
+        # How a job's result is applied when its operator chose it: (apply mode, bake options).
+        self.apply_choices: dict[str, tuple] = {}
         self.finished: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.balance: str = ""
 
@@ -116,9 +118,12 @@ def target_meshes(context) -> list[bpy.types.Object]:
 # --- starting jobs (main thread) ------------------------------------------------------------
 
 
-def start_generation(context, objects, template: TextureRequest, seeds: list[int]) -> list[str]:
+def start_generation(
+    context, objects, template: TextureRequest, seeds: list[int], apply_choice=None
+) -> list[str]:
     """Export each object and submit one task per object. All or nothing: a bad input refuses
-    the whole batch before anything is sent or any object is changed."""
+    the whole batch before anything is sent or any object is changed. ``apply_choice`` (mode,
+    bake options) is how results are applied when they arrive (default: the panel's, then)."""
     runtime = get()
     client = runtime.client(context)
     for obj in objects:
@@ -151,6 +156,8 @@ def start_generation(context, objects, template: TextureRequest, seeds: list[int
         runtime.object_names[job_id] = obj.name
         if bpy.app.background or preferences.get(context).auto_import:
             runtime.apply_when_done.add(job_id)
+        if apply_choice is not None:
+            runtime.apply_choices[job_id] = apply_choice
         runtime.manager.submit(job_id, client, request, folder, cleanup=upload_folder)
         job_ids.append(job_id)
     ensure_pump()
@@ -278,7 +285,7 @@ def finish_done_jobs():
         if job_id in runtime.apply_when_done:
             runtime.apply_when_done.discard(job_id)
             try:
-                apply_job(bpy.context, obj)
+                apply_job(bpy.context, obj, *runtime.apply_choices.pop(job_id, ()))
             except USER_FACING_ERRORS as error:
                 state.message = f"Could not apply the result: {error}"
             else:
@@ -300,14 +307,25 @@ def balance_text() -> str:
     return _runtime.balance if _runtime is not None else ""
 
 
-def apply_job(context, obj, replace: bool | None = None) -> bpy.types.Object:
-    """Put the object's downloaded result in the scene, linked both ways with its source."""
+def apply_job(
+    context, obj, mode: str | None = None, bake_options: bake.BakeOptions | None = None
+) -> bpy.types.Object:
+    """Put the object's downloaded result in the scene, linked both ways with its source; or,
+    in mode ``ORIGINAL``, bake it onto the object's own UVs. Mode and options default to the
+    panel's."""
     state = obj.rodin_texture
     if not state.model_path or not Path(state.model_path).is_file():
         raise UserError(f"{obj.name} has no downloaded result to apply")
-    if replace is None:
-        replace = context.scene.rodin_texture_settings.apply_mode == "REPLACE"
-    result = apply.apply_result(context, obj, Path(state.model_path), replace=replace)
+    settings = context.scene.rodin_texture_settings
+    mode = mode or settings.apply_mode
+    if mode == "ORIGINAL":
+        options = bake_options or bake.bake_options(
+            settings.bake_size, settings.bake_material, settings.unwrap_missing_uvs
+        )
+        material = state.settings.get("material", contract.Material.PBR)
+        bake.apply_to_original(context, obj, Path(state.model_path), material, options)
+        return obj
+    result = apply.apply_result(context, obj, Path(state.model_path), replace=mode == "REPLACE")
     if result is not obj:
         result.rodin_texture.source_object = obj
         state.result_object = result

@@ -333,6 +333,40 @@ ZH_HANS: dict[str, str] = {
     "{0} is {1} bytes, over the {2}-byte limit": "{0} 大小为 {1} 字节，超过 {2} 字节的上限",
     "{0} is over the {1}-byte limit": "{0} 超过 {1} 字节的上限",
     "{0} was cut short: {1} of {2} bytes": "{0} 下载不完整：只收到 {2} 字节中的 {1} 字节",
+    # Apply to original (bake onto the original's UVs)
+    "Apply to Original (Keep Topology and UVs)": "应用到原物体（保留拓扑和 UV）",
+    "Bake the result's textures onto the original's own UV map; its mesh stays as it is": (
+        "将结果的纹理烘焙到原物体自己的 UV 贴图上；其网格保持不变"
+    ),
+    "Bake Size": "烘焙尺寸",
+    "Result Size": "结果尺寸",
+    "Bake at the size of the result's own textures": "按结果自身纹理的尺寸烘焙",
+    "1K": "1K",
+    "2K": "2K",
+    "4K": "4K",
+    "1024 × 1024 images": "1024 × 1024 图像",
+    "2048 × 2048 images": "2048 × 2048 图像",
+    "4096 × 4096 images": "4096 × 4096 图像",
+    "Baked Material": "烘焙材质",
+    "New Slot": "新建槽位",
+    "Add the baked material in a new slot; the old ones stay": (
+        "在新槽位中添加烘焙材质；原有材质保留"
+    ),
+    "Replace": "替换",
+    "Put the baked material in place of the original's materials": "用烘焙材质替换原物体的材质",
+    "Unwrap Meshes Without UVs": "展开没有 UV 的网格",
+    "Give a mesh without a UV map one (Smart UV Project) instead of refusing it": (
+        "为没有 UV 贴图的网格自动展开（智能 UV 投射），而不是拒绝"
+    ),
+    "{0} has no UV map": "{0} 没有 UV 贴图",
+    "{0} has no UV map: unwrap it first, or choose to unwrap it automatically"
+    " (Smart UV Project)": "{0} 没有 UV 贴图：请先展开，或选择自动展开（智能 UV 投射）",
+    "{0} has no faces to bake onto": "{0} 没有可烘焙的面",
+    "{0} is not a mesh: only meshes can take baked textures": (
+        "{0} 不是网格：只有网格能接收烘焙纹理"
+    ),
+    "The result's material {0} has no Principled BSDF": "结果的材质 {0} 没有原理化 BSDF",
+    "The result {0} has no material to bake from": "结果 {0} 没有可供烘焙的材质",
 }
 
 _registered: dict = {}
