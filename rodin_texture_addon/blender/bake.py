@@ -26,7 +26,9 @@ from .export import restore_selection, selection, supported_options, window_over
 # The cage is the original pushed out along its normals by this share of its bounding box's
 # diagonal; rays go back in from there for at most the longer distance, so the result is found
 # whether it lies a little outside or inside the original, at any scale. A deeper cage reaches
-# results further off but, in folds and thin parts, hits the wrong side first.
+# results further off but, in folds and thin parts, hits the wrong side first. (Blender pushes
+# the cage out in the object's own space, so the object's scale multiplies it; rays are
+# measured in world space.)
 CAGE_EXTRUSION = 0.003
 MAX_RAY_DISTANCE = 0.01
 BAKE_SAMPLES = 4
@@ -164,10 +166,11 @@ def bake_maps(context, result, target, folder, material: str, options: BakeOptio
         view_layer.objects.active = target_copy
         _use_cycles_on_cpu(scene)
         diagonal = _world_diagonal(target_copy)
+        largest_scale = max(map(abs, target_copy.matrix_world.to_scale())) or 1.0
         bake_settings = {
             "use_selected_to_active": True,
             "use_cage": False,
-            "cage_extrusion": CAGE_EXTRUSION * diagonal,
+            "cage_extrusion": CAGE_EXTRUSION * diagonal / largest_scale,
             "max_ray_distance": MAX_RAY_DISTANCE * diagonal,
             "margin": max(2, MARGIN_PER_1K * size // 1024),
             "target": "IMAGE_TEXTURES",

@@ -181,10 +181,10 @@ def renders(obj, folder):
     return pictures
 
 
-def channel_psnr(result, original, folder):
+def channel_psnr(result, original, folder, channels=CHANNELS):
     """{channel: PSNR per view} of ``original`` against ``result``, channel by channel."""
     scores = {}
-    for channel in CHANNELS:
+    for channel in channels:
         for obj in (result, original):
             show_channel(obj, channel)
         expected, actual = renders(result, folder), renders(original, folder)
@@ -194,10 +194,6 @@ def channel_psnr(result, original, folder):
             obj.material_slots[0].link = "DATA"
             bpy.data.materials.remove(shown)
     return scores
-
-
-def baked_material(obj):
-    return obj.material_slots[-1].material
 
 
 def texture_nodes(material):
@@ -263,3 +259,101 @@ def test_generate_applies_to_the_original_and_looks_like_the_result(rodin, refer
             node.uv_map = "Other"
     wrong_uvs = channel_psnr(result, source, tmp_path)
     assert max(wrong_uvs["Base Color"] + wrong_uvs["Roughness"]) < PSNR_THRESHOLD, wrong_uvs
+
+
+def generate_and_compare(source, folder, **parameters):
+    """Generate with Apply to Original, then import the same result beside the original; the
+    PSNR per channel and view of the baked original against it."""
+    parameters = {"apply_mode": "ORIGINAL", "bake_material": "REPLACE"} | parameters
+    assert bpy.ops.rodin_texture.generate(**parameters) == {"FINISHED"}
+    assert source.rodin_texture.status == "done", source.rodin_texture.message
+    assert bpy.ops.rodin_texture.apply(apply_mode="NEW_OBJECT") == {"FINISHED"}
+    prepare_flat_renders()
+    channels = ("Emission Color",) if parameters.get("material") == "Shaded" else CHANNELS
+    return channel_psnr(source.rodin_texture.result_object, source, folder, channels)
+
+
+@pytest.mark.parametrize("scale", [0.01, 100.0], ids=["1 cm", "100 m"])
+def test_small_and_large_objects(rodin, reference, tmp_path, scale):  # noqa: F811
+    source = add_source(scale=scale)
+    low, high = scenes.evaluated_world_box(source)
+    assert 0.5 < np.linalg.norm(high - low) / (3 * scale) < 2  # about 1 cm or 100 m across
+
+    scores = generate_and_compare(source, tmp_path)
+
+    assert all(min(views) > PSNR_THRESHOLD for views in scores.values()), scores
+
+
+def test_shaded_results_bake_their_colour_map(rodin, reference, tmp_path):  # noqa: F811
+    source = add_source()
+
+    scores = generate_and_compare(source, tmp_path, material="Shaded")
+
+    material = source.material_slots[0].material
+    assert set(texture_nodes(material)) == {"color"}
+    bsdf = material.node_tree.nodes["Principled BSDF"]
+    assert bsdf.inputs["Emission Color"].is_linked and not bsdf.inputs["Base Color"].is_linked
+    assert min(scores["Emission Color"]) > PSNR_THRESHOLD, scores
+
+
+def test_the_original_keeps_its_mesh_and_nothing_is_left_behind(rodin, reference):  # noqa: F811
+    source = add_source()
+    rig = add_rig(source)
+    source.data.uv_layers.active = source.data.uv_layers["Lightmap"]
+    old_material = source.material_slots[0].material
+    scene = bpy.context.scene
+    scene.cycles.samples, scene.render.bake.margin = 37, 3
+    scene.render.bake.use_selected_to_active, scene.render.bake.normal_space = False, "OBJECT"
+    settings_before, mesh_before = render_settings(scene), mesh_state(source)
+    datablocks_before, objects_before = scenes.datablocks(), set(bpy.data.objects)
+
+    assert bpy.ops.rodin_texture.generate(apply_mode="ORIGINAL") == {"FINISHED"}  # a new slot
+
+    state = source.rodin_texture
+    assert state.status == "done", state.message
+    assert mesh_state(source) == mesh_before
+    assert source.find_armature() == rig
+    assert render_settings(scene) == settings_before
+    assert set(bpy.data.objects) == objects_before
+    added = {
+        kind: names - datablocks_before[kind]
+        for kind, names in scenes.datablocks().items()
+        if names - datablocks_before[kind]
+    }
+    assert added.pop("images") - {Path(state.preview_path).name} == {
+        f"Suzanne_{name}" for name in PBR_MAPS
+    }
+    assert added == {"materials": {"Suzanne_rodin"}}
+    baked = bpy.data.materials["Suzanne_rodin"]
+    assert [slot.material for slot in source.material_slots] == [old_material, baked]
+    indices = np.empty(len(source.data.polygons), np.int32)
+    source.data.polygons.foreach_get("material_index", indices)
+    assert set(indices) == {1}
+    uv_maps = {n.uv_map for n in baked.node_tree.nodes if n.type in ("UVMAP", "NORMAL_MAP")}
+    assert uv_maps == {"Lightmap"}
+
+
+def test_a_mesh_without_uvs_is_refused_unless_unwrapping_is_asked_for(rodin, reference, emulator):  # noqa: F811
+    source = add_source()
+    source.data.uv_layers.remove(source.data.uv_layers[0])
+    mesh_before, datablocks_before = mesh_state(source), scenes.datablocks()
+
+    with pytest.raises(RuntimeError, match="Suzanne has no UV map: unwrap it first"):
+        bpy.ops.rodin_texture.generate(apply_mode="ORIGINAL")
+    assert not emulator.tasks  # refused before anything was spent
+    assert mesh_state(source) == mesh_before and scenes.datablocks() == datablocks_before
+
+    assert bpy.ops.rodin_texture.generate(apply_mode="NEW_OBJECT") == {"FINISHED"}
+    scenes.select_only(source, active=source)
+    mesh_before, datablocks_before = mesh_state(source), scenes.datablocks()
+    with pytest.raises(RuntimeError, match="Suzanne has no UV map"):
+        bpy.ops.rodin_texture.apply(apply_mode="ORIGINAL")
+    assert mesh_state(source) == mesh_before and scenes.datablocks() == datablocks_before
+
+    bpy.ops.rodin_texture.apply(apply_mode="ORIGINAL", unwrap_missing_uvs=True)
+
+    after = mesh_state(source)
+    assert after["uv maps"] and after["active uv map"] == "UVMap"
+    topology = ("vertices", "loops", "faces")
+    assert [after[key] for key in topology] == [mesh_before[key] for key in topology]
+    assert source.material_slots[-1].material.name == "Suzanne_rodin"
