@@ -1,0 +1,113 @@
+"""Apply to original: time to bake a 2K PBR set (base colour, roughness, metallic, normal) from a
+result onto a 50,000-triangle original, and how close the baked original looks to the result.
+
+    .venv/bin/python scripts/bench_bake.py [--runs 1] [--triangles 50000] [--size 2048]
+
+The original is a UV sphere of exactly ``--triangles`` triangles with its own UV map. The
+emulator's result builder turns the add-on's upload of it into the GLB the service would send
+(welded, box-projected UVs, 2K PBR maps from a photo-like reference). Each run times
+``bpy.ops.rodin_texture.apply(apply_mode="ORIGINAL")`` as a whole (import, bake, material,
+clean-up) with the time of each map's bake from its progress lines. Then the result is imported
+beside the baked original and both are rendered from three cameras (Cycles, one channel at a
+time as emission): PSNR per view and channel.
+"""
+
+import argparse
+import itertools
+import math
+import sys
+import time
+
+import bench_common as bench
+from bench_apply import photo_like, result_file
+
+sys.path.insert(0, str(bench.REPO / "tests"))  # the fidelity renders the bake test uses
+
+
+def make_sphere(bpy, triangles: int):
+    """A UV sphere of exactly ``triangles`` triangles (segments × (rings - 1) × 2), with UVs."""
+    segments = 200
+    rings = triangles // (2 * segments) + 1
+    bpy.ops.mesh.primitive_uv_sphere_add(segments=segments, ring_count=rings, radius=1.0)
+    sphere = bpy.context.active_object
+    sphere.name = "Sphere"
+    sphere.rotation_euler = (0.3, 0.0, 0.7)
+    sphere.data.shade_smooth()
+    bpy.context.view_layer.update()
+    return sphere
+
+
+def triangle_count(mesh) -> int:
+    return sum(len(polygon.vertices) - 2 for polygon in mesh.polygons)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--triangles", type=int, default=50_000)
+    parser.add_argument("--size", choices=["1024", "2048", "4096"], default="2048")
+    arguments = parser.parse_args()
+
+    addon = bench.blender_with_addon()
+    import bpy
+    from blender.fidelity import channel_psnr, prepare_flat_renders
+
+    export, apply, bake = addon("blender.export"), addon("blender.apply"), addon("blender.bake")
+    folder = bench.scratch_folder("bench-bake-")
+    source = make_sphere(bpy, arguments.triangles)
+    path = result_file(bpy, export, source, folder, photo_like())
+    source.rodin_texture.model_path = str(path)
+    totals = []
+    for _ in range(arguments.runs):
+        bench.select_only(source)
+        seconds, _ = bench.timed(
+            bpy.ops.rodin_texture.apply,
+            apply_mode="ORIGINAL",
+            bake_material="REPLACE",
+            bake_size=arguments.size,
+        )
+        totals.append(seconds)
+
+    # Where the time goes: the same steps called one by one, each map timed from its progress
+    # line to the next. The imported result stays, to compare the baked original with.
+    started = time.perf_counter()
+    result = apply.import_result(bpy.context, path)
+    apply.place_over(result, source)
+    imported = time.perf_counter()
+    marks = []
+    images = bake.bake_maps(
+        bpy.context, result, source, folder, "PBR", bake.BakeOptions(size=int(arguments.size)),
+        log=lambda line: marks.append((time.perf_counter(), line.rsplit("baking ", 1)[-1])),
+    )  # fmt: skip
+    marks.append((time.perf_counter(), ""))
+    bpy.data.batch_remove(images.values())
+    rows = [
+        ["apply (whole operator)", f"{bench.median(totals):.1f} s", f"median of {len(totals)}"],
+        ["import and fit the result", f"{imported - started:.2f} s", ""],
+    ]
+    rows += [
+        [f"bake {label}", f"{end - start:.1f} s", ""]
+        for (start, label), (end, _) in itertools.pairwise(marks)
+    ]
+    bench.print_table(
+        f"Apply to original: {triangle_count(source.data):,} triangles, {arguments.size} px maps"
+        f" (Cycles, CPU, {bake.BAKE_SAMPLES} samples)",
+        ["step", "time", ""],
+        rows,
+    )
+
+    prepare_flat_renders()
+    scores = channel_psnr(result, source, folder)
+    rows = [
+        [channel, *(f"{v:.1f}" if math.isfinite(v) else "inf" for v in views)]
+        for channel, views in scores.items()
+    ]
+    bench.print_table(
+        "Baked original against the result: PSNR per view (dB)",
+        ["channel", "view 1", "view 2", "view 3"],
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    main()
