@@ -197,7 +197,9 @@ def bake_maps(context, result, target, folder, material: str, options: BakeOptio
                     type="NORMAL" if baked_map is NORMAL else "EMIT",
                     **supported_options(bpy.ops.object.bake, bake_settings),
                 )
-            _save_png(image, Path(folder) / f"{safe_file_name(target.name)}_{baked_map.name}.png")
+            # Named after the image, which Blender numbers when the name is taken: baking again
+            # never overwrites the files of an earlier bake that a material may still use.
+            _save_png(image, Path(folder) / f"{safe_file_name(image.name)}.png")
     except BaseException:
         bpy.data.batch_remove(images.values())
         raise
@@ -324,6 +326,8 @@ def _bake_target(context, target, uv_name, temporary):
         evaluated, preserve_all_data_layers=True, depsgraph=context.evaluated_depsgraph_get()
     )
     temporary.append(mesh)
+    if uv_name not in mesh.uv_layers:
+        raise BakeError(f"{target.name}'s modifiers remove its UV map {uv_name}")
     mesh.uv_layers.active = mesh.uv_layers[uv_name]
     mesh.uv_layers[uv_name].active_render = True
     material = bpy.data.materials.new(f"{target.name}_bake_target")

@@ -367,6 +367,7 @@ ZH_HANS: dict[str, str] = {
     ),
     "The result's material {0} has no Principled BSDF": "结果的材质 {0} 没有原理化 BSDF",
     "The result {0} has no material to bake from": "结果 {0} 没有可供烘焙的材质",
+    "{0}'s modifiers remove its UV map {1}": "{0} 的修改器移除了它的 UV 贴图 {1}",
 }
 
 _registered: dict = {}
