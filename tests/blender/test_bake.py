@@ -161,8 +161,9 @@ def test_generate_applies_to_the_original_and_looks_like_the_result(rodin, refer
     for output, channel in zip(separate.outputs, ("Blue", "Green", "Red"), strict=True):
         tree.links.new(output, combine.inputs[channel])
     tree.links.new(combine.outputs["Color"], base_colour)
-    swapped = channel_psnr(result, source, tmp_path)
-    assert min(swapped["Base Color"]) < PSNR_THRESHOLD, swapped
+    swapped = channel_psnr(result, source, tmp_path, ("Base Color",))
+    print("PSNR per view, red and blue swapped:", swapped)
+    assert max(swapped["Base Color"]) < PSNR_THRESHOLD, swapped
     tree.links.new(separate.inputs["Color"].links[0].from_socket, base_colour)
 
     other = source.data.uv_layers.new(name="Other")
@@ -172,7 +173,8 @@ def test_generate_applies_to_the_original_and_looks_like_the_result(rodin, refer
     for node in tree.nodes:
         if node.type in ("UVMAP", "NORMAL_MAP"):
             node.uv_map = "Other"
-    wrong_uvs = channel_psnr(result, source, tmp_path)
+    wrong_uvs = channel_psnr(result, source, tmp_path, ("Base Color", "Roughness"))
+    print("PSNR per view, another UV map:", wrong_uvs)
     assert max(wrong_uvs["Base Color"] + wrong_uvs["Roughness"]) < PSNR_THRESHOLD, wrong_uvs
 
 
