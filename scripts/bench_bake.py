@@ -80,6 +80,7 @@ def main():
         log=lambda line: marks.append((time.perf_counter(), line.rsplit("baking ", 1)[-1])),
     )  # fmt: skip
     marks.append((time.perf_counter(), ""))
+    samples = bake.samples_per_texel(bake.result_texture_size(result), int(arguments.size))
     bpy.data.batch_remove(images.values())
     rows = [
         ["apply (whole operator)", f"{bench.median(totals):.1f} s", f"median of {len(totals)}"],
@@ -91,7 +92,7 @@ def main():
     ]
     bench.print_table(
         f"Apply to original: {triangle_count(source.data):,} triangles, {arguments.size} px maps"
-        f" (Cycles, CPU, {bake.BAKE_SAMPLES} samples)",
+        f" (Cycles, CPU, {samples} sample(s) per texel)",
         ["step", "time", ""],
         rows,
     )
