@@ -2,6 +2,7 @@
 against the emulator. The baked original is rendered beside the result from the same cameras and
 compared (PSNR); broken bakes are shown to fall below the same threshold."""
 
+import importlib
 import math
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from PIL import Image
 from . import scenes
 from .fidelity import CHANNELS, channel_psnr, prepare_flat_renders
 from .test_addon_flow import rodin  # noqa: F401  (fixture)
+from .test_panel import LayoutRecorder, draw
 
 pytestmark = pytest.mark.blender
 
@@ -289,3 +291,32 @@ def test_the_normal_map_carries_the_results_shading(rodin, reference, tmp_path):
     result = source.rodin_texture.result_object
     facets = channel_psnr(result, source, tmp_path, ("Normal",))["Normal"]
     assert all(b > f + 1.0 for b, f in zip(baked, facets, strict=True)), (baked, facets)
+
+
+def test_the_panel_shows_the_bake_options_for_apply_to_original(addon):
+    panel = importlib.import_module(f"{addon.__name__}.blender.panel")
+    settings = bpy.context.scene.rodin_texture_settings
+
+    def properties():
+        shown = draw(panel.RODIN_TEXTURE_PT_advanced).shown
+        return {args[1] for name, args, _ in shown if name == "prop"}
+
+    bake_options = {"bake_size", "bake_material", "unwrap_missing_uvs"}
+    assert not properties() & bake_options
+    settings.apply_mode = "ORIGINAL"
+    assert properties() >= bake_options | {"apply_mode"}
+
+
+def test_the_apply_dialog_offers_to_unwrap_a_mesh_without_uvs(addon):
+    operators = importlib.import_module(f"{addon.__name__}.blender.operators")
+    source = add_source()
+    source.data.uv_layers.remove(source.data.uv_layers[0])
+
+    class Dialog:
+        layout = LayoutRecorder()
+        unwrap_missing_uvs = False
+
+    operators.RODIN_TEXTURE_OT_apply.draw(Dialog, bpy.context)
+
+    assert "Suzanne has no UV map" in Dialog.layout.texts()
+    assert ("prop", (Dialog, "unwrap_missing_uvs"), {}) in Dialog.layout.shown
