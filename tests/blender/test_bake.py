@@ -186,6 +186,7 @@ def generate_and_compare(source, folder, **parameters):
     parameters = {"apply_mode": "ORIGINAL", "bake_material": "REPLACE"} | parameters
     assert bpy.ops.rodin_texture.generate(**parameters) == {"FINISHED"}
     assert source.rodin_texture.status == "done", source.rodin_texture.message
+    assert_valid(Path(source.rodin_texture.model_path))
     assert bpy.ops.rodin_texture.apply(apply_mode="NEW_OBJECT") == {"FINISHED"}
     prepare_flat_renders()
     channels = ("Emission Color",) if parameters.get("material") == "Shaded" else CHANNELS
@@ -230,6 +231,7 @@ def test_the_original_keeps_its_mesh_and_nothing_is_left_behind(rodin, reference
 
     state = source.rodin_texture
     assert state.status == "done", state.message
+    assert_valid(Path(state.model_path))
     assert mesh_state(source) == mesh_before
     assert source.find_armature() == rig
     assert render_settings(scene) == settings_before
@@ -263,6 +265,7 @@ def test_a_mesh_without_uvs_is_refused_unless_unwrapping_is_asked_for(rodin, ref
     assert mesh_state(source) == mesh_before and scenes.datablocks() == datablocks_before
 
     assert bpy.ops.rodin_texture.generate(apply_mode="NEW_OBJECT") == {"FINISHED"}
+    assert_valid(Path(source.rodin_texture.model_path))
     scenes.select_only(source, active=source)
     mesh_before, datablocks_before = mesh_state(source), scenes.datablocks()
     with pytest.raises(RuntimeError, match="Suzanne has no UV map"):
