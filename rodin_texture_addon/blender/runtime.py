@@ -154,7 +154,7 @@ def start_generation(
         state.settings_json = settings_json(request)
         state.result_folder = str(folder)
         runtime.object_names[job_id] = obj.name
-        if bpy.app.background or preferences.get(context).auto_import:
+        if applies_when_done(context):
             runtime.apply_when_done.add(job_id)
         if apply_choice is not None:
             runtime.apply_choices[job_id] = apply_choice
@@ -162,6 +162,16 @@ def start_generation(
         job_ids.append(job_id)
     ensure_pump()
     return job_ids
+
+
+def applies_when_done(context) -> bool:
+    """Whether results are applied as they arrive: always headless, else as the user chose."""
+    return bpy.app.background or preferences.get(context).auto_import
+
+
+def result_folder(context, state) -> Path:
+    """Where a stored job's files go: the folder it started with, else today's default."""
+    return Path(state.result_folder or preferences.results_folder(context))
 
 
 def resume_job(context, obj) -> str:
@@ -172,12 +182,12 @@ def resume_job(context, obj) -> str:
     runtime = get()
     job_id = _claim_job_id(obj)
     if not runtime.manager.is_running(job_id):
-        if bpy.app.background or preferences.get(context).auto_import:
+        if applies_when_done(context):
             runtime.apply_when_done.add(job_id)
         runtime.manager.resume(
             job_id,
             runtime.client(context),
-            Path(state.result_folder or preferences.results_folder(context)),
+            result_folder(context, state),
             state.snapshot(),
             state.settings.get("geometry_file_format", contract.GeometryFormat.GLB),
         )
@@ -197,7 +207,7 @@ def download_job(context, obj) -> str:
     runtime.manager.download(
         job_id,
         runtime.client(context),
-        Path(state.result_folder or preferences.results_folder(context)),
+        result_folder(context, state),
         state.snapshot(),
         state.settings.get("geometry_file_format", contract.GeometryFormat.GLB),
     )
