@@ -11,7 +11,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from .export import restore_selection, selection, supported_options, window_override
+from .operator_calls import selection_kept, supported_options, window_override
 
 IMPORT_OPTIONS = {
     "import_pack_images": True,  # the .blend keeps the textures when the download is gone
@@ -29,31 +29,29 @@ def import_result(context, glb_path) -> bpy.types.Object:
     leaving nothing else behind and the selection as it was (Edit Mode is left, as Blender's
     importer does)."""
     view_layer = context.view_layer
-    selected, active = selection(view_layer)
     objects_before = set(bpy.data.objects)
     collections_before = set(bpy.data.collections)
-    try:
-        with window_override(context):
-            bpy.ops.import_scene.gltf(
-                filepath=str(glb_path),
-                **supported_options(bpy.ops.import_scene.gltf, IMPORT_OPTIONS),
-            )
-        view_layer.update()
-        meshes = [o for o in bpy.data.objects if o not in objects_before and o.type == "MESH"]
-        if not meshes:
-            raise ApplyError(f"{Path(glb_path).name} holds no mesh")
-        for obj in meshes:
-            world = obj.matrix_world.copy()
-            obj.parent = None
-            obj.matrix_world = world
-        result = _join(context, meshes)
-        _remove_created(objects_before, collections_before, keep=result)
-        _link_only(result, [view_layer.active_layer_collection.collection])
-    except Exception:
-        _remove_created(objects_before, collections_before)
-        raise
-    finally:
-        restore_selection(view_layer, selected, active)
+    with selection_kept(view_layer):
+        try:
+            with window_override(context):
+                bpy.ops.import_scene.gltf(
+                    filepath=str(glb_path),
+                    **supported_options(bpy.ops.import_scene.gltf, IMPORT_OPTIONS),
+                )
+            view_layer.update()
+            meshes = [o for o in bpy.data.objects if o not in objects_before and o.type == "MESH"]
+            if not meshes:
+                raise ApplyError(f"{Path(glb_path).name} holds no mesh")
+            for obj in meshes:
+                world = obj.matrix_world.copy()
+                obj.parent = None
+                obj.matrix_world = world
+            result = _join(context, meshes)
+            _remove_created(objects_before, collections_before, keep=result)
+            _link_only(result, [view_layer.active_layer_collection.collection])
+        except Exception:
+            _remove_created(objects_before, collections_before)
+            raise
     _show_emission(result.data.materials)
     return result
 

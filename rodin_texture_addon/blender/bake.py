@@ -22,7 +22,7 @@ from mathutils import Vector
 from ..rodin import contract
 from ..rodin.files import safe_file_name
 from . import apply
-from .export import restore_selection, selection, supported_options, window_override
+from .operator_calls import select_only, selection_kept, supported_options, window_override
 
 # The cage is the original pushed out along its normals by this share of its bounding box's
 # diagonal; rays go back in from there for at most the longer distance, so the result is found
@@ -131,20 +131,14 @@ def apply_to_original(context, source, glb_path, material: str, options: BakeOpt
 def unwrap(context, obj) -> None:
     """Give a mesh without UVs a UV map with Smart UV Project."""
     view_layer = context.view_layer
-    selected, active = selection(view_layer)
-    try:
-        for other in view_layer.objects:
-            other.select_set(other == obj)
-        view_layer.objects.active = obj
-        with window_override(context):
-            bpy.ops.object.mode_set(mode="EDIT")
-            try:
-                bpy.ops.mesh.select_all(action="SELECT")
-                bpy.ops.uv.smart_project()
-            finally:
-                bpy.ops.object.mode_set(mode="OBJECT")
-    finally:
-        restore_selection(view_layer, selected, active)
+    with selection_kept(view_layer), window_override(context):
+        select_only(view_layer, {obj}, obj)
+        bpy.ops.object.mode_set(mode="EDIT")
+        try:
+            bpy.ops.mesh.select_all(action="SELECT")
+            bpy.ops.uv.smart_project()
+        finally:
+            bpy.ops.object.mode_set(mode="OBJECT")
 
 
 def bake_maps(context, result, target, folder, material: str, options: BakeOptions, log=print):
@@ -160,63 +154,60 @@ def bake_maps(context, result, target, folder, material: str, options: BakeOptio
     scene = context.scene
     saved_settings = _render_settings(scene)
     view_layer = context.view_layer
-    selected, active = selection(view_layer)
     temporary = []
     images = {}
     progress = _Progress(context, target.name, len(maps), log)
-    try:
-        source_copy, emission_materials = _bake_source(result, temporary)
-        target_copy, target_node = _bake_target(context, target, uv_name, temporary)
-        scene.collection.objects.link(source_copy)
-        scene.collection.objects.link(target_copy)
-        view_layer.update()
-        for obj in view_layer.objects:
-            obj.select_set(obj in (source_copy, target_copy))
-        view_layer.objects.active = target_copy
-        _use_cycles_on_cpu(scene, samples_per_texel(result_size, size))
-        diagonal = _world_diagonal(target_copy)
-        largest_scale = max(map(abs, target_copy.matrix_world.to_scale())) or 1.0
-        bake_settings = {
-            "use_selected_to_active": True,
-            "use_cage": False,
-            "cage_extrusion": CAGE_EXTRUSION * diagonal / largest_scale,
-            "max_ray_distance": MAX_RAY_DISTANCE * diagonal,
-            "margin": max(2, MARGIN_PER_1K * size // 1024),
-            "target": "IMAGE_TEXTURES",
-            "save_mode": "INTERNAL",
-            "use_clear": True,
-            "use_split_materials": False,
-            "uv_layer": uv_name,
-            "normal_space": "TANGENT",
-            "normal_r": "POS_X",
-            "normal_g": "POS_Y",
-            "normal_b": "POS_Z",
-        }
-        for baked_map in maps:
-            progress.step(baked_map.label)
-            image = bpy.data.images.new(
-                f"{target.name}_{baked_map.name}", size, size, is_data=not baked_map.is_colour
-            )
-            images[baked_map.name] = image
-            target_node.image = image
-            for emission in emission_materials:
-                emission.route(baked_map)
-            with window_override(context):
-                bpy.ops.object.bake(
-                    type="NORMAL" if baked_map is NORMAL else "EMIT",
-                    **supported_options(bpy.ops.object.bake, bake_settings),
+    with selection_kept(view_layer):
+        try:
+            source_copy, emission_materials = _bake_source(result, temporary)
+            target_copy, target_node = _bake_target(context, target, uv_name, temporary)
+            scene.collection.objects.link(source_copy)
+            scene.collection.objects.link(target_copy)
+            view_layer.update()
+            select_only(view_layer, {source_copy, target_copy}, target_copy)
+            _use_cycles_on_cpu(scene, samples_per_texel(result_size, size))
+            diagonal = _world_diagonal(target_copy)
+            largest_scale = max(map(abs, target_copy.matrix_world.to_scale())) or 1.0
+            bake_settings = {
+                "use_selected_to_active": True,
+                "use_cage": False,
+                "cage_extrusion": CAGE_EXTRUSION * diagonal / largest_scale,
+                "max_ray_distance": MAX_RAY_DISTANCE * diagonal,
+                "margin": max(2, MARGIN_PER_1K * size // 1024),
+                "target": "IMAGE_TEXTURES",
+                "save_mode": "INTERNAL",
+                "use_clear": True,
+                "use_split_materials": False,
+                "uv_layer": uv_name,
+                "normal_space": "TANGENT",
+                "normal_r": "POS_X",
+                "normal_g": "POS_Y",
+                "normal_b": "POS_Z",
+            }
+            for baked_map in maps:
+                progress.step(baked_map.label)
+                image = bpy.data.images.new(
+                    f"{target.name}_{baked_map.name}", size, size, is_data=not baked_map.is_colour
                 )
-            # Named after the image, which Blender numbers when the name is taken: baking again
-            # never overwrites the files of an earlier bake that a material may still use.
-            _save_png(image, Path(folder) / f"{safe_file_name(image.name)}.png")
-    except BaseException:
-        bpy.data.batch_remove(images.values())
-        raise
-    finally:
-        bpy.data.batch_remove(temporary)
-        _restore(saved_settings)
-        restore_selection(view_layer, selected, active)
-        progress.end()
+                images[baked_map.name] = image
+                target_node.image = image
+                for emission in emission_materials:
+                    emission.route(baked_map)
+                with window_override(context):
+                    bpy.ops.object.bake(
+                        type="NORMAL" if baked_map is NORMAL else "EMIT",
+                        **supported_options(bpy.ops.object.bake, bake_settings),
+                    )
+                # Named after the image, which Blender numbers when the name is taken: baking again
+                # never overwrites the files of an earlier bake that a material may still use.
+                _save_png(image, Path(folder) / f"{safe_file_name(image.name)}.png")
+        except BaseException:
+            bpy.data.batch_remove(images.values())
+            raise
+        finally:
+            bpy.data.batch_remove(temporary)
+            _restore(saved_settings)
+            progress.end()
     return images
 
 

@@ -39,6 +39,7 @@ from ..rodin import ClientSettings, RodinClient, TextureRequest
 from ..rodin.errors import InvalidInput
 from ..rodin.files import safe_file_name
 from . import apply, export
+from .operator_calls import select_only, selection_kept, supported_options, window_override
 
 WORK_FOLDER = ".rodin-batch"
 UPDATE_WAIT = 0.1
@@ -378,19 +379,12 @@ def write_textured_glb(obj, path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.stem}.partial.glb")
     view_layer = bpy.context.view_layer
-    selected, active = export.selection(view_layer)
-    try:
-        for other in selected:
-            other.select_set(False)
-        obj.select_set(True)
-        view_layer.objects.active = obj
-        with export.window_override(bpy.context):
-            bpy.ops.export_scene.gltf(
-                filepath=str(partial),
-                **export.supported_options(bpy.ops.export_scene.gltf, TEXTURED_GLB_OPTIONS),
-            )
-    finally:
-        export.restore_selection(view_layer, selected, active)
+    with selection_kept(view_layer), window_override(bpy.context):
+        select_only(view_layer, {obj}, obj)
+        bpy.ops.export_scene.gltf(
+            filepath=str(partial),
+            **supported_options(bpy.ops.export_scene.gltf, TEXTURED_GLB_OPTIONS),
+        )
     os.replace(partial, path)
 
 

@@ -44,34 +44,6 @@ class ExportedModel:
     bbox_max: tuple[float, float, float]
 
 
-def window_override(context):
-    """Blender's glTF operators switch scenes and modes through the window, and code run from a
-    timer has none in its context: lend it the first one."""
-    window = context.window or next(iter(context.window_manager.windows), None)
-    return context.temp_override(window=window) if window else contextlib.nullcontext()
-
-
-def selection(view_layer):
-    """The selected objects and the active one, to put back with ``restore_selection``."""
-    view_layer.update()  # see restore_selection
-    return {o for o in view_layer.objects if o.select_get()}, view_layer.objects.active
-
-
-def restore_selection(view_layer, selected, active):
-    # ``view_layer.objects`` lags behind objects linked or removed since the view layer's last
-    # update: it would miss the new ones and, for removed ones, crash Blender.
-    view_layer.update()
-    for obj in view_layer.objects:
-        obj.select_set(obj in selected)
-    view_layer.objects.active = active
-
-
-def supported_options(operator, options: dict) -> dict:
-    """The options this Blender's version of ``operator`` knows."""
-    known = operator.get_rna_type().properties.keys()
-    return {name: value for name, value in options.items() if name in known}
-
-
 def export_geometry_glb(
     context, obj, path, *, max_bytes: int = contract.MAX_MODEL_BYTES
 ) -> ExportedModel:
