@@ -370,8 +370,6 @@ ZH_HANS: dict[str, str] = {
     "{0}'s modifiers remove its UV map {1}": "{0} 的修改器移除了它的 UV 贴图 {1}",
 }
 
-_registered: dict = {}
-
 
 def translations_dict() -> dict:
     """The dictionary for ``bpy.app.translations.register``: {locale: {(context, msgid): text}}."""
@@ -383,19 +381,11 @@ def translations_dict() -> dict:
 
 
 def register():
-    table = translations_dict()
-    bpy.app.translations.register(ADDON_PACKAGE, table)
-    _registered.update(table)
+    bpy.app.translations.register(ADDON_PACKAGE, translations_dict())
 
 
 def unregister():
     bpy.app.translations.unregister(ADDON_PACKAGE)
-    _registered.clear()
-
-
-def registered() -> dict:
-    """The dictionary this add-on has registered (empty when none): Blender cannot be asked."""
-    return _registered
 
 
 def iface(text: str) -> str:

@@ -10,6 +10,7 @@ added later without a translation fails the test, which names it and where it co
 
 import ast
 import re
+from types import SimpleNamespace
 
 import bpy
 import pytest
@@ -49,7 +50,7 @@ def prefs(addon_module):
 
 @pytest.fixture
 def table(translations):
-    return translations.registered()[translations.LOCALE]
+    return translations.translations_dict()[translations.LOCALE]
 
 
 def has_words(text: str) -> bool:
@@ -296,15 +297,41 @@ def test_messages_with_values_translate_around_their_values(translations, zh):
     assert translations.translate(english, lambda source: source) == english
 
 
-def test_the_table_is_registered_with_the_add_on_and_removed_with_it(addon, translations):
-    assert translations.LOCALE == "zh_HANS"
-    assert translations.registered() == translations.translations_dict()
+class RecordingTranslations:
+    """``bpy.app.translations`` as the add-on sees it, recording what it registers: Blender
+    itself cannot be asked which tables are registered."""
+
+    def __init__(self, real):
+        self.real = real
+        self.calls = []
+
+    def register(self, name, table):
+        self.calls.append(("register", name, table))
+        self.real.register(name, table)
+
+    def unregister(self, name):
+        self.calls.append(("unregister", name))
+        self.real.unregister(name)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_the_table_is_registered_with_the_add_on_and_removed_with_it(
+    addon, translations, monkeypatch
+):
+    recorder = RecordingTranslations(bpy.app.translations)
+    monkeypatch.setattr(
+        translations, "bpy", SimpleNamespace(app=SimpleNamespace(translations=recorder))
+    )
+    package = addon.__name__
     addon.unregister()
     try:
-        assert translations.registered() == {}
+        assert recorder.calls == [("unregister", package)]
     finally:
         addon.register()
-    assert translations.registered() == translations.translations_dict()
+    assert recorder.calls[1:] == [("register", package, translations.translations_dict())]
+    assert set(recorder.calls[1][2]) == {"zh_HANS"}
 
 
 def test_each_template_is_found_again_from_the_message_it_makes(translations, zh):
