@@ -54,17 +54,23 @@ def request_files(reference_image, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory):
-    """A company-style CA and a certificate for 127.0.0.1 signed by it (made with openssl)."""
+    """A company-style CA and a certificate for 127.0.0.1 signed by it (made with openssl), with
+    the extensions Python 3.13's strict verification (Blender 5.2) asks for."""
     folder = tmp_path_factory.mktemp("tls")
 
     def openssl(*arguments):
         subprocess.run(["openssl", *arguments], cwd=folder, check=True, capture_output=True)
 
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-            "/CN=Test Company CA", "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
+            "/CN=Test Company CA", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
             "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
-    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    (folder / "san.ext").write_text(
+        "subjectAltName=IP:127.0.0.1\nauthorityKeyIdentifier=keyid,issuer\n"
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth\n"
+    )
     openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
             "-CAcreateserial", "-days", "2", "-extfile", "san.ext",
             "-out", "server.pem")  # fmt: skip
