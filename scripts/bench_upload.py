@@ -7,8 +7,8 @@ writes the upload with the add-on's exporter and, independently with numpy, the 
 that carries the same geometry (world-space positions and normals of each distinct corner,
 indices of the narrowest type, the shortest JSON a valid file can have), checks both with the
 Khronos validator and lists what the upload holds besides geometry. Then measures what Draco
-(Blender's exporter) and meshopt (gltfpack from npm, when installed: ``npm install --no-save
-gltfpack``) would save.
+(Blender's exporter) and meshopt (gltfpack, installed from npm by ``scripts/setup-env``) would
+save.
 """
 
 import json
