@@ -36,6 +36,17 @@ def timers_of(functions) -> list[str]:
     return sorted(f.__qualname__ for f in functions if bpy.app.timers.is_registered(f))
 
 
+def handlers_of_addon() -> list[str]:
+    """The add-on's functions in any of Blender's application handler lists."""
+    return sorted(
+        f"{name}: {handler.__qualname__}"
+        for name in dir(bpy.app.handlers)
+        if isinstance(handlers := getattr(bpy.app.handlers, name), list)
+        for handler in handlers
+        if (getattr(handler, "__module__", "") or "").startswith(ADDON)
+    )
+
+
 def generate(base_url: str, image_path: str, results_dir: str) -> dict:
     context = bpy.context
     context.preferences.system.use_online_access = True
@@ -84,6 +95,7 @@ def main(zip_path, base_url, image_path, results_dir):
         bpy.app.timers.register(timer, first_interval=60.0, persistent=True)
     functions = addon_functions()
     report["timers_while_enabled"] = timers_of(functions)
+    report["handlers_while_enabled"] = handlers_of_addon()
     report["threads_while_enabled"] = [t.name for t in set(threading.enumerate()) - threads_before]
 
     bpy.ops.preferences.addon_disable(module=ADDON)
@@ -94,6 +106,7 @@ def main(zip_path, base_url, image_path, results_dir):
         path.name for path in Path(repo.directory).iterdir()
     )
     report["timers_left"] = timers_of(functions)
+    report["handlers_left"] = handlers_of_addon()
     report["threads_left"] = [t.name for t in set(threading.enumerate()) - threads_before]
     print("REPORT " + json.dumps(report), flush=True)
     if bpy.app.version < (4, 3, 0):
