@@ -1,5 +1,6 @@
 """Faults the emulator puts into its next answers on one endpoint, to test clients' handling."""
 
+import json
 import socket
 import time
 from dataclasses import dataclass
@@ -17,16 +18,21 @@ class Fault:
     status: int = 0
     code: str = ""
     message: str = ""
-    retry_after: float = 0.0
+    retry_after: float | str = 0.0
     seconds: float = 0.0
     fraction: float = 0.5
+    location: str = ""
+    offset: int = 0
+    pieces: int = 4
+    body: dict | None = None
 
     # Kinds that make sense on one endpoint only.
-    ONLY_ON = {"truncate": "files", "empty_list": "download"}
+    ONLY_ON = {"truncate": "files", "gzip": "files", "chunked": "files", "empty_list": "download"}
 
     @classmethod
-    def rate_limit(cls, retry_after: float = 1) -> "Fault":
-        """HTTP 429 with a Retry-After header (seconds) and a JSON error body."""
+    def rate_limit(cls, retry_after: float | str = 1) -> "Fault":
+        """HTTP 429 with a Retry-After header and a JSON error body. A number is sent as
+        seconds; text is sent as it is, to test clients against a malformed header."""
         return cls("rate_limit", status=429, retry_after=retry_after)
 
     @classmethod
@@ -65,6 +71,35 @@ class Fault:
         return cls("empty_list")
 
     @classmethod
+    def redirect(cls, location: str = "", status: int = 302) -> "Fault":
+        """A redirect to ``location``; empty: to the same path and query, as a relative
+        ``Location`` (the next request there gets the normal answer, the fault being used)."""
+        return cls("redirect", status=status, location=location)
+
+    @classmethod
+    def gzip(cls) -> "Fault":
+        """Files only: the body gzip-compressed, with ``Content-Encoding: gzip`` and the
+        compressed size as ``Content-Length``, as a CDN may send it."""
+        return cls("gzip")
+
+    @classmethod
+    def chunked(cls, pieces: int = 4) -> "Fault":
+        """Files only: the body streamed in this many pieces with no ``Content-Length``."""
+        return cls("chunked", pieces=pieces)
+
+    @classmethod
+    def echo_key(cls, status: int = 500, offset: int = 0) -> "Fault":
+        """The key of the request's Authorization header sent back as the error code and in the
+        message, starting at character ``offset`` of the body (at least 13): a service that
+        leaks what it was sent, to test that clients scrub it wherever it lands."""
+        return cls("echo_key", status=status, offset=offset)
+
+    @classmethod
+    def answer(cls, body: dict, status: int = 201) -> "Fault":
+        """This JSON body instead of the normal answer (e.g. a success missing its fields)."""
+        return cls("answer", status=status, body=body)
+
+    @classmethod
     def from_json(cls, data: dict) -> "Fault":
         """A fault from ``{"kind": "rate_limit", "args": {"retry_after": 2}}`` (control route)."""
         kind = data.get("kind")
@@ -80,13 +115,21 @@ class Fault:
 
     def response(self) -> Response | None:
         """The answer that replaces the normal one, or None to answer normally (after the delay
-        of a slow fault; truncate and empty_list are applied by their routes)."""
+        of a slow fault; truncate, gzip, chunked and empty_list are applied by their routes)."""
         if self.kind == "rate_limit":
             return rate_limited(self.retry_after)
-        if self.kind in ("server_error", "app_error"):
-            answer = jsonify(error=self.code, message=self.message)
+        if self.kind in ("server_error", "app_error", "answer"):
+            answer = jsonify(self.body or {"error": self.code, "message": self.message})
             answer.status_code = self.status
             return answer
+        if self.kind == "redirect":
+            return Response(status=self.status, headers={"Location": self.location or relative()})
+        if self.kind == "echo_key":
+            key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            # json.dumps keeps this order: the message's text starts after '{"message": "'.
+            filler = "." * max(0, self.offset - len('{"message": "'))
+            text = json.dumps({"message": f"{filler}{key} is not a valid key", "error": key})
+            return Response(text, status=self.status, mimetype="application/json")
         if self.kind == "slow":
             time.sleep(self.seconds)
         if self.kind == "disconnect":
@@ -96,14 +139,34 @@ class Fault:
         return None
 
 
-def rate_limited(retry_after: float) -> Response:
-    """HTTP 429 with a Retry-After header (seconds) and a JSON error body."""
+def rate_limited(retry_after: float | str) -> Response:
+    """HTTP 429 with a Retry-After header (seconds, or text as given) and a JSON error body."""
+    value = retry_after if isinstance(retry_after, str) else f"{retry_after:g}"
     answer = jsonify(
-        error="RATE_LIMITED", message=f"Too many requests, retry after {retry_after:g} seconds."
+        error="RATE_LIMITED", message=f"Too many requests, retry after {value} seconds."
     )
     answer.status_code = 429
-    answer.headers["Retry-After"] = f"{retry_after:g}"
+    answer.headers["Retry-After"] = value
     return answer
 
 
-KINDS = ("rate_limit", "server_error", "app_error", "slow", "disconnect", "truncate", "empty_list")
+def relative() -> str:
+    """This request's path and query, as a relative reference."""
+    query = request.query_string.decode()
+    return f"{request.path}?{query}" if query else request.path
+
+
+KINDS = (
+    "rate_limit",
+    "server_error",
+    "app_error",
+    "slow",
+    "disconnect",
+    "truncate",
+    "empty_list",
+    "redirect",
+    "gzip",
+    "chunked",
+    "echo_key",
+    "answer",
+)

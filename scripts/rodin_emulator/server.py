@@ -2,6 +2,7 @@
 
 import base64
 import functools
+import gzip
 import hashlib
 import hmac
 import json
@@ -504,11 +505,7 @@ class Emulator:
                 return refusal(404, "NoSuchKey")
             data = self._result_files(task)[name]
             content_type = CONTENT_TYPES[name.rsplit(".", 1)[-1]]
-            if fault and fault.kind == "truncate":
-                answer = Response(data[: int(len(data) * fault.fraction)], mimetype=content_type)
-                answer.headers["Content-Length"] = str(len(data))
-                return answer
-            return Response(data, mimetype=content_type)
+            return file_answer(data, content_type, fault)
 
         return app
 
@@ -597,6 +594,27 @@ def control(action, **arguments):
     except (TypeError, ValueError) as exc:
         raise invalid(str(exc)) from None
     return {"ok": True}
+
+
+def file_answer(data: bytes, content_type: str, fault: Fault | None) -> Response:
+    """A result file's answer, as a truncate, gzip or chunked fault shapes it."""
+    kind = fault.kind if fault else ""
+    if kind == "truncate":
+        answer = Response(data[: int(len(data) * fault.fraction)], mimetype=content_type)
+        answer.headers["Content-Length"] = str(len(data))
+    elif kind == "gzip":
+        answer = Response(gzip.compress(data), mimetype=content_type)
+        answer.headers["Content-Encoding"] = "gzip"
+    elif kind == "chunked":
+        step = -(-len(data) // fault.pieces)
+        # A generator has no length: werkzeug sends it with chunked transfer encoding.
+        answer = Response(
+            (data[start : start + step] for start in range(0, len(data), step)),
+            mimetype=content_type,
+        )
+    else:
+        answer = Response(data, mimetype=content_type)
+    return answer
 
 
 def refusal(status: int, message: str) -> Response:

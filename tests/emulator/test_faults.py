@@ -1,5 +1,6 @@
 """Every injected fault, over real HTTP, and that faults are used up in order."""
 
+import gzip
 import time
 
 import pytest
@@ -101,5 +102,70 @@ def test_faults_are_checked_against_their_endpoint(emulator):
         emulator.inject("status", Fault.truncate())
     with pytest.raises(ValueError, match="download only"):
         emulator.inject("files", Fault.empty_list())
+    for files_only in (Fault.gzip(), Fault.chunked()):
+        with pytest.raises(ValueError, match="files only"):
+            emulator.inject("download", files_only)
     with pytest.raises(ValueError, match="unknown endpoint"):
         emulator.inject("generate", Fault.disconnect())
+
+
+def test_a_redirect_points_back_to_the_same_link_which_then_answers(api, emulator, instant):
+    url = api.download(api.submitted()).json()["list"][0]["url"]
+    emulator.inject("files", Fault.redirect())
+
+    moved = requests.get(url, allow_redirects=False, timeout=TIMEOUT)
+
+    assert moved.status_code == 302
+    assert moved.headers["Location"] == url.removeprefix(emulator.file_base_url)
+    assert requests.get(url, allow_redirects=False, timeout=TIMEOUT).status_code == 200
+
+
+def test_a_redirect_can_point_anywhere(api, emulator):
+    emulator.inject("check_balance", Fault.redirect("http://files.example.invalid/x", 307))
+    moved = api.session.get(api.url("check_balance"), allow_redirects=False, timeout=TIMEOUT)
+    assert (moved.status_code, moved.headers["Location"]) == (307, "http://files.example.invalid/x")
+
+
+def test_a_gzip_file_has_the_compressed_length_and_encoding(api, emulator, instant):
+    url = api.download(api.submitted()).json()["list"][0]["url"]
+    full = requests.get(url, timeout=TIMEOUT).content
+    emulator.inject("files", Fault.gzip())
+
+    with requests.get(url, stream=True, timeout=TIMEOUT) as answer:
+        raw = answer.raw.read(decode_content=False)
+    assert answer.headers["Content-Encoding"] == "gzip"
+    assert int(answer.headers["Content-Length"]) == len(raw) != len(full)
+    assert gzip.decompress(raw) == full
+
+
+def test_a_chunked_file_has_no_length_and_comes_in_pieces(api, emulator, instant):
+    url = api.download(api.submitted()).json()["list"][0]["url"]
+    full = requests.get(url, timeout=TIMEOUT).content
+    emulator.inject("files", Fault.chunked(pieces=3))
+
+    with requests.get(url, stream=True, timeout=TIMEOUT) as answer:
+        pieces = list(answer.raw.read_chunked())
+    assert "Content-Length" not in answer.headers
+    assert answer.headers["Transfer-Encoding"] == "chunked"
+    assert len(pieces) == 3 and b"".join(pieces) == full
+
+
+def test_echo_key_sends_the_key_back_as_code_and_at_the_offset(api, emulator):
+    emulator.inject("check_balance", Fault.echo_key(status=500, offset=290))
+    answer = api.session.get(api.url("check_balance"), timeout=TIMEOUT)
+    assert answer.status_code == 500
+    assert answer.text.index("test-key") == 290
+    assert answer.json()["error"] == "test-key"
+
+
+def test_answer_sends_the_body_as_given(api, emulator):
+    emulator.inject("rodin_texture_only", Fault.answer({"error": None, "uuid": "t"}, 201))
+    answer = api.submit()
+    assert (answer.status_code, answer.json()) == (201, {"error": None, "uuid": "t"})
+    assert emulator.submit_count == 0
+
+
+def test_a_malformed_retry_after_is_sent_as_given(api, emulator):
+    emulator.inject("check_balance", Fault.rate_limit(retry_after="soon"))
+    answer = api.session.get(api.url("check_balance"), timeout=TIMEOUT)
+    assert (answer.status_code, answer.headers["Retry-After"]) == (429, "soon")

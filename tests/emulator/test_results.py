@@ -147,6 +147,16 @@ def test_textures_have_the_configured_size(api, emulator, instant, size):
     assert {image.size for image in texture_images(result_model(api))} == {(size, size)}
 
 
+@pytest.mark.parametrize(("resolution", "size"), [("Basic", 2048), ("High", 4096)])
+def test_textures_are_2k_for_basic_and_4k_for_high_unless_configured(
+    api, emulator, instant, resolution, size
+):
+    """Shaded: one map, so making the 4K result takes seconds, not tens of them."""
+    emulator.configure(texture_size=None)
+    model = result_model(api, material="Shaded", resolution=resolution)
+    assert [image.size for image in texture_images(model)] == [(size, size)]
+
+
 def test_the_preview_is_a_small_webp(api, instant):
     preview = api.files(api.submitted())["preview.webp"]
     assert preview.headers["Content-Type"] == "image/webp"
