@@ -2,7 +2,9 @@
 
 One JSON object a line, appended with a single write and fsync'd before the caller goes on,
 so a record is either whole on disk or, after a crash mid-write, a torn last line that loading
-drops (and cuts off, so that the next record starts on a line of its own). Records per asset:
+drops (and cuts off, so that the next record starts on a line of its own). A write that failed
+part way is cut off before the next one, so no record is ever joined onto a torn one; loading
+still takes the whole record out of such a line (from journals damaged otherwise). Records:
 
 - ``intent``: a submit is about to leave (input hash, settings). Written before the request,
   so that a kill before the answer is recorded leaves this trace: the service may or may not
@@ -102,6 +104,8 @@ class Journal:
         created = not self.path.exists()
         self._load()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._end = os.fstat(self._fd).st_size  # where the complete records end
+        self._torn = False  # a write failed part way: cut its bytes off before the next
         if created:
             _fsync_folder(self.path.parent)
 
@@ -169,10 +173,15 @@ class Journal:
         with self._lock:
             if self._fd < 0:
                 raise JournalError("the journal is closed")
+            if self._torn:
+                os.ftruncate(self._fd, self._end)
+            self._torn = True  # until this record is whole and durable
             written = os.write(self._fd, line)
-            if written != len(line):  # a short write: let loading see it as torn
+            if written != len(line):
                 raise JournalError(f"{self.path}: only {written} of {len(line)} bytes written")
             os.fsync(self._fd)
+            self._torn = False
+            self._end += written
             self._fold(record)
 
     def _load(self):
@@ -185,8 +194,7 @@ class Journal:
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-                self._fold(record)
+                self._fold(_record_in(line))
             except (ValueError, KeyError, TypeError) as exc:
                 raise JournalError(
                     f"{self.path}, line {number}: damaged record ({exc}); "
@@ -203,6 +211,21 @@ class Journal:
         if not isinstance(asset, str) or record["event"] not in STATE_AFTER:
             raise ValueError("not a journal record")
         self._entries[asset] = self._entries.get(asset, AssetEntry(asset)).apply(record)
+
+
+def _record_in(line: bytes) -> dict:
+    """The line's record; for a torn record with a whole one joined on (``{"as{"asset": ...}``),
+    the whole one. Raises ``ValueError`` for a line that holds no whole record."""
+    try:
+        return json.loads(line)
+    except ValueError:
+        start = line.find(b'{"', 1)
+        while start > 0:
+            try:
+                return json.loads(line[start:])
+            except ValueError:
+                start = line.find(b'{"', start + 1)
+        raise
 
 
 def _fsync_folder(folder: Path):

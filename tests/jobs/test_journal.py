@@ -65,6 +65,49 @@ def test_a_torn_last_line_is_dropped_and_cut_off(tmp_path):
         ]  # fmt: skip
 
 
+SHORT_WRITE = """
+import resource, signal, sys
+from rodin_texture_addon.jobs.journal import Journal, JournalError
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the size limit: a short write, not a kill
+journal = Journal(sys.argv[1])
+journal.append("intent", "a")
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (journal.path.stat().st_size + 20, hard))
+try:
+    journal.append("intent", "b")
+except JournalError as error:
+    print(error)
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+journal.append("intent", "c")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="file size limits are POSIX")
+def test_after_a_short_write_the_next_record_starts_a_line_of_its_own(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    repo = Path(__file__).resolve().parents[2]
+    writer = subprocess.run(
+        [sys.executable, "-c", SHORT_WRITE, str(path)], cwd=repo, capture_output=True, text=True
+    )
+    assert writer.returncode == 0, writer.stderr
+    assert "only 20 of" in writer.stdout, "the limit made the second write short"
+    lines = path.read_bytes().splitlines()
+    assert [json.loads(line)["asset"] for line in lines] == ["a", "c"]
+    with Journal(path) as journal:
+        assert {entry.asset for entry in journal.entries()} == {"a", "c"}
+
+
+def test_a_whole_record_joined_onto_a_torn_one_is_read(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    record = json.dumps({"asset": "a", "event": "submitted", "task_uuid": "t"})
+    path.write_text('{"asset": "a", "event": "intent"}\n{"asset": "a", "ev' + record + "\n")
+    with Journal(path) as journal:
+        assert journal.entry("a").state is AssetState.SUBMITTED
+    path.write_text(record[:-1] + '}{"asset": \n')  # a whole record, then damage: not dropped
+    with pytest.raises(JournalError, match="line 1"):
+        Journal(path)
+
+
 def test_a_damaged_record_before_the_last_is_an_error_not_silence(tmp_path):
     path = tmp_path / "journal.jsonl"
     path.write_text('{"event": "intent", "asset": "a"}\n{"event": "subm\n{"event": "x"}\n')
