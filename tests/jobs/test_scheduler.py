@@ -6,7 +6,7 @@ import time
 
 import pytest
 from conftest import FAST_RETRIES, TEST_KEY
-from rodin_emulator import most_in_window
+from rodin_emulator import Fault, most_in_window
 from test_manager import FAST, run_to_end
 
 from rodin_texture_addon.jobs import JobManager, Phase, RequestBudget
@@ -122,12 +122,23 @@ def test_the_parallelism_limit_is_learned_not_hammered(client, emulator, request
     assert refused == 1, "after the first refusal, a submit waits for one of ours to finish"
 
 
+def plan_too_low(code: str, status: int):
+    """The next submit only is refused: any submit after it would be taken."""
+    fault = Fault.app_error(code, "Your plan does not include this API", status)
+    return lambda emulator: emulator.inject("rodin_texture_only", fault)
+
+
 @pytest.mark.parametrize(
-    ("setting", "code"),
-    [({"balance": 0.0}, "INSUFFICIENT_FUND"), ({"api_key": "another-key"}, "UNAUTHORIZED")],
+    ("refuse", "code"),
+    [
+        (lambda emulator: emulator.configure(balance=0.0), "INSUFFICIENT_FUND"),
+        (lambda emulator: emulator.configure(api_key="another-key"), "UNAUTHORIZED"),
+        (plan_too_low("SUBSCRIPTION_PLAN_TOO_LOW", 403), "SUBSCRIPTION_PLAN_TOO_LOW"),
+        (plan_too_low("API_SUBSCRIPTION_PLAN_TOO_LOW", 201), "API_SUBSCRIPTION_PLAN_TOO_LOW"),
+    ],
 )
 def test_a_lasting_refusal_stops_submits_but_not_the_tasks_already_paid_for(
-    setting, code, client, emulator, request_files, tmp_path
+    refuse, code, client, emulator, request_files, tmp_path
 ):
     manager = JobManager(schedule=FAST, budget=UNLIMITED, workers=1, max_in_flight=2)
     try:
@@ -135,7 +146,7 @@ def test_a_lasting_refusal_stops_submits_but_not_the_tasks_already_paid_for(
         for job_id in job_ids[:2]:
             manager.submit(job_id, client, TextureRequest(*request_files), tmp_path)
         wait_until(lambda: emulator.submit_count == 2)
-        emulator.configure(**setting)
+        refuse(emulator)
         for job_id in job_ids[2:]:
             manager.submit(job_id, client, TextureRequest(*request_files), tmp_path)
         history = run_to_end(manager, job_ids, timeout=30)
@@ -143,7 +154,7 @@ def test_a_lasting_refusal_stops_submits_but_not_the_tasks_already_paid_for(
         manager.shutdown()
     finals = [history[job_id][-1] for job_id in job_ids]
     submits = [r for r in emulator.requests if r.path.endswith("/rodin_texture_only")]
-    if code == "INSUFFICIENT_FUND":
+    if code != "UNAUTHORIZED":  # a bad key cannot ask for results either
         assert [final.phase for final in finals[:2]] == [Phase.DONE, Phase.DONE]
     assert len(submits) == 3, "one refusal, then no more submits"
     assert code in str(manager.lasting_refusal)
