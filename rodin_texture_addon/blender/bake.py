@@ -110,19 +110,26 @@ def check_bakeable(obj, options: BakeOptions) -> None:
 def apply_to_original(context, source, glb_path, material: str, options: BakeOptions, log=print):
     """Bake the downloaded result onto ``source``'s active UV map and give ``source`` a material
     using the baked images (written beside the result file). The imported result and
-    everything it brought are removed again. Returns the new material."""
+    everything it brought are removed again; a failure also takes back the unwrapping. Returns
+    the new material."""
     check_bakeable(source, options)
+    unwrapping = not source.data.uv_layers
     before = _datablocks()
     result = apply.import_result(context, glb_path)
     imported = _datablocks() - before
     try:
         apply.place_over(result, source)
-        if not source.data.uv_layers:
+        if unwrapping:
             log(f"Rodin: {source.name}: unwrapping (Smart UV Project)")
             unwrap(context, source)
         images = bake_maps(context, result, source, Path(glb_path).parent, material, options, log)
         baked = build_material(source, images, material)
         assign_material(source, baked, replace=options.replace_material)
+    except BaseException:
+        if unwrapping:  # the mesh had no UV map before
+            while source.data.uv_layers:
+                source.data.uv_layers.remove(source.data.uv_layers[0])
+        raise
     finally:
         bpy.data.batch_remove(imported)
     return baked
@@ -145,7 +152,8 @@ def bake_maps(context, result, target, folder, material: str, options: BakeOptio
     """Bake ``result``'s maps onto ``target``'s active UV map as PNG files in ``folder``.
 
     Neither object is edited: the bake runs between temporary copies, removed afterwards with
-    every other temporary datablock, and the scene's render and bake settings are put back.
+    every other temporary datablock, and the scene's render and bake settings are put back. A
+    failure leaves no image behind, in Blender or in ``folder``.
     Returns {map name: image}, the images saved to their files."""
     maps = MAPS[contract.Material(material)]
     uv_name = target.data.uv_layers.active.name
@@ -156,6 +164,7 @@ def bake_maps(context, result, target, folder, material: str, options: BakeOptio
     view_layer = context.view_layer
     temporary = []
     images = {}
+    written = []
     progress = _Progress(context, target.name, len(maps), log)
     with selection_kept(view_layer):
         try:
@@ -200,9 +209,14 @@ def bake_maps(context, result, target, folder, material: str, options: BakeOptio
                     )
                 # Named after the image, which Blender numbers when the name is taken: baking again
                 # never overwrites the files of an earlier bake that a material may still use.
-                _save_png(image, Path(folder) / f"{safe_file_name(image.name)}.png")
+                path = Path(folder) / f"{safe_file_name(image.name)}.png"
+                if not path.exists():  # a failure removes the files this bake made, only those
+                    written.append(path)
+                _save_png(image, path)
         except BaseException:
             bpy.data.batch_remove(images.values())
+            for path in written:
+                path.unlink(missing_ok=True)
             raise
         finally:
             bpy.data.batch_remove(temporary)

@@ -281,6 +281,46 @@ def test_a_mesh_without_uvs_is_refused_unless_unwrapping_is_asked_for(rodin, ref
     assert source.material_slots[-1].material.name == "Suzanne_rodin"
 
 
+def test_a_failed_bake_leaves_the_original_and_the_results_folder_as_they_were(
+    rodin,  # noqa: F811
+    reference,
+    capsys,
+):
+    """Nothing half-done stays: not the UV map unwrapping gave, nor the maps already written."""
+    source = add_source()
+    source.data.uv_layers.remove(source.data.uv_layers[0])
+    assert bpy.ops.rodin_texture.generate(apply_mode="NEW_OBJECT") == {"FINISHED"}
+    scenes.select_only(source, active=source)
+    folder = Path(source.rodin_texture.model_path).parent
+    (folder / "Suzanne_roughness.png").mkdir()  # the second map cannot be written
+    files_before, mesh_before = sorted(folder.iterdir()), mesh_state(source)
+    datablocks_before = scenes.datablocks()
+    capsys.readouterr()
+
+    with pytest.raises(RuntimeError):
+        bpy.ops.rodin_texture.apply(apply_mode="ORIGINAL", unwrap_missing_uvs=True)
+
+    log = capsys.readouterr().out
+    assert "unwrapping" in log and "baking roughness (2/4)" in log  # failed after the first map
+    assert mesh_state(source) == mesh_before  # no UV map
+    assert scenes.datablocks() == datablocks_before
+    assert sorted(folder.iterdir()) == files_before  # no base colour map
+
+
+def test_a_chosen_bake_size_is_the_images_size(rodin, reference):  # noqa: F811
+    source = scenes.make_grid(subdivisions=2)
+    scenes.select_only(source, active=source)
+
+    assert bpy.ops.rodin_texture.generate(
+        apply_mode="ORIGINAL", bake_size="1024", material="Shaded"
+    ) == {"FINISHED"}
+
+    (node,) = texture_nodes(source.material_slots[-1].material).values()
+    assert tuple(node.image.size) == (1024, 1024)
+    with Image.open(node.image.filepath) as saved:
+        assert saved.size == (1024, 1024)
+
+
 def test_the_normal_map_carries_the_results_shading(rodin, reference, tmp_path):  # noqa: F811
     """A flat-shaded low-poly original under a smooth-shaded result: the baked normal map must
     bring its shading closer to the result's than the original's own facets are."""
