@@ -1,7 +1,7 @@
 """Apply to original: time to bake a 2K PBR set (base colour, roughness, metallic, normal) from a
 result onto a 50,000-triangle original, and how close the baked original looks to the result.
 
-    .venv/bin/python scripts/bench_bake.py [--runs 1] [--triangles 50000] [--size 2048]
+    .venv/bin/python scripts/bench_bake.py [--runs 3] [--triangles 50000] [--size 2048]
 
 The original is a UV sphere of exactly ``--triangles`` triangles with its own UV map. The
 emulator's result builder turns the add-on's upload of it into the GLB the service would send
@@ -43,7 +43,7 @@ def triangle_count(mesh) -> int:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--triangles", type=int, default=50_000)
     parser.add_argument("--size", choices=["1024", "2048", "4096"], default="2048")
     arguments = parser.parse_args()
