@@ -32,6 +32,9 @@ TILE_NORMALS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1]
 # Shaded results: a light from above, in front and to the right, baked per tile.
 LIGHT = np.array([0.4, 0.8, 0.45]) / np.linalg.norm([0.4, 0.8, 0.45])
 TILE_LIGHT = 0.3 + 0.7 * np.clip(TILE_NORMALS @ LIGHT, 0.0, None)
+# PBR normal maps: bumps per tile each way, and their steepest slope (about 31 degrees).
+BUMPS = 2
+BUMP_SLOPE = 0.6
 
 # Texture maps in the GLB, in the order the material refers to them by index.
 GLB_TEXTURES = {"PBR": ("base_color", "metallic_roughness", "normal"), "Shaded": ("shaded",)}
@@ -220,15 +223,30 @@ def texture_maps(image: Image.Image, size: int, material: str) -> dict[str, np.n
         return {"shaded": shaded.astype(np.uint8)}
     luminance = tile @ np.array([0.299, 0.587, 0.114]) / 255
     roughness = atlas((255 * (0.35 + 0.6 * (1 - luminance))).astype(np.uint8))
-    metallic = np.zeros_like(roughness)
+    # Metalness follows the reference's blue, roughness its luminance (mostly red and green):
+    # two different maps, so a bake that mixes them up shows.
+    metallic = atlas(tile[..., 2])
     return {
         "base_color": atlas(tile),
         # glTF packs roughness in green and metalness in blue.
         "metallic_roughness": np.dstack([np.full_like(roughness, 255), roughness, metallic]),
-        "normal": np.broadcast_to(np.array([128, 128, 255], np.uint8), (size, size, 3)),
+        "normal": atlas(bump_normals(*tile.shape[:2])),
         "roughness": roughness,
         "metallic": metallic,
     }
+
+
+def bump_normals(height: int, width: int) -> np.ndarray:
+    """A tile of tangent-space normals (glTF's: +X right, +Y up in the image) of gentle bumps,
+    BUMPS across the tile each way, as RGB bytes: a normal map a bake must carry over."""
+    x = (np.arange(width) + 0.5) / width * (2 * math.pi * BUMPS)
+    y = (1 - (np.arange(height) + 0.5) / height) * (2 * math.pi * BUMPS)  # up the image
+    # Heights sin(x) sin(y) * BUMP_SLOPE; each normal is (-dh/dx, -dh/dy, 1), normalised.
+    slope_x = BUMP_SLOPE * np.outer(np.sin(y), np.cos(x))
+    slope_y = BUMP_SLOPE * np.outer(np.cos(y), np.sin(x))
+    normals = np.dstack([-slope_x, -slope_y, np.ones_like(slope_x)])
+    normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
+    return np.round(127.5 + 127.5 * normals).astype(np.uint8)
 
 
 def png(pixels: np.ndarray) -> bytes:

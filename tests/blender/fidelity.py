@@ -12,7 +12,7 @@ from . import scenes
 
 RENDER_SIZE = 64
 VIEWS = ((0.3, -1.0, 0.3), (1.0, 0.4, 0.5), (-0.8, -0.5, -0.3))
-CHANNELS = ("Base Color", "Roughness", "Normal")
+CHANNELS = ("Base Color", "Roughness", "Metallic", "Normal")
 
 
 def psnr(expected, actual) -> float:
@@ -25,10 +25,11 @@ def psnr(expected, actual) -> float:
 
 
 def prepare_flat_renders():
-    """Renders that show material values as they are: emission only, one ray through each
-    pixel's centre (no sampling noise), a transparent film to tell the object from the
-    background."""
+    """Renders that show material values as they are: emission only, written out raw (no view
+    transform to squeeze differences), one ray through each pixel's centre (no sampling
+    noise), a transparent film to tell the object from the background."""
     scene = bpy.context.scene
+    scene.view_settings.view_transform = "Raw"
     scene.render.film_transparent = True
     scene.cycles.filter_width = 0.01
     scene.cycles.max_bounces = 0

@@ -151,22 +151,42 @@ def test_generate_applies_to_the_original_and_looks_like_the_result(rodin, refer
     print("PSNR per view:", {k: [f"{v:.1f}" for v in views] for k, views in faithful.items()})
     assert all(min(views) > PSNR_THRESHOLD for views in faithful.values()), faithful
 
-    # Broken bakes fall below the threshold: colours with red and blue swapped, maps read
-    # through another UV layout.
+    # Broken bakes fall below the threshold: colours with red and blue swapped, metallic and
+    # roughness swapped, the normal map's green flipped (+Y read as -Y), maps read through
+    # another UV layout.
     tree = material.node_tree
-    separate, combine = (
-        tree.nodes.new("ShaderNodeSeparateColor"),
-        tree.nodes.new("ShaderNodeCombineColor"),
-    )
-    base_colour = tree.nodes["Principled BSDF"].inputs["Base Color"]
-    tree.links.new(base_colour.links[0].from_socket, separate.inputs["Color"])
-    for output, channel in zip(separate.outputs, ("Blue", "Green", "Red"), strict=True):
-        tree.links.new(output, combine.inputs[channel])
-    tree.links.new(combine.outputs["Color"], base_colour)
+    bsdf = tree.nodes["Principled BSDF"]
+    channels, combined, restore = rewired_channels(tree, bsdf.inputs["Base Color"])
+    for output, channel in zip(channels, ("Blue", "Green", "Red"), strict=True):
+        tree.links.new(output, combined[channel])
     swapped = channel_psnr(result, source, tmp_path, ("Base Color",))
     print("PSNR per view, red and blue swapped:", swapped)
     assert max(swapped["Base Color"]) < PSNR_THRESHOLD, swapped
-    tree.links.new(separate.inputs["Color"].links[0].from_socket, base_colour)
+    restore()
+
+    roughness, metallic = (
+        bsdf.inputs[name].links[0].from_socket for name in ("Roughness", "Metallic")
+    )
+    tree.links.new(roughness, bsdf.inputs["Metallic"])
+    tree.links.new(metallic, bsdf.inputs["Roughness"])
+    swapped = channel_psnr(result, source, tmp_path, ("Roughness", "Metallic"))
+    print("PSNR per view, metallic and roughness swapped:", swapped)
+    assert max(swapped["Roughness"] + swapped["Metallic"]) < PSNR_THRESHOLD, swapped
+    tree.links.new(roughness, bsdf.inputs["Roughness"])
+    tree.links.new(metallic, bsdf.inputs["Metallic"])
+
+    normal_map = next(node for node in tree.nodes if node.type == "NORMAL_MAP")
+    channels, combined, restore = rewired_channels(tree, normal_map.inputs["Color"])
+    flip = tree.nodes.new("ShaderNodeMath")
+    flip.operation, flip.inputs[0].default_value = "SUBTRACT", 1.0
+    tree.links.new(channels["Green"], flip.inputs[1])
+    tree.links.new(channels["Red"], combined["Red"])
+    tree.links.new(flip.outputs[0], combined["Green"])
+    tree.links.new(channels["Blue"], combined["Blue"])
+    flipped = channel_psnr(result, source, tmp_path, ("Normal",))
+    print("PSNR per view, normal map's green flipped:", flipped)
+    assert max(flipped["Normal"]) < PSNR_THRESHOLD, flipped
+    restore()
 
     other = source.data.uv_layers.new(name="Other")
     coordinates = np.empty(len(other.data) * 2, np.float32)
@@ -178,6 +198,18 @@ def test_generate_applies_to_the_original_and_looks_like_the_result(rodin, refer
     wrong_uvs = channel_psnr(result, source, tmp_path, ("Base Color", "Roughness"))
     print("PSNR per view, another UV map:", wrong_uvs)
     assert max(wrong_uvs["Base Color"] + wrong_uvs["Roughness"]) < PSNR_THRESHOLD, wrong_uvs
+
+
+def rewired_channels(tree, socket):
+    """Separate and Combine Color nodes put between ``socket`` and what feeds it, to break a
+    bake in one channel: the separated channels, the combined colour's inputs (to wire) and a
+    function putting the original link back."""
+    feed = socket.links[0].from_socket
+    separate = tree.nodes.new("ShaderNodeSeparateColor")
+    combine = tree.nodes.new("ShaderNodeCombineColor")
+    tree.links.new(feed, separate.inputs["Color"])
+    tree.links.new(combine.outputs["Color"], socket)
+    return separate.outputs, combine.inputs, lambda: tree.links.new(feed, socket)
 
 
 def generate_and_compare(source, folder, **parameters):
