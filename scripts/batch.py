@@ -3,8 +3,11 @@
     .venv/bin/python scripts/batch.py assets/ --image ref.png --output out/
     blender -b --online-mode --python scripts/batch.py -- assets/ --image ref.png --output out/
 
-The key comes from RODIN_API_KEY (or HYPER3D_API_KEY, or --api-key). A journal in
-OUTPUT/.rodin-batch/ lets a killed run be started again without submitting anything twice.
+The key comes from RODIN_API_KEY (or HYPER3D_API_KEY, or --api-key). Each file's outputs go
+in a folder of their own at its path under the inputs: props/chair.glb's meshes in
+OUTPUT/props/chair_glb/MESH.glb, its .blend in OUTPUT/props/chair_glb/chair.blend. A journal in
+OUTPUT/.rodin-batch/ lets a killed run be started again (even with its inputs moved) without
+submitting anything twice.
 Exit status: 0 when every mesh was textured or skipped, 1 when any failed, 2 for bad input.
 """
 
@@ -36,7 +39,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--mapping",
         type=Path,
-        help="JSON or CSV: asset (file.ext::Object, file.ext or Object), image",
+        help="JSON or CSV: asset ([folder/]file.ext::Object, [folder/]file.ext or Object), image",
     )
     settings = parser.add_argument_group("texture settings")
     settings.add_argument("--prompt", default="")
@@ -82,7 +85,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     timing.add_argument("--first-poll", type=float, default=contract.FIRST_STATUS_DELAY)
     timing.add_argument("--max-poll-interval", type=float, default=contract.MAX_STATUS_INTERVAL)
-    timing.add_argument("--progress-interval", type=float, default=10.0)
+    timing.add_argument(
+        "--progress-interval", type=float, default=10.0, help="seconds (0: at every update)"
+    )
     arguments = parser.parse_args(argv)
     positive = ("requests_per_minute", "budget_window", "first_poll", "max_poll_interval")
     for name in positive:

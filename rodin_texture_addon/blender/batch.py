@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import bpy
 
@@ -28,16 +28,16 @@ from ..jobs.batch import (
     Outcome,
     ReferenceMap,
     Status,
-    asset_name,
+    file_names,
     find_sources,
     input_hash,
     plan,
     summary_table,
+    task_keys,
 )
 from ..jobs.journal import AssetEntry, Journal
 from ..rodin import ClientSettings, RodinClient, TextureRequest
 from ..rodin.errors import InvalidInput
-from ..rodin.files import safe_file_name
 from . import apply, export
 from .operator_calls import select_only, selection_kept, supported_options, window_override
 
@@ -82,10 +82,13 @@ class BatchSettings:
 
 @dataclass
 class Asset:
-    """One mesh of one scene file, and what became of it."""
+    """One mesh of one scene file, and what became of it. ``relative`` is the file's path as
+    its outputs mirror it; ``name``, the journal's, is set once the mesh is exported."""
 
     source: Path
+    relative: PurePosixPath
     object_name: str
+    file_name: str
     name: str = ""
     request: TextureRequest | None = None
     upload_folder: Path | None = None
@@ -96,7 +99,7 @@ class Asset:
 
     @property
     def label(self) -> str:
-        return f"{self.source.name}::{self.object_name}"
+        return f"{self.relative}::{self.object_name}"
 
     def finish(self, status: Status, detail: str = ""):
         self.outcome = Outcome(self.label, status, detail)
@@ -113,9 +116,13 @@ def run(settings: BatchSettings, log: Callable[[str], None] = print) -> int:
     with tempfile.TemporaryDirectory(prefix="rodin-batch-uploads-") as uploads:
         assets = [
             asset
-            for source in sources
-            for asset in _prepare(settings, source, references, Path(uploads))
+            for source, relative in sources.items()
+            for asset in _prepare(settings, source, relative, references, Path(uploads))
         ]
+        exported = [asset for asset in assets if asset.request is not None]
+        keys = task_keys([(asset.input_hash, asset.object_name) for asset in exported])
+        for asset, key in zip(exported, keys, strict=True):
+            asset.name = key
         log(f"{len(assets)} meshes in {len(sources)} files")
         settings.work_folder.mkdir(parents=True, exist_ok=True)
         with Journal(settings.journal or settings.work_folder / "journal.jsonl") as journal:
@@ -139,15 +146,19 @@ def load_source(path: Path) -> list[str]:
 
 
 def _prepare(
-    settings: BatchSettings, source: Path, references: ReferenceMap, uploads: Path
+    settings: BatchSettings,
+    source: Path,
+    relative: PurePosixPath,
+    references: ReferenceMap,
+    uploads: Path,
 ) -> list[Asset]:
     """Export the file's meshes for upload and hash what each would send. Refuses the whole
     batch (before anything is sent or written) when a setting or an image is not acceptable."""
     assets = []
-    for object_name in load_source(source):
-        asset = Asset(source, object_name, name=asset_name(source, object_name))
+    for object_name, file_name in file_names(load_source(source), "mesh").items():
+        asset = Asset(source, relative, object_name, file_name)
         assets.append(asset)
-        image = references.image_for(source, object_name)
+        image = references.image_for(relative, object_name)
         if image is None:
             asset.finish(Status.SKIPPED, "no reference image for it in the mapping")
             continue
@@ -181,11 +192,21 @@ def _folder(settings: BatchSettings, name: str) -> Path:
 def output_paths(settings: BatchSettings, asset: Asset) -> list[Path]:
     paths = []
     if settings.write_glb:
-        name = safe_file_name(asset.object_name, "mesh")
-        paths.append(settings.output / asset.source.stem / f"{name}.glb")
+        paths.append(output_folder(settings, asset.relative) / f"{asset.file_name}.glb")
     if settings.write_blend:
-        paths.append(settings.output / f"{asset.source.stem}.blend")
+        paths.append(blend_path(settings, asset.relative))
     return paths
+
+
+def output_folder(settings: BatchSettings, relative: PurePosixPath) -> Path:
+    """A file's outputs go in a folder of their own at its path under the inputs, named with
+    its suffix (``props/a.glb`` in ``props/a_glb``, ``props/a.obj`` in ``props/a_obj``) so that
+    files of one name do not share it, and no folder looks like a scene file."""
+    return settings.output / relative.parent / f"{relative.stem}_{relative.suffix[1:]}"
+
+
+def blend_path(settings: BatchSettings, relative: PurePosixPath) -> Path:
+    return output_folder(settings, relative) / f"{relative.stem}.blend"
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -194,7 +215,7 @@ def output_paths(settings: BatchSettings, asset: Asset) -> list[Path]:
 class _Batch:
     def __init__(self, settings: BatchSettings, journal: Journal, assets: list[Asset], log):
         self.settings, self.journal, self.assets, self.log = settings, journal, assets, log
-        self.by_name = {asset.name: asset for asset in assets}
+        self.by_name = {asset.name: asset for asset in assets if asset.name}
         budget = RequestBudget(
             settings.requests_per_minute,
             window=settings.budget_window,
@@ -231,7 +252,9 @@ class _Batch:
         )
         fmt = asset.request.geometry_file_format
         if action is Action.SUBMIT:
-            self.journal.expect(asset.name, asset.input_hash, asset.request.form_fields())
+            self.journal.expect(
+                asset.name, asset.input_hash, asset.request.form_fields(), asset.label
+            )
             self.manager.submit(
                 asset.name, self.client, asset.request, self.results, asset.upload_folder
             )  # the manager removes the upload's folder once it is sent
@@ -318,14 +341,15 @@ class _Batch:
         by_source: dict[Path, list[Asset]] = {}
         for asset in self.assets:
             by_source.setdefault(asset.source, []).append(asset)
-        for source, assets in by_source.items():
+        for assets in by_source.values():
             ready = [asset for asset in assets if asset.outcome is None and asset.model_path]
             if ready and all(asset.outcome is not None or asset.model_path for asset in assets):
-                self._write_source(source, ready)
+                self._write_source(ready)
 
-    def _write_source(self, source: Path, assets: list[Asset]):
+    def _write_source(self, assets: list[Asset]):
+        """Write these meshes' outputs (all of one file, ``assets[0].source``)."""
         try:
-            load_source(source)
+            load_source(assets[0].source)
             for asset in assets:
                 result = apply.apply_result(
                     bpy.context,
@@ -336,7 +360,7 @@ class _Batch:
                 if self.settings.write_glb:
                     write_textured_glb(result, asset.outputs[0])
             if self.settings.write_blend:
-                save_blend(self.settings.output / f"{source.stem}.blend")
+                save_blend(blend_path(self.settings, assets[0].relative))
         except (RuntimeError, OSError, KeyError) as error:
             for asset in assets:
                 asset.finish(Status.FAILED, f"could not write the result: {error}")

@@ -4,10 +4,13 @@ which asset, what to do with each asset given the journal, and the closing summa
 import csv
 import hashlib
 import json
+import os
+from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from ..rodin.files import safe_file_name
 from .journal import AssetEntry, AssetState
 
 SOURCE_SUFFIXES = (".blend", ".glb", ".gltf", ".fbx", ".obj")
@@ -17,37 +20,73 @@ class BatchInputError(Exception):
     """A mistake in the batch's inputs, found before anything is sent."""
 
 
-def find_sources(inputs: list[Path]) -> list[Path]:
-    """The scene files among ``inputs``, folders searched recursively, each file once, sorted."""
-    found: dict[Path, None] = {}
-    for path in inputs:
-        path = Path(path)
+def find_sources(inputs: list[Path]) -> dict[Path, PurePosixPath]:
+    """The scene files among ``inputs`` (folders searched recursively), each once, sorted, with
+    the path its outputs mirror: relative to the folder all the inputs are in, so that files of
+    the same name in different folders stay apart, and a moved input folder keeps its names."""
+    found: dict[Path, Path] = {}
+    roots = []
+    for given in inputs:
+        path = Path(os.path.abspath(given))
         if path.is_dir():
-            for file in path.rglob("*"):
+            roots.append(path)
+            for file in sorted(path.rglob("*")):
                 if file.is_file() and file.suffix.lower() in SOURCE_SUFFIXES:
-                    found[file.resolve()] = None
+                    found.setdefault(file.resolve(), file)
         elif path.is_file():
             if path.suffix.lower() not in SOURCE_SUFFIXES:
                 raise BatchInputError(
-                    f"{path}: not a scene file (one of {', '.join(SOURCE_SUFFIXES)})"
+                    f"{given}: not a scene file (one of {', '.join(SOURCE_SUFFIXES)})"
                 )
-            found[path.resolve()] = None
+            roots.append(path.parent)
+            found.setdefault(path.resolve(), path)
         else:
-            raise BatchInputError(f"{path}: no such file or folder")
-    return sorted(found)
+            raise BatchInputError(f"{given}: no such file or folder")
+    try:
+        common = Path(os.path.commonpath(roots))
+    except ValueError:
+        raise BatchInputError("inputs on different drives: run once for each drive") from None
+    return {
+        source: PurePosixPath(found[source].relative_to(common).as_posix())
+        for source in sorted(found)
+    }
 
 
-def asset_name(source: Path, object_name: str) -> str:
-    """The journal's name for one mesh of one file."""
-    return f"{source}::{object_name}"
+def file_names(names: list[str], fallback: str) -> dict[str, str]:
+    """A file name for each name, no two the same even where case is ignored: its safe form,
+    numbered from the second on when two come out the same (in the order given)."""
+    taken: set[str] = set()
+    chosen = {}
+    for name in names:
+        base = candidate = safe_file_name(name, fallback)
+        number = 1
+        while candidate.casefold() in taken:
+            number += 1
+            candidate = f"{base}-{number}"
+        taken.add(candidate.casefold())
+        chosen[name] = candidate
+    return chosen
+
+
+def task_keys(meshes: list[tuple[str, str]]) -> list[str]:
+    """The journal's name for each mesh, given as (input hash, object name): what it sends and
+    its name, not where its file is, so that a moved or renamed file is still recognised.
+    Identical meshes (copies of one file) are told apart by their order."""
+    seen: Counter[tuple[str, str]] = Counter()
+    keys = []
+    for mesh in meshes:
+        keys.append(f"{mesh[1]}::{mesh[0]}#{seen[mesh]}")
+        seen[mesh] += 1
+    return keys
 
 
 class ReferenceMap:
     """Which reference image each asset uses: a mapping file's entry, else the default image.
 
     The mapping is a JSON object or a two-column CSV (asset, image). An asset is matched by
-    ``file.ext::Object``, then by the file's name, then by the object's name; relative image
-    paths are relative to the mapping file."""
+    ``folder/file.ext::Object`` (its path as the summary shows it), ``folder/file.ext``, then
+    the same without folders, then by the object's name; relative image paths are relative to
+    the mapping file."""
 
     def __init__(self, default: Path | None = None, entries: dict[str, Path] | None = None):
         self.default = Path(default) if default else None
@@ -84,8 +123,11 @@ class ReferenceMap:
             raise BatchInputError(f"{mapping}: image not found: {', '.join(missing)}")
         return cls(default, entries)
 
-    def image_for(self, source: Path, object_name: str) -> Path | None:
-        for key in (f"{source.name}::{object_name}", source.name, object_name):
+    def image_for(self, source: PurePosixPath, object_name: str) -> Path | None:
+        """``source`` is the file's path as ``find_sources`` gives it."""
+        names = (f"{source}::{object_name}", str(source))
+        names += (f"{source.name}::{object_name}", source.name, object_name)
+        for key in names:
             if key in self.entries:
                 return self.entries[key]
         return self.default

@@ -6,9 +6,10 @@ drops (and cuts off, so that the next record starts on a line of its own). A wri
 part way is cut off before the next one, so no record is ever joined onto a torn one; loading
 still takes the whole record out of such a line (from journals damaged otherwise). Records:
 
-- ``intent``: a submit is about to leave (input hash, settings). Written before the request,
-  so that a kill before the answer is recorded leaves this trace: the service may or may not
-  have taken (and charged) the task, and a rerun says so instead of submitting again.
+- ``intent``: a submit is about to leave (input hash, settings, and for people reading the
+  journal the file and object, as assets are named by what they send). Written before the
+  request, so that a kill before the answer is recorded leaves this trace: the service may or
+  may not have taken (and charged) the task, and a rerun says so instead of submitting again.
 - ``submitted``: the service took it (task uuid, subscription key, job uuids, time).
 - ``refused``: the service answered no (nothing charged); the asset may be submitted again.
 - ``downloaded``: the result files are on disk (their paths).
@@ -99,7 +100,7 @@ class Journal:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._entries: dict[str, AssetEntry] = {}
-        self._expected: dict[str, tuple[str, dict]] = {}
+        self._expected: dict[str, tuple[str, dict, str]] = {}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
         self._load()
@@ -129,16 +130,16 @@ class Journal:
         with self._lock:
             return list(self._entries.values())
 
-    def expect(self, asset: str, input_hash: str, settings: dict):
-        """What an asset's next submit will send (written with its intent)."""
+    def expect(self, asset: str, input_hash: str, settings: dict, label: str = ""):
+        """What an asset's next submit will send, and what it is (written with its intent)."""
         with self._lock:
-            self._expected[asset] = (input_hash, settings)
+            self._expected[asset] = (input_hash, settings, label)
 
     # --- the ledger (worker threads) ---
 
     def intent(self, job_id: str):
-        input_hash, settings = self._expected.get(job_id, ("", {}))
-        self.append("intent", job_id, input_hash=input_hash, settings=settings)
+        input_hash, settings, label = self._expected.get(job_id, ("", {}, ""))
+        self.append("intent", job_id, input_hash=input_hash, settings=settings, label=label)
 
     def submitted(self, job_id: str, task: SubmittedTask, submitted_at: float):
         self.append(

@@ -1,9 +1,11 @@
 """The batch command as a user runs it: a subprocess against the emulator, killed with SIGKILL
-at several points and run again. The emulator's counts prove that nothing is submitted twice
-and that finished results are not fetched twice."""
+at several points and run again, from where it was or with its inputs moved. The emulator's
+counts prove that nothing is submitted twice and that finished results are not fetched twice."""
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,16 +26,25 @@ BATCH = REPO / "scripts" / "batch.py"
 FAST_POLLING = ["--first-poll", "0.05", "--max-poll-interval", "0.2", "--progress-interval", "1"]
 OBJ_TRIANGLE = "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\nf 1 3 4\nf 2 3 4\n"
 MESHES = 5
+# Each mesh's name in the batch's lines, and its outputs: a folder for each file.
+OUTPUTS = {
+    "a.glb::mesh": ("a_glb/mesh.glb", "a_glb/a.blend"),
+    "d.blend::Grid": ("d_blend/Grid.glb", "d_blend/d.blend"),
+    "d.blend::Suzanne": ("d_blend/Suzanne.glb", "d_blend/d.blend"),
+    "props/a.glb::mesh": ("props/a_glb/mesh.glb", "props/a_glb/a.blend"),
+    "props/a.obj::a": ("props/a_obj/a.glb", "props/a_obj/a.blend"),
+}
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory, reference_image):
-    """Five meshes: two GLB files, an OBJ in a sub-folder, a .blend with two meshes."""
+    """Five meshes, in files of one name: a GLB, in a sub-folder a copy of it and an OBJ; and a
+    .blend with two meshes."""
     folder = tmp_path_factory.mktemp("assets")
     (folder / "a.glb").write_bytes(glb.cube_glb())
-    (folder / "b.glb").write_bytes(glb.cube_glb())
     (folder / "props").mkdir()
-    (folder / "props" / "c.obj").write_text(OBJ_TRIANGLE)
+    (folder / "props" / "a.glb").write_bytes(glb.cube_glb())
+    (folder / "props" / "a.obj").write_text(OBJ_TRIANGLE)
     bpy.ops.wm.read_homefile(use_empty=True)
     make_suzanne()
     make_grid()
@@ -91,34 +102,52 @@ def submits(emulator) -> list:
     return [r for r in emulator.requests if r.path.endswith("/rodin_texture_only")]
 
 
-def test_textures_every_mesh_then_a_rerun_sends_nothing(emulator, inputs, tmp_path):
-    output = tmp_path / "out"
+def outputs(folder: Path, pattern: str) -> list[str]:
+    """The batch's outputs under ``folder`` (not its work folder), as sorted relative paths."""
+    found = [path.relative_to(folder) for path in folder.rglob(pattern)]
+    return sorted(path.as_posix() for path in found if ".rodin-batch" not in path.parts)
+
+
+def table_row(text: str, label: str) -> str:
+    """The summary table's row for one mesh: its result and detail."""
+    return re.search(rf"^{re.escape(label)} +(.*)$", text, re.MULTILINE).group(1)
+
+
+def test_textures_every_mesh_then_a_rerun_sends_nothing_even_moved(emulator, inputs, tmp_path):
+    output, assets = tmp_path / "out", tmp_path / "assets"
+    shutil.copytree(inputs, assets)
     (tmp_path / "other.png").write_bytes((inputs / "reference.png").read_bytes())
     (tmp_path / "mapping.csv").write_text("asset,image\nd.blend::Suzanne,other.png\n")
     options = ["--write", "both", "--seed", "7", "--mapping", str(tmp_path / "mapping.csv")]
-    run = Batch(emulator, inputs, output, *options)
+    run = Batch(emulator, assets, output, *options, "--progress-interval", "0")
     assert run.finish() == 0, run.text
     assert f"{MESHES} done, 0 failed, 0 skipped" in run.text
     assert emulator.submit_count == MESHES
     assert {r.form["seed"] for r in submits(emulator)} == {"7"}
     images = sorted(r.files["image"][0] for r in submits(emulator))
     assert images == ["other.png"] + ["reference.png"] * (MESHES - 1)
-    glbs = sorted(output.glob("*/*.glb"))
-    assert [path.relative_to(output).as_posix() for path in glbs] == [
-        "a/mesh.glb", "b/mesh.glb", "c/c.glb", "d/Grid.glb", "d/Suzanne.glb"
-    ]  # fmt: skip
+    glbs = outputs(output, "*.glb")
+    assert glbs == sorted(glb_path for glb_path, _ in OUTPUTS.values())
     for path in glbs[::2]:
-        assert_valid(path)
-    assert sorted(path.name for path in output.glob("*.blend")) == [
-        "a.blend", "b.blend", "c.blend", "d.blend"
-    ]  # fmt: skip
+        assert_valid(output / path)
+    assert outputs(output, "*.blend") == sorted({blend for _, blend in OUTPUTS.values()})
+    assert re.search(r"^\[\d/5\] running: \d+ \w+", run.text, re.MULTILINE), "progress"
+    for label, (glb_path, blend_path) in OUTPUTS.items():
+        assert re.search(rf"^\[\d/5\] {re.escape(label)}: submitted as ", run.text, re.MULTILINE)
+        assert re.search(rf"^\[\d/5\] {re.escape(label)}: downloaded$", run.text, re.MULTILINE)
+        assert table_row(run.text, label) == f"done     {output / glb_path}, {output / blend_path}"
     journal_text = (output / ".rodin-batch" / "journal.jsonl").read_text()
     assert "test-key" not in journal_text
+    assert str(assets) not in journal_text, "tasks are known by what they send, not their path"
+    assert sorted(record["label"] for record in run.events("intent")) == sorted(OUTPUTS)
 
     before = len(emulator.requests)
-    again = Batch(emulator, inputs, output, *options)
+    assets.rename(tmp_path / "moved")
+    again = Batch(emulator, tmp_path / "moved", output, *options)
     assert again.finish() == 0, again.text
     assert f"0 done, 0 failed, {MESHES} skipped" in again.text
+    for label in OUTPUTS:
+        assert table_row(again.text, label) == "skipped  already done in an earlier run"
     assert len(emulator.requests) == before, "a finished batch asks the service nothing"
 
 
@@ -136,12 +165,16 @@ def test_killed_with_tasks_in_flight_it_resumes_them_and_submits_nothing(
     assert len(submits(emulator)) == MESHES
 
 
-def test_killed_after_some_downloads_it_fetches_no_result_twice(emulator, inputs, tmp_path):
-    first = Batch(emulator, inputs, tmp_path / "out", "--max-in-flight", "1")
+def test_killed_after_some_downloads_then_moved_it_pays_and_fetches_nothing_twice(
+    emulator, inputs, tmp_path
+):
+    shutil.copytree(inputs, tmp_path / "assets")
+    first = Batch(emulator, tmp_path / "assets", tmp_path / "out", "--max-in-flight", "1")
     first.kill_when(lambda run: len(run.events("downloaded")) >= 2)
     fetched = {record["asset"] for record in first.events("downloaded")}
     tasks = {r["task_uuid"] for r in first.events("submitted") if r["asset"] in fetched}
-    again = Batch(emulator, inputs, tmp_path / "out", "--max-in-flight", "1")
+    (tmp_path / "assets").rename(tmp_path / "moved")
+    again = Batch(emulator, tmp_path / "moved", tmp_path / "out", "--max-in-flight", "1")
     assert again.finish() == 0, again.text
     assert emulator.submit_count == MESHES
     for task_uuid in tasks:

@@ -1,6 +1,7 @@
 """The batch command's bookkeeping without Blender: scene files, the image mapping, the table."""
 
 import json
+from pathlib import PurePosixPath
 
 import pytest
 
@@ -9,8 +10,10 @@ from rodin_texture_addon.jobs.batch import (
     Outcome,
     ReferenceMap,
     Status,
+    file_names,
     find_sources,
     summary_table,
+    task_keys,
 )
 
 
@@ -22,10 +25,45 @@ def test_folders_are_searched_for_scene_files_each_found_once(tmp_path):
     assert [path.relative_to(tmp_path.resolve()).as_posix() for path in found] == [
         "a.glb", "d.blend", "nested/b.FBX", "nested/c.obj"
     ]  # fmt: skip
+    assert [str(name) for name in found.values()] == [
+        "a.glb", "d.blend", "nested/b.FBX", "nested/c.obj"
+    ]  # fmt: skip
     with pytest.raises(BatchInputError, match="not a scene file"):
         find_sources([tmp_path / "notes.txt"])
     with pytest.raises(BatchInputError, match="no such file"):
         find_sources([tmp_path / "missing.glb"])
+
+
+def test_same_named_files_get_their_own_output_paths_which_survive_a_move(tmp_path):
+    for name in ("x/a.glb", "y/a.glb", "y/a.obj"):
+        (tmp_path / "in" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "in" / name).write_bytes(b"x")
+    given = [tmp_path / "in" / "x" / "a.glb", tmp_path / "in" / "y"]
+    names = [str(name) for name in find_sources(given).values()]
+    assert names == ["x/a.glb", "y/a.glb", "y/a.obj"]
+    (tmp_path / "in").rename(tmp_path / "moved")
+    moved = [tmp_path / "moved" / "x" / "a.glb", tmp_path / "moved" / "y"]
+    assert [str(name) for name in find_sources(moved).values()] == names
+
+
+def test_meshes_whose_names_make_the_same_file_name_get_distinct_ones():
+    names = file_names(["Cube", "Cube-2", "a/b", "a\\b", "cube"], "mesh")
+    assert names == {
+        "Cube": "Cube",
+        "Cube-2": "Cube-2",
+        "a/b": "b",
+        "a\\b": "b-2",
+        "cube": "cube-3",
+    }
+    assert file_names(["..", "con"], "mesh") == {"..": "mesh", "con": "mesh-2"}
+
+
+def test_the_journal_knows_a_mesh_by_what_it_sends_and_its_name_not_by_its_path():
+    keys = task_keys(
+        [("hash-1", "Cube"), ("hash-1", "Cube"), ("hash-1", "Seat"), ("hash-2", "Cube")]
+    )
+    assert len(set(keys)) == 4, "identical copies are told apart"
+    assert task_keys([("hash-1", "Cube")]) == keys[:1], "the same mesh, the same name, every run"
 
 
 @pytest.mark.parametrize("kind", ["json", "csv"])
@@ -39,12 +77,25 @@ def test_the_mapping_matches_the_most_specific_name_first(tmp_path, kind):
     else:
         mapping.write_text("asset,image\n" + "".join(f"{k},{v}\n" for k, v in pairs.items()))
     references = ReferenceMap.load(mapping, tmp_path / "default.png")
-    chair, table = tmp_path / "chair.glb", tmp_path / "table.glb"
+    chair, table = PurePosixPath("chair.glb"), PurePosixPath("table.glb")
     assert references.image_for(chair, "Seat").name == "exact.png"
     assert references.image_for(chair, "Leg").name == "file.png"
     assert references.image_for(table, "Leg").name == "object.png"
     assert references.image_for(table, "Top").name == "default.png"
     assert ReferenceMap.load(mapping, None).image_for(table, "Top") is None
+    props = PurePosixPath("props/chair.glb")
+    assert references.image_for(props, "Seat").name == "exact.png", "the file's name also does"
+
+
+def test_the_mapping_tells_same_named_files_apart_by_their_folders(tmp_path):
+    for name in ("x.png", "y.png"):
+        (tmp_path / name).write_bytes(b"x")
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text("x/a.glb::Cube,x.png\ny/a.glb,y.png\n")
+    references = ReferenceMap.load(mapping, None)
+    assert references.image_for(PurePosixPath("x/a.glb"), "Cube").name == "x.png"
+    assert references.image_for(PurePosixPath("y/a.glb"), "Cube").name == "y.png"
+    assert references.image_for(PurePosixPath("a.glb"), "Cube") is None
 
 
 @pytest.mark.parametrize(
