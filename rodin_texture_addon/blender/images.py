@@ -4,15 +4,15 @@ from pathlib import Path
 
 import bpy
 
-from . import preferences
 from .runtime import UserError
 
 # Formats the service takes; anything else is written out as PNG.
 UPLOADABLE_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
 
 
-def upload_path(image: bpy.types.Image | None) -> Path:
-    """The image's own file when it is on disk, else a temporary PNG copy of its pixels.
+def upload_path(image: bpy.types.Image | None, folder: Path) -> Path:
+    """The image's own file when it is on disk, else a copy of its pixels written in ``folder``
+    (the caller's to remove).
 
     Packed and generated images live only inside Blender; they are saved as a copy, so the
     image keeps its own path and format."""
@@ -24,7 +24,6 @@ def upload_path(image: bpy.types.Image | None) -> Path:
             return path
     if not image.has_data and not (image.packed_file or image.source == "GENERATED"):
         raise UserError(f"The image {image.name} has no pixels (its file is missing)")
-    folder = preferences.user_folder("reference_images")
     suffix = UPLOADABLE_FORMATS.get(image.file_format)
     original_format = image.file_format
     if suffix is None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import bpy
 
 from ..jobs import Phase
-from ..rodin import TextureRequest, contract
-from . import bake, images, preferences, runtime, translations
+from ..rodin import contract
+from . import api, preferences, runtime, translations
 from .properties import (
     APPLY_MODE_ITEMS,
     BAKE_MATERIAL_ITEMS,
@@ -33,7 +33,8 @@ def _lacks_uvs(obj) -> bool:
 
 
 class _NeedsService:
-    """Mixin: the button is disabled, with the reason, while the service cannot be reached."""
+    """Mixin: the button is disabled, with the reason, while the service cannot be reached;
+    ``ready`` adds what else the operator needs."""
 
     @classmethod
     def poll(cls, context):
@@ -41,6 +42,10 @@ class _NeedsService:
         if reason:
             cls.poll_message_set(translations.tip(reason))
             return False
+        return cls.ready(context)
+
+    @classmethod
+    def ready(cls, context) -> bool:
         return True
 
 
@@ -69,18 +74,13 @@ class _ChoosesHowToApply:
         options=SKIP,
     )
 
-    def given(self, name: str, panel_value):
-        """A keyword parameter when the caller gave it, else the panel's setting."""
-        return getattr(self, name) if self.properties.is_property_set(name) else panel_value
+    def given(self, names) -> dict:
+        """The keyword parameters among ``names`` that the caller gave (the rest: the panel's)."""
+        given = self.properties.is_property_set
+        return {name: getattr(self, name) for name in names if given(name)}
 
-    def apply_choice(self, context) -> tuple[str, bake.BakeOptions]:
-        settings = context.scene.rodin_texture_settings
-        options = bake.bake_options(
-            self.given("bake_size", settings.bake_size),
-            self.given("bake_material", settings.bake_material),
-            self.given("unwrap_missing_uvs", settings.unwrap_missing_uvs),
-        )
-        return self.given("apply_mode", settings.apply_mode), options
+    def apply_choice(self, context):
+        return runtime.how_to_apply(context, **self.given(api.APPLY_FIELDS))
 
 
 class RODIN_TEXTURE_OT_generate(
@@ -102,35 +102,28 @@ class RODIN_TEXTURE_OT_generate(
     reference_scale: bpy.props.FloatProperty(
         name="Reference Scale", default=contract.DEFAULT_REFERENCE_SCALE, min=0.01, options=SKIP
     )
+    escore: bpy.props.FloatProperty(
+        name="PBR Detail",
+        default=contract.DEFAULT_ESCORE,
+        min=0.0,
+        soft_max=10.0,
+        description="The service's 'escore': how much detail the PBR maps get",
+        options=SKIP,
+    )
+    texture_delight: bpy.props.BoolProperty(
+        name="Remove Lighting",
+        description="Remove lighting baked into the reference image (texture_delight)",
+        options=SKIP,
+    )
 
     def run(self, context):
-        settings = context.scene.rodin_texture_settings
         objects = runtime.target_meshes(context)
-        mode, bake_options = self.apply_choice(context)
-        if mode == "ORIGINAL":
-            for obj in objects:  # before anything is spent on a result that cannot be baked
-                bake.check_bakeable(obj, bake_options)
         if self.properties.is_property_set("image_path"):
-            image_path = Path(bpy.path.abspath(self.image_path))
+            reference = self.image_path
         else:
-            image_path = images.upload_path(settings.image)
-        template = TextureRequest(
-            image_path=image_path,
-            model_path=Path(),
-            prompt=self.given("prompt", settings.prompt),
-            material=self.given("material", settings.material),
-            resolution=self.given("resolution", settings.resolution),
-            reference_scale=self.given("reference_scale", settings.reference_scale),
-            escore=settings.escore,
-            texture_delight=settings.texture_delight,
-        )
-        if self.properties.is_property_set("seed"):
-            seeds = [self.seed] * len(objects)
-        else:
-            seeds = [settings.chosen_seed() for _ in objects]
-        job_ids = runtime.start_generation(
-            context, objects, template, seeds, apply_choice=(mode, bake_options)
-        )
+            reference = context.scene.rodin_texture_settings.image
+        given = self.given((*api.REQUEST_FIELDS, *api.APPLY_FIELDS, "seed"))
+        job_ids = api.start(context, objects, reference, **given)
         cost = contract.CREDITS_PER_TASK * len(job_ids)
         self.report(
             {"INFO"},
@@ -160,30 +153,32 @@ class RODIN_TEXTURE_OT_resume(_NeedsService, _ReportsUserErrors, bpy.types.Opera
         return {"FINISHED"}
 
 
-class RODIN_TEXTURE_OT_check_now(_ReportsUserErrors, bpy.types.Operator):
+class RODIN_TEXTURE_OT_check_now(_NeedsService, _ReportsUserErrors, bpy.types.Operator):
     """Ask the service for the active object's job status now"""
 
     bl_idname = "rodin_texture.check_now"
     bl_label = "Check Now"
 
-    poll = classmethod(lambda cls, context: _active_job(context, "task_uuid") is not None)
+    ready = classmethod(lambda cls, context: _active_job(context, "task_uuid") is not None)
 
     def run(self, context):
         obj = context.active_object
-        manager = runtime.get().manager
-        if not manager.check_now(obj.rodin_texture.job_id):
-            runtime.resume_job(context, obj)
+        job_id = obj.rodin_texture.job_id
+        if not runtime.get().manager.check_now(job_id):
+            job_id = runtime.resume_job(context, obj)
+        if bpy.app.background:
+            return finish_headless(self, [job_id])
         return {"FINISHED"}
 
 
-class RODIN_TEXTURE_OT_download(_ReportsUserErrors, bpy.types.Operator):
+class RODIN_TEXTURE_OT_download(_NeedsService, _ReportsUserErrors, bpy.types.Operator):
     """Download the active object's result again, through fresh links"""
 
     bl_idname = "rodin_texture.download"
     bl_label = "Download Again"
 
     @classmethod
-    def poll(cls, context):
+    def ready(cls, context):
         obj = _active_job(context)
         return obj is not None and obj.rodin_texture.status in (Phase.DONE, Phase.FAILED)
 
@@ -304,11 +299,7 @@ class RODIN_TEXTURE_OT_open_preferences(bpy.types.Operator):
 def finish_headless(operator, job_ids: list[str]) -> set[str]:
     """Background mode: wait for the jobs, then report like the panel would."""
     runtime.wait_for(job_ids)
-    failed = []
-    for job_id in job_ids:
-        obj = runtime.find_job_object(job_id)
-        if obj is not None and obj.rodin_texture.phase is not Phase.DONE:
-            failed.append(f"{obj.name}: {translations.rpt(runtime.describe(obj))}")
+    failed = runtime.failures(job_ids)
     if failed:
         operator.report({"ERROR"}, "; ".join(failed))
         return {"CANCELLED"}

@@ -46,7 +46,7 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
         settings = context.scene.rodin_texture_settings
         layout.template_ID(settings, "image", open="image.open", text="Image")
         if settings.image is not None:
-            layout.template_icon(icon_value=settings.image.preview.icon_id, scale=5.0)
+            layout.template_icon(icon_value=layout.icon(settings.image), scale=5.0)
         # Translated here: Blender is not known to translate placeholders itself.
         hint = translations.iface("Prompt (optional)")
         layout.prop(settings, "prompt", text="", placeholder=hint, translate=False)
@@ -62,9 +62,10 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
         meshes = [obj for obj in context.selected_objects if obj.type == "MESH"]
         count = len(meshes) or 1
         cost = contract.CREDITS_PER_TASK * count
-        reason = runtime.why_offline(context)
+        reason = runtime.why_cannot_generate(context)
         column = layout.column()
         column.scale_y = 1.5
+        column.enabled = not reason
         column.operator(
             RODIN_TEXTURE_OT_generate.bl_idname,
             text=translations.iface(f"Generate Texture ({cost:g} credits)"),
@@ -72,7 +73,7 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
             icon="SHADING_TEXTURE",
         )
         if reason:
-            layout.label(text=reason, icon="ERROR")
+            layout.label(text=translations.iface(reason), translate=False, icon="ERROR")
             if not preferences.api_key(context):
                 layout.operator(RODIN_TEXTURE_OT_open_preferences.bl_idname, icon="PREFERENCES")
         if runtime.unfinished_objects():
@@ -126,6 +127,12 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
             layout.progress(factor=state.progress, text=f"{state.progress:.0%}")
         if state.message and phase is not Phase.FAILED:
             layout.label(text=translations.iface(state.message), translate=False)
+        unfollowed = runtime.why_not_followed(context, obj)
+        if unfollowed:
+            text = translations.iface(f"Not being followed: {unfollowed}")
+            layout.label(text=text, translate=False, icon="ERROR")
+            if state.task_uuid:
+                layout.operator(RODIN_TEXTURE_OT_resume.bl_idname, icon="PLAY")
         if state.hint:
             layout.label(text=translations.iface(state.hint), translate=False, icon="INFO")
         if state.submitted_at:
@@ -148,7 +155,7 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
             layout.label(text=result, translate=False, icon="OBJECT_DATA")
         preview = runtime.preview_image(state.preview_path)
         if preview is not None:
-            layout.template_icon(icon_value=preview.preview.icon_id, scale=5.0)
+            layout.template_icon(icon_value=layout.icon(preview), scale=5.0)
 
 
 CLASSES = (RODIN_TEXTURE_PT_main, RODIN_TEXTURE_PT_advanced, RODIN_TEXTURE_PT_job)

@@ -30,6 +30,9 @@ PUMP_INTERVAL = 0.2
 # short however many jobs post at once (each job's latest snapshot keeps its place in line).
 PUMP_BUDGET = 0.001
 HEADLESS_POLL_INTERVAL = 0.05
+# Blender's timers fire only with an event loop; in background mode the headless loop
+# (``wait_for``) calls what a timer would.
+TIMERS_FIRE = not bpy.app.background
 
 
 class UserError(Exception):
@@ -55,9 +58,15 @@ class Runtime:
         self.apply_choices: dict[str, tuple] = {}
         self.finished: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.balance: str = ""
+        # The balance request in flight, if any: the pump runs until its answer is drawn.
+        self.balance_fetch: threading.Thread | None = None
 
     def client(self, context) -> RodinClient:
-        """One client per account and service settings, shared by that account's jobs."""
+        """One client per account and service settings, shared by that account's jobs. Refused
+        while the service may not be reached, so no request can start then."""
+        reason = why_offline(context)
+        if reason:
+            raise UserError(reason)
         settings = preferences.client_settings(context)
         self.budget.per_minute = preferences.get(context).requests_per_minute
         key = (settings.api_key, settings.base_url, settings.ca_bundle, settings.proxy_url)
@@ -102,6 +111,53 @@ def why_offline(context) -> str:
     return ""
 
 
+def why_cannot_generate(context) -> str:
+    """Why the panel's Generate button cannot run now (empty: it can)."""
+    reason = why_offline(context)
+    if reason:
+        return reason
+    try:
+        target_meshes(context)
+    except UserError as error:
+        return str(error)
+    if context.scene.rodin_texture_settings.image is None:
+        return "Pick a reference image"
+    return ""
+
+
+def is_following(job_id: str) -> bool:
+    """Whether a job is running in this session (without starting the runtime to find out)."""
+    return _runtime is not None and bool(job_id) and _runtime.manager.is_running(job_id)
+
+
+def why_not_followed(context, obj) -> str:
+    """Why an unfinished job stored on the object is not being followed (empty: it is, or it
+    is finished): a file opened offline or without a key, or the add-on restarted mid-job."""
+    state = obj.rodin_texture
+    if state.phase not in UNFINISHED or is_following(state.job_id):
+        return ""
+    if not state.task_uuid:
+        return "Interrupted before the service confirmed the task"
+    return why_offline(context) or "nothing follows it now: press Resume Jobs"
+
+
+def how_to_apply(
+    context, apply_mode=None, bake_size=None, bake_material=None, unwrap_missing_uvs=None
+) -> tuple[str, bake.BakeOptions]:
+    """The apply mode and bake options: each value given (not None), else the panel's."""
+    settings = context.scene.rodin_texture_settings
+
+    def chosen(value, panel_value):
+        return panel_value if value is None else value
+
+    options = bake.bake_options(
+        chosen(bake_size, settings.bake_size),
+        chosen(bake_material, settings.bake_material),
+        chosen(unwrap_missing_uvs, settings.unwrap_missing_uvs),
+    )
+    return chosen(apply_mode, settings.apply_mode), options
+
+
 def target_meshes(context) -> list[bpy.types.Object]:
     """The selected meshes, else the active object; refuses what cannot be textured."""
     selected = [obj for obj in context.selected_objects if obj.type == "MESH"]
@@ -137,10 +193,13 @@ def start_generation(
         for obj, seed in zip(objects, seeds, strict=True):
             uploads.append(Path(tempfile.mkdtemp(dir=preferences.user_folder("uploads"))))
             exported = export.export_geometry_glb(context, obj, uploads[-1] / "model.glb")
-            request = dataclasses.replace(template, model_path=exported.path, seed=seed)
+            image = _stage_image(Path(template.image_path), uploads[-1])
+            request = dataclasses.replace(
+                template, image_path=image, model_path=exported.path, seed=seed
+            )
             request.validate()
             staged.append((obj, request, uploads[-1]))
-    except (export.ExportError, RodinError) as error:
+    except (export.ExportError, RodinError, UserError) as error:
         for folder in uploads:
             shutil.rmtree(folder, ignore_errors=True)
         raise UserError(str(error)) from None
@@ -162,6 +221,19 @@ def start_generation(
         job_ids.append(job_id)
     ensure_pump()
     return job_ids
+
+
+def _stage_image(image: Path, upload_folder: Path) -> Path:
+    """A copy of the reference image in the job's upload folder, which the job removes once its
+    submit is over: a temporary copy of a Blender image can then go at once, and a file edited
+    meanwhile changes no job."""
+    staged = upload_folder / "reference" / image.name
+    staged.parent.mkdir()
+    try:
+        shutil.copyfile(image, staged)
+    except OSError as error:
+        raise UserError(f"Cannot read the image {image.name}: {error.strerror}") from None
+    return staged
 
 
 def applies_when_done(context) -> bool:
@@ -239,8 +311,14 @@ def settings_json(request: TextureRequest) -> str:
 
 
 def ensure_pump():
-    if not bpy.app.background and not bpy.app.timers.is_registered(pump):
-        bpy.app.timers.register(pump, first_interval=0.0, persistent=True)
+    _run_on_main_thread(pump)
+
+
+def _run_on_main_thread(function):
+    """Register a timer for ``function`` unless one is registered: Blender keeps duplicates,
+    and ``shutdown`` unregisters each timer once."""
+    if TIMERS_FIRE and not bpy.app.timers.is_registered(function):
+        bpy.app.timers.register(function, first_interval=0.0, persistent=True)
 
 
 def pump(budget: float = PUMP_BUDGET) -> float | None:
@@ -268,11 +346,18 @@ def pump(budget: float = PUMP_BUDGET) -> float | None:
         obj.rodin_texture.write(snapshot)
         if snapshot.phase is Phase.DONE:
             runtime.finished.put(job_id)
-            if not bpy.app.background:
-                bpy.app.timers.register(finish_done_jobs, first_interval=0.0)
-    if taken:
+            _run_on_main_thread(finish_done_jobs)
+    balance_arrived = runtime.balance_fetch is not None and not runtime.balance_fetch.is_alive()
+    if balance_arrived:
+        runtime.balance_fetch = None
+    if taken or balance_arrived:
         redraw_panels()
-    busy = runtime.manager.running_count or not runtime.manager.updates.empty() or runtime.unwritten
+    busy = (
+        runtime.manager.running_count
+        or not runtime.manager.updates.empty()
+        or runtime.unwritten
+        or runtime.balance_fetch is not None
+    )
     return PUMP_INTERVAL if busy else None
 
 
@@ -297,7 +382,9 @@ def finish_done_jobs():
             try:
                 apply_job(bpy.context, obj, *runtime.apply_choices.pop(job_id, ()))
             except USER_FACING_ERRORS as error:
+                state.status = Phase.FAILED.value
                 state.message = f"Could not apply the result: {error}"
+                state.hint = "The result is downloaded: fix the cause, then press Apply Result"
             else:
                 if not bpy.app.background:  # a timer makes no undo step of its own
                     step = translations.iface(f"Apply Rodin texture to {obj.name}")
@@ -326,16 +413,20 @@ def apply_job(
     state = obj.rodin_texture
     if not state.model_path or not Path(state.model_path).is_file():
         raise UserError(f"{obj.name} has no downloaded result to apply")
-    settings = context.scene.rodin_texture_settings
-    mode = mode or settings.apply_mode
-    if mode == "ORIGINAL":
-        options = bake_options or bake.bake_options(
-            settings.bake_size, settings.bake_material, settings.unwrap_missing_uvs
-        )
-        material = state.settings.get("material", contract.Material.PBR)
-        bake.apply_to_original(context, obj, Path(state.model_path), material, options)
-        return obj
-    result = apply.apply_result(context, obj, Path(state.model_path), replace=mode == "REPLACE")
+    panel_mode, panel_options = how_to_apply(context)
+    mode = mode or panel_mode
+    model = Path(state.model_path)
+    try:
+        if mode == "ORIGINAL":
+            material = state.settings.get("material", contract.Material.PBR)
+            bake.apply_to_original(context, obj, model, material, bake_options or panel_options)
+            return obj
+        result = apply.apply_result(context, obj, model, replace=mode == "REPLACE")
+    except apply.ApplyError:
+        raise
+    except RuntimeError as error:  # a Blender operator's failure (import, bake, unwrap, ...)
+        step = "baking it onto the original" if mode == "ORIGINAL" else f"importing {model.name}"
+        raise apply.ApplyError(f"Blender failed while {step}: {error}") from error
     if result is not obj:
         result.rodin_texture.source_object = obj
         state.result_object = result
@@ -390,6 +481,16 @@ def wait_for(job_ids: list[str], timeout: float | None = None, log=print) -> Non
         time.sleep(HEADLESS_POLL_INTERVAL)
 
 
+def failures(job_ids: list[str]) -> list[str]:
+    """``object: why`` for each of the jobs that did not end done."""
+    failed = []
+    for job_id in job_ids:
+        obj = find_job_object(job_id)
+        if obj is not None and obj.rodin_texture.phase is not Phase.DONE:
+            failed.append(f"{obj.name}: {translations.rpt(describe(obj))}")
+    return failed
+
+
 def describe(obj) -> str:
     """One line for a job's state, as the panel and the headless log show it."""
     state = obj.rodin_texture
@@ -420,6 +521,7 @@ def refresh_balance(context) -> threading.Thread:
             runtime.balance = f"unavailable ({error})"
 
     thread = threading.Thread(target=fetch, name="rodin-balance", daemon=True)
+    runtime.balance_fetch = thread
     thread.start()
     ensure_pump()
     return thread
@@ -435,18 +537,15 @@ def resume_after_load(*_args):
     The network calls run on worker threads, so opening a file never waits on them."""
     for obj in bpy.data.objects:
         state = obj.rodin_texture
+        if state.phase is Phase.DONE and state.preview_path and Path(state.preview_path).is_file():
+            apply.load_preview(Path(state.preview_path))  # images nothing uses are not saved
         if state.phase is Phase.EXPORTING or (
             state.phase is Phase.UPLOADING and not state.task_uuid
         ):
             state.status = Phase.FAILED.value
             state.message = "Interrupted before the service confirmed the task"
             state.hint = "Generate again (nothing was charged unless the upload had finished)"
-    objects = unfinished_objects()
-    if not objects:
-        return
-    reason = why_offline(bpy.context)
-    for obj in objects:
-        if reason:
-            obj.rodin_texture.message = f"Not resumed: {reason}"
-        else:
-            resume_job(bpy.context, obj)
+    if why_offline(bpy.context):
+        return  # the panel says why they are not followed
+    for obj in unfinished_objects():
+        resume_job(bpy.context, obj)

@@ -230,6 +230,16 @@ ZH_HANS: dict[str, str] = {
     "{0} credits": "{0} 积分",
     "unavailable ({0})": "不可用（{0}）",
     "Interrupted before the service confirmed the task": "在服务确认任务之前被中断",
+    "Pick a reference image": "请选择一张参考图",
+    "Not being followed: {0}": "未在跟进：{0}",
+    "nothing follows it now: press Resume Jobs": "当前无人跟进：请点击“继续作业”",
+    "The result is downloaded: fix the cause, then press Apply Result": (
+        "结果已下载：排除原因后请点击“应用结果”"
+    ),
+    "Blender failed while {0}: {1}": "Blender 在{0}时出错：{1}",
+    "baking it onto the original": "将其烘焙到原物体上",
+    "importing {0}": "导入 {0}",
+    "Cannot read the image {0}: {1}": "无法读取图像 {0}：{1}",
     "Generate again (nothing was charged unless the upload had finished)": (
         "请重新生成（除非上传已完成，否则不会扣费）"
     ),

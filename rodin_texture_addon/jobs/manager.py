@@ -252,6 +252,7 @@ class JobManager:
             self._work.put(None)
         for job in jobs:
             job.client.close()
+            self._remove_upload(job)  # a submit not sent now never will be
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))

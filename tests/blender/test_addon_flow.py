@@ -3,6 +3,7 @@
 import importlib
 import json
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,10 +14,13 @@ from gltf_validator import assert_valid
 from rodin_emulator import Fault
 
 from . import scenes
+from .test_panel import draw
 
 pytestmark = pytest.mark.blender
 
 SECRET_KEY = "sk-rodin-secret-0123456789"
+# Seconds a test waits for what the emulator does in well under one before it fails.
+DEADLINE = 30
 
 
 def module(addon, name):
@@ -44,6 +48,21 @@ def reference(reference_image):
     image = bpy.data.images.load(str(reference_image))
     bpy.context.scene.rodin_texture_settings.image = image
     return image
+
+
+@pytest.fixture
+def uploads(addon):
+    """The extension's uploads folder, where each job stages what it sends."""
+    return Path(bpy.utils.extension_path_user(addon.__name__, path="uploads", create=True))
+
+
+def pump_until(runtime, done, what):
+    """Pump as Blender's timer would until ``done()``; fails instead of hanging."""
+    deadline = time.monotonic() + DEADLINE
+    while not done():
+        assert time.monotonic() < deadline, f"no {what} after {DEADLINE} s"
+        runtime.pump()
+        time.sleep(0.01)
 
 
 def add_suzanne(name="Suzanne", location=(1.0, 2.0, 0.5)):
@@ -74,7 +93,7 @@ def material_inputs(obj):
 
 
 def test_generate_textures_a_mesh_and_places_the_result_over_it(
-    rodin, emulator, reference, tmp_path
+    rodin, emulator, reference, tmp_path, uploads
 ):
     source = add_suzanne()
 
@@ -91,6 +110,32 @@ def test_generate_textures_a_mesh_and_places_the_result_over_it(
     assert Path(state.model_path).is_file() and Path(state.preview_path).is_file()
     assert_valid(Path(state.model_path))
     assert json.loads(state.settings_json)["material"] == "PBR"
+    assert list(uploads.iterdir()) == [], "the upload is removed once submitted"
+
+
+def test_a_packed_or_generated_image_is_uploaded_as_a_png_copy_then_removed(
+    rodin, emulator, uploads
+):
+    image = bpy.data.images.new("Generated Grid", 16, 16)
+    image.generated_type = "COLOR_GRID"
+    bpy.context.scene.rodin_texture_settings.image = image
+    source = add_suzanne()
+
+    assert bpy.ops.rodin_texture.generate() == {"FINISHED"}
+
+    task = emulator.tasks[source.rodin_texture.task_uuid]
+    assert task.image_bytes.startswith(b"\x89PNG\r\n\x1a\n")
+    assert task.image_name == "Generated_Grid.png"
+    assert (image.source, image.filepath) == ("GENERATED", ""), "the image is left as it was"
+    assert list(uploads.iterdir()) == []
+
+
+def test_a_refused_submit_leaves_no_upload_behind(rodin, emulator, reference, uploads):
+    add_suzanne()
+    emulator.inject("rodin_texture_only", Fault.app_error("API_INSUFFICIENT_FUNDS", "none", 201))
+    with pytest.raises(RuntimeError, match="API_INSUFFICIENT_FUNDS"):
+        bpy.ops.rodin_texture.generate()
+    assert list(uploads.iterdir()) == []
 
 
 def test_the_upload_holds_the_meshs_world_geometry_and_nothing_else(
@@ -146,8 +191,7 @@ def test_a_running_job_is_never_submitted_twice(rodin, emulator, reference):
     rodin.start_generation(bpy.context, [source], template, [1])
     with pytest.raises(RuntimeError, match="already has a texture job running"):
         bpy.ops.rodin_texture.generate()
-    while not source.rodin_texture.task_uuid:
-        rodin.pump()
+    pump_until(rodin, lambda: source.rodin_texture.task_uuid, "task id")
     assert emulator.submit_count == 1
 
 
@@ -177,8 +221,12 @@ def test_keyword_parameters_override_the_panel(rodin, emulator, reference, refer
         material="Shaded",
         resolution="High",
         reference_scale=2.0,
+        escore=2.5,
+        texture_delight=True,
     )
     sent = emulator.tasks[source.rodin_texture.task_uuid].settings
+    assert sent["escore"] == "2.5"
+    assert sent["texture_delight"] == "true"
     assert sent["prompt"] == "weathered bronze"
     assert sent["seed"] == "4242"
     assert sent["material"] == "Shaded"
@@ -277,6 +325,23 @@ def test_with_online_access_off_nothing_is_sent(rodin, emulator, reference):
     assert emulator.requests == []
 
 
+def test_with_online_access_off_check_now_and_download_send_nothing(rodin, emulator, reference):
+    source = add_suzanne()
+    bpy.ops.rodin_texture.generate()
+    assert source.rodin_texture.status == "done"
+    requests_before = len(emulator.requests)
+    bpy.context.preferences.system.use_online_access = False
+
+    for operator in (bpy.ops.rodin_texture.check_now, bpy.ops.rodin_texture.download):
+        with pytest.raises(RuntimeError, match="Online access is off"):
+            operator()
+    with pytest.raises(rodin.UserError, match="Online access is off"):
+        rodin.download_job(bpy.context, source)  # refused below the operators too
+
+    assert len(emulator.requests) == requests_before
+    assert source.rodin_texture.status == "done"
+
+
 @pytest.mark.parametrize(
     ("fault", "words"),
     [
@@ -320,10 +385,10 @@ def test_a_job_cut_off_by_an_error_is_resumed_by_check_now_without_a_new_submit(
     assert source.rodin_texture.status == "failed" and source.rodin_texture.task_uuid
 
     bpy.context.view_layer.objects.active = source
-    bpy.ops.rodin_texture.check_now()
-    rodin.wait_for([source.rodin_texture.job_id])
+    assert bpy.ops.rodin_texture.check_now() == {"FINISHED"}  # headless: waits for the result
 
     assert source.rodin_texture.status == "done"
+    assert source.rodin_texture.result_object is not None
     assert emulator.submit_count == 1
 
 
@@ -364,30 +429,32 @@ def test_the_pump_writes_worker_snapshots_onto_the_object(rodin, emulator, refer
 
 
 def module_request(runtime, settings):
-    """A request template like the operator builds, from the panel settings."""
+    """A request template like the operator builds, from the panel's image file."""
     rodin_module = importlib.import_module(runtime.__name__.rsplit(".", 2)[0] + ".rodin")
-    images = importlib.import_module(runtime.__name__.rsplit(".", 1)[0] + ".images")
     return rodin_module.TextureRequest(
-        image_path=images.upload_path(settings.image), model_path=Path(), material="PBR"
+        image_path=Path(settings.image.filepath), model_path=Path(), material="PBR"
     )
 
 
-def test_worker_threads_never_call_into_bpy(rodin, emulator, reference):
-    calls = []
-    bpy_folder = str(Path(bpy.__file__).parent)
+def test_worker_threads_never_call_into_bpy(rodin, addon, emulator, reference):
+    calls, files = [], set()
+    bpy_folder = Path(bpy.__file__).parent.resolve()
+    glue_folder = (Path(addon.__file__).parent / "blender").resolve()
 
     def profile(frame, event, argument):
-        if event == "call" and frame.f_code.co_filename.startswith(bpy_folder):
-            calls.append(frame.f_code.co_name)
-        elif event == "c_call":
+        if event == "c_call":
             name = getattr(argument, "__qualname__", "") or ""
             if name.startswith("bpy") or (getattr(argument, "__module__", "") or "").startswith(
                 "bpy"
             ):
                 calls.append(name)  # e.g. bpy_prop_collection.get, bpy_struct.foreach_get
 
-    rodin.shutdown()  # the next runtime's threads start under the profiler
+    def trace(frame, event, argument):
+        files.add(frame.f_code.co_filename)  # each function a worker runs ("call" events)
+
+    rodin.shutdown()  # the next runtime's threads start under the profiler and the tracer
     threading.setprofile(profile)
+    threading.settrace(trace)
     try:
         rodin.get().manager.schedule = replace(
             rodin.get().manager.schedule, first_delay=0.05, max_interval=0.2
@@ -396,8 +463,17 @@ def test_worker_threads_never_call_into_bpy(rodin, emulator, reference):
         bpy.ops.rodin_texture.generate()
     finally:
         threading.setprofile(None)
+        threading.settrace(None)
     assert source.rodin_texture.status == "done"
     assert calls == []
+    resolved = {Path(name).resolve() for name in files if not name.startswith("<")}
+    assert any("jobs" in path.parts for path in resolved), "the tracer saw the workers' code"
+    touching = sorted(
+        str(path)
+        for path in resolved
+        if path.is_relative_to(glue_folder) or path.is_relative_to(bpy_folder)
+    )
+    assert touching == [], "code that may touch bpy ran on a worker thread"
 
 
 def test_a_saved_file_holds_no_trace_of_the_key(rodin, addon, emulator, reference, tmp_path):
@@ -419,7 +495,12 @@ def test_disabling_the_add_on_stops_its_timers_and_threads(rodin, addon, emulato
     emulator.configure(generating_seconds=30)
     source = add_suzanne()
     template = module_request(rodin, bpy.context.scene.rodin_texture_settings)
-    rodin.start_generation(bpy.context, [source], template, [1])
+    rodin.TIMERS_FIRE = True  # the pump's timer registered as in Blender's interface
+    try:
+        rodin.start_generation(bpy.context, [source], template, [1])
+    finally:
+        rodin.TIMERS_FIRE = False
+    assert bpy.app.timers.is_registered(rodin.pump)
     assert any(t.name.startswith("rodin-worker") for t in threading.enumerate())
 
     addon_utils.disable(addon.__name__)
@@ -439,3 +520,234 @@ def _operator_exists():
     except KeyError:
         return False
     return True
+
+
+# --- results that cannot be applied ---------------------------------------------------------
+
+
+@pytest.fixture
+def corrupt_results(emulator, monkeypatch):
+    """The emulator sends a broken GLB for the tasks whose seed is in the returned set."""
+    seeds = set()
+    result_files = emulator._result_files
+
+    def files(task):
+        made = result_files(task)
+        if task.settings.get("seed") not in seeds:
+            return made
+        return {
+            name: b"glTF\x02\x00\x00\x00" + b"\x00" * 64 if name.endswith(".glb") else data
+            for name, data in made.items()
+        }
+
+    monkeypatch.setattr(emulator, "_result_files", files)
+    return seeds
+
+
+def test_a_result_that_cannot_be_imported_fails_generate_with_the_reason(
+    rodin, emulator, reference, corrupt_results
+):
+    corrupt_results.add("5")
+    source = add_suzanne()
+
+    with pytest.raises(RuntimeError) as refusal:
+        bpy.ops.rodin_texture.generate(seed=5)
+
+    assert "Traceback" not in str(refusal.value)
+    assert "Could not apply the result" in str(refusal.value)
+    state = source.rodin_texture
+    assert state.status == "failed"
+    assert "importing" in state.message and "Bad GLB" in state.message
+    assert state.hint and state.result_object is None
+    with pytest.raises(RuntimeError) as again:  # Apply Result: a report, not a traceback
+        bpy.ops.rodin_texture.apply()
+    assert "Traceback" not in str(again.value) and "Bad GLB" in str(again.value)
+
+
+def test_one_result_that_cannot_be_applied_does_not_stop_the_others(
+    rodin, emulator, reference, corrupt_results
+):
+    corrupt_results.add("1")
+    broken, fine = add_suzanne("Broken"), add_suzanne("Fine", location=(4.0, 0.0, 0.0))
+    template = module_request(rodin, bpy.context.scene.rodin_texture_settings)
+
+    job_ids = rodin.start_generation(bpy.context, [broken, fine], template, [1, 2])
+    rodin.wait_for(job_ids)
+
+    assert broken.rodin_texture.status == "failed"
+    assert "Bad GLB" in broken.rodin_texture.message
+    assert fine.rodin_texture.status == "done"
+    assert fine.rodin_texture.result_object is not None
+
+
+# --- reopening files -------------------------------------------------------------------------
+
+
+def reopen(path):
+    bpy.ops.wm.open_mainfile(filepath=str(path))
+    return bpy.data.objects
+
+
+def test_a_finished_jobs_preview_is_shown_after_reopening(rodin, addon, reference, tmp_path):
+    source = add_suzanne()
+    bpy.ops.rodin_texture.generate()
+    preview = source.rodin_texture.preview_path
+    assert rodin.preview_image(preview) is not None
+    path = tmp_path / "scene.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+
+    reopened = reopen(path)["Suzanne"]
+
+    assert reopened.rodin_texture.preview_path == preview
+    assert rodin.preview_image(preview) is not None
+    panel = module(addon, "blender.panel")
+    scenes.select_only(reopened, active=reopened)
+    shown = draw(panel.RODIN_TEXTURE_PT_job)
+    assert "template_icon" in [name for name, _, _ in shown.shown]
+
+
+def test_an_interrupted_upload_without_a_task_is_marked_failed_on_reopening(rodin, tmp_path):
+    exporting, uploading = add_suzanne("Exporting"), add_suzanne("Uploading")
+    for obj, status in ((exporting, "exporting"), (uploading, "uploading")):
+        obj.rodin_texture.job_id, obj.rodin_texture.status = f"job-{status}", status
+    path = tmp_path / "scene.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+
+    objects = reopen(path)
+
+    for name in ("Exporting", "Uploading"):
+        state = objects[name].rodin_texture
+        assert state.status == "failed"
+        assert "Interrupted before the service confirmed" in state.message
+        assert state.hint
+    assert not rodin.is_following("job-uploading")
+
+
+def _submitted_job(rodin, emulator):
+    """A Suzanne whose task is submitted and still generating."""
+    emulator.configure(generating_seconds=30)
+    source = add_suzanne()
+    template = module_request(rodin, bpy.context.scene.rodin_texture_settings)
+    rodin.start_generation(bpy.context, [source], template, [1])
+    pump_until(rodin, lambda: source.rodin_texture.task_uuid, "task id")
+    return source
+
+
+def _job_panel_texts(addon, obj):
+    scenes.select_only(obj, active=obj)
+    shown = draw(module(addon, "blender.panel").RODIN_TEXTURE_PT_job)
+    return " | ".join(shown.texts()), shown.operators()
+
+
+def test_a_job_opened_without_a_key_says_it_is_not_followed(
+    rodin, addon, emulator, reference, tmp_path, monkeypatch
+):
+    source = _submitted_job(rodin, emulator)
+    texts, _ = _job_panel_texts(addon, source)
+    assert "Not being followed" not in texts
+    path = tmp_path / "scene.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    rodin.shutdown()  # as if Blender had closed
+    for name in ("RODIN_API_KEY", "HYPER3D_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    bpy.context.preferences.addons[addon.__name__].preferences.api_key = ""
+
+    reopened = reopen(path)["Suzanne"]
+
+    assert reopened.rodin_texture.status in ("waiting", "generating")
+    texts, operators = _job_panel_texts(addon, reopened)
+    assert "Not being followed: No API key" in texts
+    assert "rodin_texture.resume" in operators
+
+
+def test_a_job_cut_off_by_restarting_the_add_on_says_so_and_resumes(
+    rodin, addon, emulator, reference
+):
+    import addon_utils
+
+    source = _submitted_job(rodin, emulator)
+    addon_utils.disable(addon.__name__)
+    addon_utils.enable(addon.__name__, default_set=True)
+    rodin.get().manager.schedule = module(addon, "jobs").PollSchedule(
+        first_delay=0.05, max_interval=0.2
+    )
+
+    texts, operators = _job_panel_texts(addon, source)
+    assert "Not being followed: nothing follows it now" in texts
+    assert "rodin_texture.resume" in operators
+
+    emulator.configure(generating_seconds=0.0)
+    assert bpy.ops.rodin_texture.resume() == {"FINISHED"}
+    assert source.rodin_texture.status == "done"
+    assert "Not being followed" not in _job_panel_texts(addon, source)[0]
+    assert emulator.submit_count == 1
+
+
+# --- the results folder, the balance, the Python function -----------------------------------
+
+
+def test_results_go_beside_the_saved_file_else_into_the_extensions_folder(
+    rodin, addon, reference, tmp_path
+):
+    bpy.context.preferences.addons[addon.__name__].preferences.results_folder = ""
+    preferences = module(addon, "blender.preferences")
+    user_results = Path(bpy.utils.extension_path_user(addon.__name__, path="results"))
+    assert preferences.results_folder() == user_results
+    path = tmp_path / "project" / "scene.blend"
+    path.parent.mkdir()
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    source = add_suzanne()
+
+    bpy.ops.rodin_texture.generate()
+
+    model = Path(source.rodin_texture.model_path)
+    assert model.is_relative_to(path.parent / "rodin_results")
+
+
+def test_the_balance_is_drawn_when_it_arrives_with_no_job_running(rodin, emulator, monkeypatch):
+    redraws = []
+    monkeypatch.setattr(rodin, "redraw_panels", lambda: redraws.append(rodin.balance_text()))
+    rodin.refresh_balance(bpy.context).join()
+
+    assert rodin.pump() is None  # the answer is drawn: the pump may stop
+    assert redraws == ["100 credits"]
+    assert rodin.pump() is None
+    assert redraws == ["100 credits"], "drawn once"
+
+
+def test_the_python_function_textures_objects_and_returns_the_results(
+    rodin, addon, emulator, reference_image, uploads
+):
+    api = module(addon, "blender.api")
+    meshes = [add_suzanne(f"Mesh{i}", location=(i * 3.0, 0, 0)) for i in range(2)]
+    bpy.ops.object.select_all(action="DESELECT")  # it takes its objects, not the selection
+
+    results = api.texture_objects(
+        meshes, reference_image, prompt="rust", seed=9, escore=1.5, apply_mode="NEW_OBJECT"
+    )
+
+    assert [result.name for result in results] == ["Mesh0_rodin", "Mesh1_rodin"]
+    for obj, result in zip(meshes, results, strict=True):
+        assert obj.rodin_texture.status == "done"
+        assert result.rodin_texture.source_object == obj
+        sent = emulator.tasks[obj.rodin_texture.task_uuid].settings
+        assert (sent["prompt"], sent["seed"], sent["escore"]) == ("rust", "9", "1.5")
+    assert list(uploads.iterdir()) == []
+
+
+def test_the_python_function_raises_naming_what_failed(
+    rodin, addon, emulator, reference_image, tmp_path
+):
+    api = module(addon, "blender.api")
+    source = add_suzanne()
+    emulator.fail_next_task()
+    with pytest.raises(api.TextureError, match="Suzanne: failed"):
+        api.texture_objects([source], reference_image)
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    with pytest.raises(api.TextureError, match="not a PNG, JPEG or WebP"):
+        api.texture_objects([source], text)
+    bpy.context.preferences.system.use_online_access = False
+    with pytest.raises(api.TextureError, match="Online access is off"):
+        api.texture_objects([source], reference_image)
+    assert emulator.submit_count == 1

@@ -22,8 +22,9 @@ SUB_LAYOUTS = {"row", "column", "box", "split", "grid_flow", "column_flow"}
 class LayoutRecorder:
     """Stands in for ``UILayout``: validates calls, records what would be shown."""
 
-    def __init__(self, shown=None):
+    def __init__(self, shown=None, parent=None):
         self.shown = [] if shown is None else shown
+        self.parent = parent
 
     def __getattr__(self, name):
         if name not in LAYOUT_FUNCTIONS:
@@ -39,14 +40,26 @@ class LayoutRecorder:
                 module, _, function = args[0].partition(".")
                 getattr(getattr(bpy.ops, module), function).get_rna_type()
             self.shown.append((name, args, kwargs))
-            return LayoutRecorder(self.shown) if name in SUB_LAYOUTS else OperatorProperties()
+            if name == "operator" and not self.is_enabled():
+                self.shown.append(("disabled", args, {}))
+            if name in SUB_LAYOUTS:
+                return LayoutRecorder(self.shown, parent=self)
+            return OperatorProperties()
 
         return call
 
     def __setattr__(self, name, value):
-        if name != "shown":
+        if name not in ("shown", "parent"):
             assert name in bpy.types.UILayout.bl_rna.properties, f"UILayout has no .{name}"
         object.__setattr__(self, name, value)
+
+    def is_enabled(self) -> bool:
+        """Whether this layout and every layout it is in are enabled."""
+        enabled = self.__dict__.get("enabled", True)
+        return enabled and (self.parent is None or self.parent.is_enabled())
+
+    def disabled_operators(self):
+        return [args[0] for name, args, _ in self.shown if name == "disabled"]
 
     def texts(self):
         return [str(kwargs.get("text", "")) for _, _, kwargs in self.shown]
@@ -104,6 +117,29 @@ def test_the_main_panel_says_why_it_cannot_run(panels, prefs, monkeypatch):
     bpy.context.preferences.system.use_online_access = False
     shown = draw(panels.RODIN_TEXTURE_PT_main)
     assert any("Online access is off" in text for text in shown.texts())
+
+
+@pytest.mark.parametrize(
+    ("missing", "reason"), [("mesh", "Select a mesh"), ("image", "Pick a reference image")]
+)
+def test_generate_is_disabled_with_the_reason_without_a_mesh_or_an_image(
+    missing, reason, panels, prefs
+):
+    obj = scenes.make_suzanne(material=False)
+    scenes.select_only(obj, active=obj)
+    image = bpy.data.images.new("Reference", 8, 8)
+    bpy.context.scene.rodin_texture_settings.image = image
+    shown = draw(panels.RODIN_TEXTURE_PT_main)
+    assert "rodin_texture.generate" not in shown.disabled_operators()
+
+    if missing == "mesh":
+        scenes.select_only(active=None)
+    else:
+        bpy.context.scene.rodin_texture_settings.image = None
+    shown = draw(panels.RODIN_TEXTURE_PT_main)
+
+    assert "rodin_texture.generate" in shown.disabled_operators()
+    assert any(reason in text for text in shown.texts())
 
 
 def test_the_advanced_panel_draws(panels, prefs):

@@ -65,3 +65,23 @@ def test_an_unlimited_tick_writes_everything(runtime, jobs):
 
     assert [obj.rodin_texture.message for obj in objects] == [f"message {i}" for i in range(20)]
     assert {obj.rodin_texture.status for obj in objects} == {"generating"}
+
+
+def test_jobs_finishing_in_one_tick_leave_one_timer_that_shutdown_removes(
+    runtime, jobs, monkeypatch
+):
+    """Blender keeps duplicate timers; one left registered would hang Blender at exit."""
+    objects_with_jobs(2)
+    post(runtime, jobs, "job-0", "Done", phase="DONE")
+    post(runtime, jobs, "job-1", "Done", phase="DONE")
+    monkeypatch.setattr(runtime, "TIMERS_FIRE", True)  # as in Blender's interface
+    try:
+        runtime.pump(budget=math.inf)
+        assert bpy.app.timers.is_registered(runtime.finish_done_jobs)
+
+        runtime.shutdown()
+
+        assert not bpy.app.timers.is_registered(runtime.finish_done_jobs)
+    finally:
+        while bpy.app.timers.is_registered(runtime.finish_done_jobs):
+            bpy.app.timers.unregister(runtime.finish_done_jobs)

@@ -1,0 +1,111 @@
+"""Texturing from Python: ``texture_objects`` runs the whole flow and returns the results.
+
+Import it from the installed extension, ``bl_ext.<repository>.rodin_texture_addon.blender.api``
+(``<repository>`` is where the extension is installed, ``user_default`` by default). The
+``rodin_texture.generate`` operator starts its jobs through ``start`` too.
+"""
+
+import tempfile
+from pathlib import Path
+
+import bpy
+
+from ..rodin import TextureRequest
+from . import bake, images, preferences, runtime
+
+# Request fields a caller may give; each one left out (None) is the panel's.
+REQUEST_FIELDS = (
+    "prompt", "material", "resolution", "reference_scale", "escore", "texture_delight",
+)  # fmt: skip
+APPLY_FIELDS = ("apply_mode", "bake_size", "bake_material", "unwrap_missing_uvs")
+
+
+class TextureError(RuntimeError):
+    """A texture job that could not start or did not end with its result applied; a
+    RuntimeError like the failures of ``bpy.ops``."""
+
+
+def start(context, objects, reference, *, seed=None, **given) -> list[str]:
+    """Start one task per object from ``reference`` (an image file's path, or a Blender image);
+    each field of ``REQUEST_FIELDS`` and ``APPLY_FIELDS`` not given, or None, is the panel's,
+    and so is the seed. Returns the job ids. All or nothing: a bad input refuses every object."""
+    unknown = set(given) - {*REQUEST_FIELDS, *APPLY_FIELDS}
+    if unknown:
+        raise TypeError(f"unknown parameters: {', '.join(sorted(unknown))}")
+    settings = context.scene.rodin_texture_settings
+    mode, bake_options = runtime.how_to_apply(
+        context, **{name: given.get(name) for name in APPLY_FIELDS}
+    )
+    if mode == "ORIGINAL":
+        for obj in objects:  # before anything is spent on a result that cannot be baked
+            bake.check_bakeable(obj, bake_options)
+    fields = {name: given.get(name) for name in REQUEST_FIELDS}
+    for name, value in fields.items():
+        if value is None:
+            fields[name] = getattr(settings, name)
+    seeds = [settings.chosen_seed() if seed is None else seed for _ in objects]
+    # Each job copies the image into its own upload folder; a copy made here is removed at once.
+    with tempfile.TemporaryDirectory(dir=preferences.user_folder("uploads")) as scratch:
+        if not isinstance(reference, str | Path):
+            reference = images.upload_path(reference, Path(scratch))
+        template = TextureRequest(
+            image_path=Path(bpy.path.abspath(str(reference))), model_path=Path(), **fields
+        )
+        return runtime.start_generation(
+            context, objects, template, seeds, apply_choice=(mode, bake_options)
+        )
+
+
+def texture_objects(
+    objects,
+    image_path,
+    *,
+    prompt=None,
+    seed=None,
+    material=None,
+    resolution=None,
+    reference_scale=None,
+    escore=None,
+    texture_delight=None,
+    apply_mode=None,
+    bake_size=None,
+    bake_material=None,
+    unwrap_missing_uvs=None,
+    timeout=None,
+) -> list[bpy.types.Object]:
+    """Texture each mesh of ``objects`` from the image file at ``image_path`` (0.5 credits a
+    mesh), wait for the results and apply them. Parameters left out are the panel's; they take
+    the values the ``rodin_texture.generate`` operator takes. ``timeout`` (seconds) stops the
+    waiting, not the jobs.
+
+    Returns, for each object, the object that shows its result (the new ``<name>_rodin`` object,
+    or the object itself with ``apply_mode`` ``REPLACE`` or ``ORIGINAL``). Raises
+    ``TextureError`` naming each object that failed and why, after all others have finished.
+    Blocks Blender until done: meant for scripts and background mode."""
+    objects = list(objects)
+    context = bpy.context
+    try:
+        job_ids = start(
+            context,
+            objects,
+            Path(image_path),
+            prompt=prompt,
+            seed=seed,
+            material=material,
+            resolution=resolution,
+            reference_scale=reference_scale,
+            escore=escore,
+            texture_delight=texture_delight,
+            apply_mode=apply_mode,
+            bake_size=bake_size,
+            bake_material=bake_material,
+            unwrap_missing_uvs=unwrap_missing_uvs,
+        )
+        runtime.get().apply_when_done.update(job_ids)  # whatever the preferences say
+        runtime.wait_for(job_ids, timeout=timeout)
+    except runtime.USER_FACING_ERRORS as error:
+        raise TextureError(str(error)) from None
+    failed = runtime.failures(job_ids)
+    if failed:
+        raise TextureError("; ".join(failed))
+    return [obj.rodin_texture.result_object or obj for obj in objects]
