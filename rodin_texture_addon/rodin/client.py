@@ -5,6 +5,7 @@ never spends credits twice: a submit is retried only when the request surely did
 """
 
 import email.utils
+import functools
 import io
 import ipaddress
 import math
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
@@ -29,15 +30,21 @@ from .errors import (
     InvalidRequest,
     NetworkError,
     RateLimited,
+    RedirectRefused,
     RequestTimeout,
     RodinError,
     ServiceError,
     error_for_code,
 )
-from .files import ProgressCallback, safe_file_name, write_stream
+from .files import ProgressCallback, safe_file_name, unique_file_names, write_stream
 
 DEFAULT_MAX_DOWNLOAD_BYTES = 1024 * 1024 * 1024
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
+MAX_REDIRECTS = 5
+# How often a retry wait looks at the client's close event while it waits on a cancel event.
+WAIT_SLICE = 0.1
+# Characters of a 5xx body kept in the error message.
+ERROR_BODY_CHARS = 300
 USER_AGENT = "rodin-texture-blender/0.1"
 
 
@@ -176,13 +183,15 @@ class StatusReport:
 
 @dataclass(frozen=True)
 class ResultFile:
+    """One listed file. ``file_name`` is its local name: the server's ``name`` (or the one
+    given) reduced to a safe base name; ``list_results`` makes those unique in a listing."""
+
     url: str
     name: str
+    file_name: str = ""
 
-    @property
-    def file_name(self) -> str:
-        """The server's name reduced to a safe base name."""
-        return safe_file_name(self.name)
+    def __post_init__(self):
+        object.__setattr__(self, "file_name", safe_file_name(self.file_name or self.name))
 
 
 def choose_model_file(
@@ -252,8 +261,9 @@ class RodinClient:
         self._request_gate = request_gate
         self._base_url = settings.base_url.rstrip("/")
         self._closed = threading.Event()
+        # An explicit auth on each session, so requests never puts a .netrc login in its place.
         self._api = self._new_session()
-        self._api.headers["Authorization"] = f"Bearer {settings.api_key.strip()}"
+        self._api.auth = _BearerAuth(settings.api_key.strip())
         # Result links go to a file host: never with the key, not even a netrc login.
         self._files = self._new_session()
         self._files.auth = _no_auth
@@ -288,17 +298,16 @@ class RodinClient:
             ),
         )
         body, content_type = urllib3.encode_multipart_formdata(fields)
-
-        def send():
-            return self._api.post(
-                self._url(contract.SUBMIT_ENDPOINT),
-                data=_ProgressReader(body, progress),
-                headers={"Content-Type": content_type},
-                timeout=(self.settings.connect_timeout, self.settings.upload_read_timeout),
-                **self._connection,
-            )
-
-        answer = self._decode(self._send_with_retries(send, idempotent=False))
+        answer = self._call(
+            "POST",
+            contract.SUBMIT_ENDPOINT,
+            idempotent=False,
+            body=lambda: {
+                "data": _ProgressReader(body, progress),
+                "headers": {"Content-Type": content_type},
+            },
+            timeout=(self.settings.connect_timeout, self.settings.upload_read_timeout),
+        )
         jobs = answer.get("jobs") if isinstance(answer.get("jobs"), dict) else {}
         task_uuid, subscription_key = answer.get("uuid"), jobs.get("subscription_key")
         if (
@@ -320,7 +329,9 @@ class RodinClient:
         )
 
     def status(self, subscription_key: str) -> StatusReport:
-        answer = self._post_json(contract.STATUS_ENDPOINT, {"subscription_key": subscription_key})
+        answer = self._call(
+            "POST", contract.STATUS_ENDPOINT, json={"subscription_key": subscription_key}
+        )
         jobs = answer.get("jobs")
         if not isinstance(jobs, list):
             raise ServiceError("the status answer has no job list")
@@ -328,27 +339,24 @@ class RodinClient:
 
     def list_results(self, task_uuid: str) -> list[ResultFile]:
         """Fresh signed links to the task's files (they expire after about 10 minutes)."""
-        answer = self._post_json(contract.DOWNLOAD_ENDPOINT, {"task_uuid": task_uuid})
+        answer = self._call("POST", contract.DOWNLOAD_ENDPOINT, json={"task_uuid": task_uuid})
         entries = answer.get("list")
         if not isinstance(entries, list):
             raise ServiceError("the download answer has no file list")
-        return [
-            ResultFile(url=entry["url"], name=str(entry.get("name") or ""))
+        entries = [
+            entry
             for entry in entries
             if isinstance(entry, dict) and isinstance(entry.get("url"), str)
         ]
+        names = [str(entry.get("name") or "") for entry in entries]
+        local_names = unique_file_names(safe_file_name(name) for name in names)
+        return [
+            ResultFile(url=entry["url"], name=name, file_name=local_name)
+            for entry, name, local_name in zip(entries, names, local_names, strict=True)
+        ]
 
     def balance(self) -> float:
-        answer = self._decode(
-            self._send_with_retries(
-                lambda: self._api.get(
-                    self._url(contract.BALANCE_ENDPOINT),
-                    timeout=self._timeout(),
-                    **self._connection,
-                ),
-                idempotent=True,
-            )
-        )
+        answer = self._call("GET", contract.BALANCE_ENDPOINT)
         value = answer.get("balance")
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise ServiceError("the balance answer has no number")
@@ -363,17 +371,14 @@ class RodinClient:
         cancel: threading.Event | None = None,
         max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     ) -> Path:
-        """Stream one result file into ``folder`` under its safe name; return its path."""
-        check_url_scheme("url", result.url)
+        """Stream one result file into ``folder`` under its safe name; return its path.
+
+        ``cancel`` stops it at once, in a retry wait too. The body is counted after decoding:
+        a compressed answer is held to ``max_bytes`` by what it expands to. A link or redirect
+        that is not https (or plain http to this machine) is ``InvalidInput``, never fetched.
+        """
         destination = Path(folder) / result.file_name
-
-        def send():
-            return self._files.get(
-                result.url, stream=True, timeout=self._timeout(), **self._connection
-            )
-
-        # The file host is not the API: its requests do not count against the API's budget.
-        response = self._send_with_retries(send, idempotent=True, gated=False)
+        response = self._get_file(result.url, cancel)
         with response:
             if response.status_code in (401, 403, 404, 410):
                 raise DownloadError(
@@ -386,8 +391,10 @@ class RodinClient:
                     f"{result.file_name}: HTTP {response.status_code}",
                     http_status=response.status_code,
                 )
+            # requests decodes gzip and deflate: a Content-Length then counts encoded bytes.
+            encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
             length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
+            total = int(length) if length and length.isdigit() and not encoded else None
             try:
                 write_stream(
                     response.iter_content(DOWNLOAD_CHUNK_BYTES),
@@ -404,6 +411,62 @@ class RodinClient:
         return destination
 
     # --- plumbing ---
+
+    def _get_file(self, url: str, cancel: threading.Event | None) -> requests.Response:
+        """GET a result link, following redirects here rather than in requests: each hop is
+        checked by ``check_url_scheme`` before any connection, and none carries credentials
+        (requests re-applies a .netrc login on every redirect)."""
+        for hop in range(MAX_REDIRECTS + 1):
+            check_url_scheme("url" if hop == 0 else "redirect", url)
+            # The file host is not the API: its requests do not count against the API's budget.
+            response = self._send_with_retries(
+                functools.partial(
+                    self._files.get,
+                    url,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=self._timeout(),
+                    **self._connection,
+                ),
+                idempotent=True,
+                gated=False,
+                cancel=cancel,
+            )
+            if not response.is_redirect:
+                return response
+            response.close()
+            url = urljoin(url, response.headers["Location"])
+        raise DownloadError(f"the result link redirected more than {MAX_REDIRECTS} times")
+
+    def _call(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        idempotent: bool = True,
+        body: Callable[[], dict] | None = None,
+        timeout: tuple[float, float] | None = None,
+        **arguments,
+    ) -> dict:
+        """One API call, retried where safe, decoded. ``body`` makes the request's body
+        arguments afresh for each try (a streamed body is used up by the previous one).
+
+        Redirects are never followed: the key would go with them, possibly to another host;
+        ``_decode`` turns one into an error that names where it pointed.
+        """
+
+        def send():
+            return self._api.request(
+                method,
+                self._url(endpoint),
+                allow_redirects=False,
+                timeout=timeout or self._timeout(),
+                **(body() if body else {}),
+                **arguments,
+                **self._connection,
+            )
+
+        return self._decode(self._send_with_retries(send, idempotent=idempotent))
 
     def _url(self, endpoint: str) -> str:
         return f"{self._base_url}/{endpoint}"
@@ -426,23 +489,19 @@ class RodinClient:
             options["proxies"] = {"http": self.settings.proxy_url, "https": self.settings.proxy_url}
         return options
 
-    def _post_json(self, endpoint: str, payload: dict) -> dict:
-        return self._decode(
-            self._send_with_retries(
-                lambda: self._api.post(
-                    self._url(endpoint), json=payload, timeout=self._timeout(), **self._connection
-                ),
-                idempotent=True,
-            )
-        )
-
     def _send_with_retries(
-        self, send: Callable[[], requests.Response], *, idempotent: bool, gated: bool = True
+        self,
+        send: Callable[[], requests.Response],
+        *,
+        idempotent: bool,
+        gated: bool = True,
+        cancel: threading.Event | None = None,
     ) -> requests.Response:
         """Send, retrying network errors, 5xx and 429 where safe. Returns any other response.
 
         ``idempotent=False`` (a submit): retried only after a 429 or when the connection was
         never made, because a request that reached the service may already have spent credits.
+        ``cancel`` (or closing the client) ends a wait between tries at once.
         """
         policy = self.settings.retry
         for attempt in range(1, policy.attempts + 1):
@@ -465,9 +524,10 @@ class RodinClient:
                     )
                     may_retry = True
                 elif response.status_code >= 500:
+                    # Scrubbed before the cut, so a key across the cut cannot leak in part.
+                    text = self._scrub(response.text)[:ERROR_BODY_CHARS]
                     error = ServiceError(
-                        f"HTTP {response.status_code}: {self._scrub(response.text[:300])}",
-                        http_status=response.status_code,
+                        f"HTTP {response.status_code}: {text}", http_status=response.status_code
                     )
                     may_retry = idempotent
                 else:
@@ -475,12 +535,30 @@ class RodinClient:
                 response.close()
             if not may_retry or attempt == policy.attempts:
                 raise error
-            if self._closed.wait(delay):
-                raise Cancelled("the client was closed")
+            self._wait(delay, cancel)
         raise AssertionError("unreachable")
+
+    def _wait(self, seconds: float, cancel: threading.Event | None):
+        """Sleep between tries; raise ``Cancelled`` at once when ``cancel`` is set, and within
+        ``WAIT_SLICE`` when the client closes (threading cannot wait on two events at once)."""
+        deadline = time.monotonic() + seconds
+        events = [event for event in (self._closed, cancel) if event is not None]
+        while not any(event.is_set() for event in events):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            events[-1].wait(min(remaining, WAIT_SLICE) if cancel else remaining)
+        raise Cancelled("the client was closed" if self._closed.is_set() else "cancelled")
 
     def _decode(self, response: requests.Response) -> dict:
         """The JSON body of an answer, or the typed error it carries (even with a 2xx status)."""
+        if response.is_redirect:
+            location = self._scrub(response.headers["Location"])
+            raise RedirectRefused(
+                f"the service redirected to {location!r} (HTTP {response.status_code}); "
+                "redirects are not followed, so that the API key goes to the base URL only",
+                http_status=response.status_code,
+            )
         try:
             answer = response.json()
         except ValueError:
@@ -494,7 +572,7 @@ class RodinClient:
         error = answer.get("error")
         if error not in contract.SUCCESS_ERROR_VALUES:
             message = self._scrub(str(answer.get("message") or ""))
-            raise error_for_code(str(error), message, response.status_code)
+            raise error_for_code(self._scrub(str(error)), message, response.status_code)
         if response.status_code == 401:
             raise AuthenticationError(
                 "the API key was refused", code="UNAUTHORIZED", http_status=401
@@ -544,6 +622,17 @@ def _no_auth(request):
     return request
 
 
+class _BearerAuth(requests.auth.AuthBase):
+    """The API key as ``Authorization: Bearer``, kept out of ``repr``."""
+
+    def __init__(self, key: str):
+        self._key = key
+
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self._key}"
+        return request
+
+
 def _is_loopback(hostname: str | None) -> bool:
     if hostname == "localhost":
         return True
@@ -578,8 +667,10 @@ def _retry_after(response: requests.Response, policy: RetryPolicy) -> float:
     try:
         seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        seconds = parsed.timestamp() - time.time() if parsed else policy.default_retry_after
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):  # absent or malformed: the default back-off
+            seconds = policy.default_retry_after
     if not math.isfinite(seconds):
         seconds = policy.default_retry_after
     return min(max(seconds, 0.0), policy.max_retry_after)

@@ -1,6 +1,7 @@
 """Typed errors, so the interface can tell a user what to do, not only what went wrong.
 
-Messages never carry the API key: the client never puts it anywhere but the request header.
+Messages never carry the API key: the client sends it only in the request header, and scrubs
+it from every code and message the service sends back before one goes into an error.
 """
 
 
@@ -68,6 +69,12 @@ class RateLimited(RodinError):
     def __init__(self, message: str, *, retry_after: float, **kwargs):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class RedirectRefused(RodinError):
+    """The API answered with a redirect, which the client does not follow with the key."""
+
+    hint = "The service address may have moved: set the new base URL in the preferences."
 
 
 class ServiceError(RodinError):
