@@ -19,7 +19,7 @@ from rodin_texture_addon.rodin import (
     choose_preview,
     errors,
 )
-from rodin_texture_addon.rodin.client import _never_sent
+from rodin_texture_addon.rodin.client import ERROR_BODY_CHARS, MAX_REDIRECTS, _never_sent
 
 pytestmark = pytest.mark.usefixtures("emulator")
 
@@ -43,6 +43,24 @@ def task(client, request_files):
 def done_task(client, task):
     assert wait_until_done(client, task).done
     return task
+
+
+@pytest.fixture
+def model(client, done_task):
+    """The model's listed file, a fresh link."""
+    return choose_model_file(client.list_results(done_task.task_uuid), "glb")
+
+
+@pytest.fixture
+def netrc_login(tmp_path, monkeypatch):
+    """A .netrc login for 127.0.0.1, which requests would add to any request it may."""
+    path = tmp_path / "netrc"
+    path.write_text("machine 127.0.0.1 login netrc-user password netrc-secret\n")
+    monkeypatch.setenv("NETRC", str(path))
+
+
+def request_times(emulator, endpoint):
+    return [r.time for r in emulator.requests if r.path.endswith(f"/{endpoint}")]
 
 
 def test_status_goes_waiting_with_queue_then_generating_then_done(client, emulator, task):
@@ -92,6 +110,21 @@ def test_retries_give_up_with_the_last_error(emulator, task, client_for):
         client.status(task.subscription_key)
 
 
+def test_a_rate_limited_call_waits_at_least_retry_after(client, emulator, task):
+    emulator.inject("status", Fault.rate_limit(retry_after=1))
+    assert client.status(task.subscription_key).jobs
+    first, second = request_times(emulator, "status")
+    assert second - first >= 1
+
+
+def test_a_malformed_retry_after_falls_back_to_the_default_wait(emulator, task, client_for):
+    client = client_for(retry=RetryPolicy(attempts=2, base_delay=0.01, default_retry_after=0.5))
+    emulator.inject("status", Fault.rate_limit(retry_after="soon"))
+    assert client.status(task.subscription_key).jobs
+    first, second = request_times(emulator, "status")
+    assert second - first >= 0.5
+
+
 def test_rate_limit_reports_the_wait_asked_for(emulator, task, client_for):
     client = client_for(retry=RetryPolicy(attempts=1))
     emulator.inject("status", Fault.rate_limit(retry_after=7))
@@ -114,17 +147,23 @@ def test_a_refused_connection_counts_as_never_sent():
 
 
 def test_an_unreachable_service_is_a_network_error_for_every_call(unused_port, request_files):
+    """Every try goes through the request gate: it counts the connection attempts."""
+    attempts = []
     client = RodinClient(
         ClientSettings(
             api_key="test-key",
             base_url=f"http://127.0.0.1:{unused_port}/api/v2",
-            retry=RetryPolicy(attempts=2, base_delay=0.01),
-        )
+            retry=RetryPolicy(attempts=3, base_delay=0.01),
+        ),
+        request_gate=attempts.append,
     )
     with pytest.raises(errors.NetworkError):
         client.submit(TextureRequest(*request_files))
+    assert len(attempts) == 3, "a connection never made is safe to retry, even for a submit"
+    attempts.clear()
     with pytest.raises(errors.NetworkError):
         client.balance()
+    assert len(attempts) == 3
 
 
 def test_a_bad_key_is_an_authentication_error(emulator, client_for):
@@ -171,6 +210,115 @@ def test_download_streams_to_disk_without_the_key_reaching_the_file_host(
     assert emulator.file_base_url.split(":")[-1] != emulator.base_url.split(":")[-1].split("/")[0]
 
 
+def test_a_redirected_link_is_followed_without_any_credentials(
+    client, emulator, model, tmp_path, netrc_login
+):
+    emulator.inject("files", Fault.redirect())
+    path = client.download(model, tmp_path)
+    assert path.read_bytes()[:4] == b"glTF"
+    file_requests = [r for r in emulator.requests if r.server == "files"]
+    assert len(file_requests) == 2, "the link, then where it redirected"
+    assert all("authorization" not in {h.lower() for h in r.headers} for r in file_requests)
+
+
+def test_a_netrc_login_does_not_replace_the_key(client, emulator, netrc_login):
+    assert client.balance() == 100
+    (sent,) = emulator.requests
+    assert sent.headers["Authorization"] == "Bearer test-key"
+
+
+def test_a_redirect_to_plain_http_elsewhere_is_refused_before_connecting(
+    emulator, client_for, model, forwarding_proxy, tmp_path
+):
+    """Through a proxy, which records every address the client asks for."""
+    proxied = client_for(proxy_url=forwarding_proxy.url)
+    emulator.inject("files", Fault.redirect("http://files.example.invalid/x"))
+    with pytest.raises(errors.InvalidInput, match=r"redirect: 'http://files\.example\.invalid/x'"):
+        proxied.download(model, tmp_path)
+    assert forwarding_proxy.seen == [model.url]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_redirects_of_a_link_are_followed_a_bounded_number_of_times(
+    client, emulator, model, tmp_path
+):
+    emulator.inject("files", Fault.redirect(), times=MAX_REDIRECTS + 1)
+    with pytest.raises(errors.DownloadError, match="redirected more than"):
+        client.download(model, tmp_path)
+    assert len([r for r in emulator.requests if r.server == "files"]) == MAX_REDIRECTS + 1
+
+
+def test_an_api_redirect_is_refused_so_the_key_stays_with_the_service(client, emulator):
+    emulator.inject("check_balance", Fault.redirect(f"{emulator.file_base_url}/files/elsewhere"))
+    with pytest.raises(errors.RedirectRefused, match="redirected to 'http"):
+        client.balance()
+    assert [r.server for r in emulator.requests] == ["api"]
+
+
+def test_a_gzip_encoded_file_is_written_decoded(client, emulator, done_task, tmp_path):
+    plain = client.download(
+        choose_model_file(client.list_results(done_task.task_uuid), "glb"), tmp_path / "plain"
+    )
+    emulator.inject("files", Fault.gzip())
+    model = choose_model_file(client.list_results(done_task.task_uuid), "glb")
+    assert client.download(model, tmp_path / "gzip").read_bytes() == plain.read_bytes()
+
+
+def test_the_size_limit_counts_the_decoded_bytes_of_a_gzip_file(client, emulator, model, tmp_path):
+    size = len(client.download(model, tmp_path / "plain").read_bytes())
+    emulator.inject("files", Fault.gzip())
+    with pytest.raises(errors.DownloadError, match="limit"):
+        client.download(model, tmp_path / "gzip", max_bytes=size - 1)
+    assert not (tmp_path / "gzip").exists() or list((tmp_path / "gzip").iterdir()) == []
+
+
+def test_a_file_without_a_length_is_written_and_held_to_the_limit(
+    client, emulator, model, tmp_path
+):
+    emulator.inject("files", Fault.chunked(), times=2)
+    progress = []
+    path = client.download(model, tmp_path / "whole", progress=lambda *seen: progress.append(seen))
+    size = path.stat().st_size
+    assert progress[-1] == (size, None)
+    with pytest.raises(errors.DownloadError, match="limit"):
+        client.download(model, tmp_path / "limited", max_bytes=size - 1)
+    assert list((tmp_path / "limited").iterdir()) == []
+
+
+def test_a_cancel_during_a_retry_wait_stops_the_download_at_once(client, emulator, model, tmp_path):
+    emulator.inject("files", Fault.rate_limit(retry_after=30))
+    cancel = threading.Event()
+
+    def cancel_once_refused():
+        while not [r for r in emulator.requests if r.server == "files"]:
+            time.sleep(0.01)
+        cancel.set()
+
+    threading.Thread(target=cancel_once_refused, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(errors.Cancelled):
+        client.download(model, tmp_path, cancel=cancel)
+    assert time.monotonic() - started < 10, "waited for the 30 s Retry-After"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cancel_mid_stream_stops_after_that_chunk_and_leaves_no_file(
+    client, emulator, model, tmp_path
+):
+    emulator.inject("files", Fault.chunked(pieces=4))
+    cancel = threading.Event()
+    progress = []
+
+    def cancel_after_first_chunk(done, total):
+        progress.append(done)
+        cancel.set()
+
+    with pytest.raises(errors.Cancelled):
+        client.download(model, tmp_path, progress=cancel_after_first_chunk, cancel=cancel)
+    assert len(progress) == 1, "chunks were written after the cancel"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_expired_link_is_a_download_error_and_fresh_links_work(
     client, emulator, done_task, tmp_path
 ):
@@ -210,11 +358,13 @@ def test_a_cancelled_download_leaves_no_file(client, done_task, tmp_path):
 def test_malicious_names_stay_inside_the_target_folder(client, emulator, done_task, tmp_path):
     emulator.set_malicious_names(True)
     folder = tmp_path / "results"
-    for result in client.list_results(done_task.task_uuid):
+    listed = client.list_results(done_task.task_uuid)
+    for result in listed:
         path = client.download(result, folder)
         assert path.parent == folder
         assert ".." not in path.name and "/" not in path.name and "\\" not in path.name
     assert {p.parent for p in tmp_path.rglob("*") if p.is_file()} == {folder}
+    assert len(list(folder.iterdir())) == len(listed), "names that repeat overwrote each other"
 
 
 def test_an_empty_list_right_after_done_is_passed_on(client, emulator, done_task):
@@ -251,25 +401,39 @@ def test_a_missing_key_is_refused_before_any_request():
         RodinClient(ClientSettings(api_key="  "))
 
 
-def test_the_key_never_shows_in_reprs_errors_or_logs(emulator, client_for, caplog, request_files):
-    secret = "sk-very-secret-key-123"
-    client = client_for(api_key=secret, retry=RetryPolicy(attempts=1))
+SECRET = "sk-LEAKY-0123456789abcdef"
+
+
+def key_fragments(key: str, size: int = 8) -> set[str]:
+    return {key[start : start + size] for start in range(len(key) - size + 1)}
+
+
+def test_a_key_echoed_by_the_service_never_shows_in_errors_or_logs(
+    emulator, client_for, caplog, request_files
+):
+    """A 5xx body with the key across the cut of the message, and the key as an error code."""
+    client = client_for(api_key=SECRET, retry=RetryPolicy(attempts=1))
     caplog.set_level(logging.DEBUG)
+    emulator.inject("check_balance", Fault.echo_key(500, offset=ERROR_BODY_CHARS - 10))
+    emulator.inject("rodin_texture_only", Fault.echo_key(201))
     texts = [repr(client), repr(client.settings)]
     for call in (client.balance, lambda: client.submit(TextureRequest(*request_files))):
         with pytest.raises(errors.RodinError) as raised:
             call()
-        texts += [str(raised.value), repr(raised.value), raised.value.hint]
+        assert "***" in str(raised.value), "the echo did not come back"
+        texts += [str(raised.value), repr(raised.value), raised.value.code or ""]
     texts += [record.getMessage() for record in caplog.records]
     assert caplog.records, "expected the HTTP stack to log at DEBUG"
-    assert not [text for text in texts if secret in text]
+    fragments = key_fragments(SECRET)
+    assert not [text for text in texts if any(fragment in text for fragment in fragments)]
 
 
-def test_a_configured_proxy_is_used(emulator, client_for, unused_port):
-    client = client_for(proxy_url=f"http://127.0.0.1:{unused_port}", retry=RetryPolicy(attempts=1))
-    with pytest.raises(errors.NetworkError):
-        client.balance()
-    assert emulator.requests == []
+def test_a_configured_proxy_is_used(emulator, client_for, forwarding_proxy):
+    client = client_for(proxy_url=forwarding_proxy.url)
+    assert client.balance() == 100
+    assert forwarding_proxy.seen == [f"{emulator.base_url}/check_balance"]
+    (sent,) = emulator.requests
+    assert sent.headers["Authorization"] == "Bearer test-key"
 
 
 def test_the_environment_proxy_settings_are_honoured(emulator, client, unused_port, monkeypatch):

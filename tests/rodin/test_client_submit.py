@@ -1,11 +1,18 @@
 """Submitting a task: local validation (nothing sent), the contract's success rule, errors."""
 
 import math
+import time
 
 import pytest
-from rodin_emulator import Fault
+from rodin_emulator import Emulator, Fault
 
-from rodin_texture_addon.rodin import TextureRequest, errors
+from rodin_texture_addon.rodin import (
+    ClientSettings,
+    RetryPolicy,
+    RodinClient,
+    TextureRequest,
+    errors,
+)
 
 pytestmark = pytest.mark.usefixtures("emulator")
 
@@ -134,6 +141,23 @@ def test_an_error_in_a_201_answer_is_a_failure(client, emulator, request_files):
 
 
 @pytest.mark.parametrize(
+    "body",
+    [
+        {"error": None, "message": "Submitted.", "jobs": {"uuids": ["j"], "subscription_key": "k"}},
+        {"error": "OK", "uuid": "task", "jobs": {"uuids": ["j"]}},
+        {"error": "", "uuid": "task"},
+    ],
+    ids=["no uuid", "no subscription key", "no jobs"],
+)
+def test_a_2xx_success_without_task_id_or_subscription_key_is_a_service_error(
+    body, client, emulator, request_files
+):
+    emulator.inject("rodin_texture_only", Fault.answer(body, 201))
+    with pytest.raises(errors.ServiceError, match="no task id or subscription key"):
+        client.submit(TextureRequest(*request_files))
+
+
+@pytest.mark.parametrize(
     ("code", "error_type"),
     sorted(errors.ERROR_TYPES_BY_CODE.items()),
 )
@@ -183,6 +207,50 @@ def test_a_submit_is_not_retried_when_the_connection_drops_after_sending(
         client.submit(TextureRequest(*request_files))
     submits = [r for r in emulator.requests if r.path.endswith("/rodin_texture_only")]
     assert len(submits) == 1
+
+
+def test_a_submit_that_timed_out_waiting_for_the_answer_is_not_sent_again(
+    client_for, emulator, request_files
+):
+    """The service got it and spends the credit after the client gave up: one task only."""
+    client = client_for(upload_read_timeout=0.3)
+    emulator.inject("rodin_texture_only", Fault.slow(1.0))
+    with pytest.raises(errors.RequestTimeout):
+        client.submit(TextureRequest(*request_files))
+    deadline = time.monotonic() + 10
+    while emulator.submit_count == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    submits = [r for r in emulator.requests if r.path.endswith("/rodin_texture_only")]
+    assert len(submits) == 1
+    assert emulator.submit_count == 1 and emulator.balance == pytest.approx(99.5)
+
+
+def test_a_submit_whose_connection_was_refused_is_sent_again(unused_port, request_files):
+    """Nothing listens on the port for the first try; the emulator does from the second."""
+    attempts, emulators = [], []
+
+    def gate(_closed):
+        attempts.append(None)
+        if len(attempts) == 2:
+            emulators.append(Emulator(port=unused_port, api_key="test-key").start())
+
+    client = RodinClient(
+        ClientSettings(
+            api_key="test-key",
+            base_url=f"http://127.0.0.1:{unused_port}/api/v2",
+            retry=RetryPolicy(attempts=3, base_delay=0.01),
+        ),
+        request_gate=gate,
+    )
+    try:
+        task = client.submit(TextureRequest(*request_files))
+        assert len(attempts) == 2
+        (emulator,) = emulators
+        assert emulator.submit_count == 1 and task.task_uuid in emulator.tasks
+    finally:
+        client.close()
+        for emulator in emulators:
+            emulator.stop()
 
 
 def test_a_rate_limited_submit_waits_and_is_sent_once_more(client, emulator, request_files):

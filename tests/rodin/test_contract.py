@@ -4,7 +4,7 @@ import pytest
 
 from rodin_texture_addon.rodin import JobState, ResultFile, StatusReport, choose_model_file
 from rodin_texture_addon.rodin.contract import sniff_image_type
-from rodin_texture_addon.rodin.files import safe_file_name
+from rodin_texture_addon.rodin.files import MAX_NAME_LENGTH, safe_file_name, unique_file_names
 
 
 def report(*statuses):
@@ -51,6 +51,26 @@ def test_phase_is_the_least_advanced_job():
 )
 def test_server_names_become_safe_base_names(name, safe):
     assert safe_file_name(name) == safe
+
+
+def test_a_long_name_is_cut_but_keeps_its_extension():
+    name = safe_file_name("a" * 300 + ".glb")
+    assert len(name) == MAX_NAME_LENGTH and name.endswith("a.glb")
+    assert safe_file_name("b" * 300) == "b" * MAX_NAME_LENGTH
+
+
+def test_names_that_repeat_in_a_listing_are_numbered_keeping_the_extension():
+    names = ["base.glb", "BASE.glb", "base.glb", "preview.webp", "base (2).glb"]
+    assert unique_file_names(names) == [
+        "base.glb",
+        "BASE (2).glb",
+        "base (3).glb",
+        "preview.webp",
+        "base (2) (2).glb",
+    ]
+    long = safe_file_name("c" * 300 + ".png")
+    (_, numbered) = unique_file_names([long, long])
+    assert len(numbered) == MAX_NAME_LENGTH and numbered.endswith("c (2).png")
 
 
 def test_images_are_recognised_by_content():
