@@ -38,13 +38,13 @@ It follows ``shared/rodin-api.md``. Where the contract is silent ([guess] there)
   3×2 atlas (+X, -X, +Y / -Y, +Z, -Z), UVs from the other two coordinates normalised to the
   bounds. Every tile holds the reference image as seen from outside along its axis (Y up).
   One material. PBR: baseColorTexture (the atlas), metallicRoughnessTexture (roughness from
-  luminance, metallic 0), normalTexture (flat). Shaded: the atlas with a directional light
-  baked in per tile, as emissiveTexture with emissiveFactor [1, 1, 1], a black base colour,
-  metallic 0 and roughness 1, which Blender's glTF importer shows through its Principled BSDF
-  (KHR_materials_unlit is not used). Textures are embedded PNGs, ``texture_size`` square if
-  set, else 2048 (Basic) or 4096 (High). The node is ``root.0`` with the mesh; with
-  ``wrap_in_empty`` it is the child of an Empty ``model``. Plus ``preview.webp``: the colour
-  atlas at 256 px.
+  luminance, metallic from the reference's blue), normalTexture (gentle tangent-space bumps).
+  Shaded: the atlas with a directional light baked in per tile, as emissiveTexture with
+  emissiveFactor [1, 1, 1], a black base colour, metallic 0 and roughness 1, which Blender's glTF
+  importer shows through its Principled BSDF (KHR_materials_unlit is not used). Textures are
+  embedded PNGs, ``texture_size`` square if set, else 2048 (Basic) or 4096 (High). The node is
+  ``root.0`` with the mesh; with ``wrap_in_empty`` it is the child of an Empty ``model``. Plus
+  ``preview.webp``: the colour atlas at 256 px.
 - Formats: ``glb`` gives ``base_<resolution>_<material>.glb`` (lower case, e.g.
   ``base_basic_pbr.glb``). ``obj`` gives ``base.obj``, ``material.mtl`` and the textures as
   loose PNGs (PBR: ``texture_diffuse.png``, ``texture_roughness.png``,
