@@ -29,7 +29,7 @@ def prepare_flat_renders():
     transform to squeeze differences), one ray through each pixel's centre (no sampling
     noise), a transparent film to tell the object from the background."""
     scene = bpy.context.scene
-    scene.view_settings.view_transform = "Raw"
+    scene.view_settings.view_transform = "Standard"
     scene.render.film_transparent = True
     scene.cycles.filter_width = 0.01
     scene.cycles.max_bounces = 0
