@@ -25,9 +25,9 @@ def psnr(expected, actual) -> float:
 
 
 def prepare_flat_renders():
-    """Renders that show material values as they are: emission only, written out raw (no view
-    transform to squeeze differences), one ray through each pixel's centre (no sampling
-    noise), a transparent film to tell the object from the background."""
+    """Renders that show material values as they are: emission only, through the Standard view
+    (plain sRGB: no tone mapping to squeeze differences), one ray through each pixel's centre
+    (no sampling noise), a transparent film to tell the object from the background."""
     scene = bpy.context.scene
     scene.view_settings.view_transform = "Standard"
     scene.render.film_transparent = True
