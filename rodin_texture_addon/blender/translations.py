@@ -378,6 +378,14 @@ ZH_HANS: dict[str, str] = {
     "The result's material {0} has no Principled BSDF": "结果的材质 {0} 没有原理化 BSDF",
     "The result {0} has no material to bake from": "结果 {0} 没有可供烘焙的材质",
     "{0}'s modifiers remove its UV map {1}": "{0} 的修改器移除了它的 UV 贴图 {1}",
+    "The service address may have moved: set the new base URL in the preferences.": (
+        "服务地址可能已更改：请在偏好设置中填写新的服务地址。"
+    ),
+    "the result link redirected more than {0} times": "结果链接重定向超过 {0} 次",
+    "the service redirected to {0} (HTTP {1}); redirects are not followed, so that the API key"
+    " goes to the base URL only": (
+        "服务重定向到 {0}（HTTP {1}）；为确保 API 密钥只发送到服务地址，不跟随重定向"
+    ),
 }
 
 
