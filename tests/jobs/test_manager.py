@@ -128,14 +128,17 @@ def test_resume_follows_a_submitted_task_without_submitting_again(
 
 
 def test_download_again_uses_fresh_links(manager, client, emulator, request_files, tmp_path):
+    emulator.configure(link_lifetime=1.0)
     manager.submit("job-1", client, TextureRequest(*request_files), tmp_path / "first")
     done = run_to_end(manager, ["job-1"])["job-1"][-1]
-    emulator.configure(link_lifetime=0.01)
-    time.sleep(0.05)
+    emulator.configure(link_lifetime=600.0)
+    time.sleep(1.2)  # every link the first download was given has expired
     manager.download("job-1", client, tmp_path / "again", replace(done, model_path=""), "glb")
     final = run_to_end(manager, ["job-1"])["job-1"][-1]
     assert final.phase is Phase.DONE
     assert final.model_path.startswith(str(tmp_path / "again"))
+    listings = [r for r in emulator.requests if r.server == "api" and r.path.endswith("/download")]
+    assert len(listings) == 2
 
 
 def test_polling_survives_passing_service_errors(
