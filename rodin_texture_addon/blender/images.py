@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import bpy
+import numpy as np
 
 from .runtime import UserError
 
@@ -24,13 +25,31 @@ def upload_path(image: bpy.types.Image | None, folder: Path) -> Path:
             return path
     if not image.has_data and not (image.packed_file or image.source == "GENERATED"):
         raise UserError(f"The image {image.name} has no pixels (its file is missing)")
-    suffix = UPLOADABLE_FORMATS.get(image.file_format)
-    original_format = image.file_format
-    if suffix is None:
-        image.file_format, suffix = "PNG", ".png"
+    suffix = UPLOADABLE_FORMATS.get(image.file_format, ".png")
     path = folder / (bpy.path.clean_name(image.name) + suffix)
-    try:
-        image.save(filepath=str(path), save_copy=True)
-    finally:
-        image.file_format = original_format
+    _save_copy(image, path, "PNG" if suffix == ".png" else image.file_format)
     return path
+
+
+def _save_copy(image: bpy.types.Image, path: Path, file_format: str) -> None:
+    """Write ``image``'s pixels to ``path`` through a throw-away image, so the user's image keeps
+    its path, format, source and packing (``Image.save(save_copy=True)`` needs Blender 4.4)."""
+    width, height = image.size
+    channels = image.channels
+    pixels = np.empty(width * height * channels, np.float32)
+    image.pixels.foreach_get(pixels)
+    rgba = np.ones((width * height, 4), np.float32)
+    rgba[:, :3] = pixels.reshape(-1, channels)[:, [0, 0, 0] if channels < 3 else [0, 1, 2]]
+    if channels in (2, 4):
+        rgba[:, 3] = pixels.reshape(-1, channels)[:, -1]
+    copy = bpy.data.images.new(
+        "rodin-upload-copy", width, height, alpha=True, float_buffer=image.is_float
+    )
+    try:
+        copy.colorspace_settings.name = image.colorspace_settings.name
+        copy.pixels.foreach_set(rgba.ravel())
+        copy.filepath_raw = str(path)
+        copy.file_format = file_format
+        copy.save()
+    finally:
+        bpy.data.images.remove(copy)

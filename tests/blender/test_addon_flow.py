@@ -1,6 +1,7 @@
 """The add-on in real Blender against the emulator: operator to textured object, and back."""
 
 import importlib
+import io
 import json
 import threading
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import bpy
 import numpy as np
+import PIL.Image
 import pytest
 from gltf_validator import assert_valid
 from rodin_emulator import Fault
@@ -114,7 +116,7 @@ def test_generate_textures_a_mesh_and_places_the_result_over_it(
 
 
 def test_a_packed_or_generated_image_is_uploaded_as_a_png_copy_then_removed(
-    rodin, emulator, uploads
+    rodin, emulator, uploads, reference
 ):
     image = bpy.data.images.new("Generated Grid", 16, 16)
     image.generated_type = "COLOR_GRID"
@@ -126,8 +128,31 @@ def test_a_packed_or_generated_image_is_uploaded_as_a_png_copy_then_removed(
     task = emulator.tasks[source.rodin_texture.task_uuid]
     assert task.image_bytes.startswith(b"\x89PNG\r\n\x1a\n")
     assert task.image_name == "Generated_Grid.png"
+    assert uploaded_pixels(task) == blender_pixels(image)
     assert (image.source, image.filepath) == ("GENERATED", ""), "the image is left as it was"
     assert list(uploads.iterdir()) == []
+
+    packed = reference  # a PNG file, packed into the .blend
+    packed.pack()
+    bpy.context.scene.rodin_texture_settings.image = packed
+    assert bpy.ops.rodin_texture.generate() == {"FINISHED"}
+    task = emulator.tasks[source.rodin_texture.task_uuid]
+    assert task.image_name == f"{bpy.path.clean_name(packed.name)}.png"
+    assert uploaded_pixels(task) == blender_pixels(packed)
+    assert packed.packed_file is not None, "the image stays packed"
+    assert list(uploads.iterdir()) == []
+
+
+def uploaded_pixels(task) -> list[tuple]:
+    """The uploaded image's RGBA bytes, bottom row first (Blender's order)."""
+    with PIL.Image.open(io.BytesIO(task.image_bytes)) as picture:
+        rows = np.asarray(picture.convert("RGBA"))[::-1]
+        return [tuple(pixel) for pixel in rows.reshape(-1, 4).tolist()]
+
+
+def blender_pixels(image) -> list[tuple]:
+    values = np.round(np.array(image.pixels[:]).reshape(-1, 4) * 255).astype(int)
+    return [tuple(row) for row in values]
 
 
 def test_a_refused_submit_leaves_no_upload_behind(rodin, emulator, reference, uploads):
