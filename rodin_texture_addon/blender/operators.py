@@ -17,6 +17,9 @@ from .properties import (
     BAKE_SIZE_ITEMS,
     MATERIAL_ITEMS,
     RESOLUTION_ITEMS,
+    escore_property,
+    reference_scale_property,
+    texture_delight_property,
 )
 
 SKIP = {"SKIP_SAVE"}
@@ -99,22 +102,9 @@ class RODIN_TEXTURE_OT_generate(
     )
     material: bpy.props.EnumProperty(name="Material", items=MATERIAL_ITEMS, options=SKIP)
     resolution: bpy.props.EnumProperty(name="Resolution", items=RESOLUTION_ITEMS, options=SKIP)
-    reference_scale: bpy.props.FloatProperty(
-        name="Reference Scale", default=contract.DEFAULT_REFERENCE_SCALE, min=0.01, options=SKIP
-    )
-    escore: bpy.props.FloatProperty(
-        name="PBR Detail",
-        default=contract.DEFAULT_ESCORE,
-        min=0.0,
-        soft_max=10.0,
-        description="The service's 'escore': how much detail the PBR maps get",
-        options=SKIP,
-    )
-    texture_delight: bpy.props.BoolProperty(
-        name="Remove Lighting",
-        description="Remove lighting baked into the reference image (texture_delight)",
-        options=SKIP,
-    )
+    reference_scale: reference_scale_property(options=SKIP)
+    escore: escore_property(options=SKIP)
+    texture_delight: texture_delight_property(options=SKIP)
 
     def run(self, context):
         objects = runtime.target_meshes(context)

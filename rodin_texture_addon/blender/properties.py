@@ -47,6 +47,38 @@ BAKE_MATERIAL_ITEMS = [
 UNFINISHED = {Phase.UPLOADING, Phase.WAITING, Phase.GENERATING, Phase.DOWNLOADING}
 
 
+# The request's numeric and switch fields, as the panel and the generate operator both declare
+# them (the operator with its own options).
+def reference_scale_property(**options):
+    return bpy.props.FloatProperty(
+        name="Reference Scale",
+        default=contract.DEFAULT_REFERENCE_SCALE,
+        min=0.01,
+        soft_max=4.0,
+        description="How strongly the reference image drives the texture",
+        **options,
+    )
+
+
+def escore_property(**options):
+    return bpy.props.FloatProperty(
+        name="PBR Detail",
+        default=contract.DEFAULT_ESCORE,
+        min=0.0,
+        soft_max=10.0,
+        description="The service's 'escore': how much detail the PBR maps get",
+        **options,
+    )
+
+
+def texture_delight_property(**options):
+    return bpy.props.BoolProperty(
+        name="Remove Lighting",
+        description="Remove lighting baked into the reference image (texture_delight)",
+        **options,
+    )
+
+
 class RodinTextureSettings(bpy.types.PropertyGroup):
     """What the next Generate sends: the panel's settings, saved with the scene."""
 
@@ -65,26 +97,11 @@ class RodinTextureSettings(bpy.types.PropertyGroup):
     random_seed: bpy.props.BoolProperty(
         name="Random Seed", default=True, description="Pick a new seed for every generation"
     )
-    reference_scale: bpy.props.FloatProperty(
-        name="Reference Scale",
-        default=contract.DEFAULT_REFERENCE_SCALE,
-        min=0.01,
-        soft_max=4.0,
-        description="How strongly the reference image drives the texture",
-    )
+    reference_scale: reference_scale_property()
     material: bpy.props.EnumProperty(name="Material", items=MATERIAL_ITEMS)
     resolution: bpy.props.EnumProperty(name="Resolution", items=RESOLUTION_ITEMS)
-    escore: bpy.props.FloatProperty(
-        name="PBR Detail",
-        default=contract.DEFAULT_ESCORE,
-        min=0.0,
-        soft_max=10.0,
-        description="The service's 'escore': how much detail the PBR maps get",
-    )
-    texture_delight: bpy.props.BoolProperty(
-        name="Remove Lighting",
-        description="Remove lighting baked into the reference image (texture_delight)",
-    )
+    escore: escore_property()
+    texture_delight: texture_delight_property()
     apply_mode: bpy.props.EnumProperty(name="Apply As", items=APPLY_MODE_ITEMS)
     bake_size: bpy.props.EnumProperty(name="Bake Size", items=BAKE_SIZE_ITEMS)
     bake_material: bpy.props.EnumProperty(name="Baked Material", items=BAKE_MATERIAL_ITEMS)
