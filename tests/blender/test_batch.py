@@ -186,7 +186,8 @@ def test_killed_between_a_submit_and_its_answer_it_reports_instead_of_resubmitti
     emulator, inputs, tmp_path
 ):
     emulator.inject("rodin_texture_only", Fault.slow(1.5), times=4)
-    first = Batch(emulator, inputs, tmp_path / "out")
+    # Four tasks at most, so the fifth mesh's intent cannot be written before the kill lands.
+    first = Batch(emulator, inputs, tmp_path / "out", "--max-in-flight", "4")
     first.kill_when(lambda run: len(run.events("intent")) == 4)
     assert not first.events("submitted")
     sent = len(submits(emulator))
