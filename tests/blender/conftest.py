@@ -19,10 +19,11 @@ atexit.register(shutil.rmtree, _USER_RESOURCES, ignore_errors=True)
 
 import bpy  # noqa: E402  (after the variable above)
 
-# Blender 4.2 as a module crashes after the interpreter has finished once the glTF exporter's
-# modules were imported (a registered class freed with no interpreter left: bpy_class_free ->
-# PyGILState_Ensure); 4.3 and later exit cleanly. On 4.2 the session ends itself, results written.
-_ENDS_ITSELF = bpy.app.version < (4, 3, 0)
+# Blender 4.2 and 4.3 as a module crash after the interpreter has finished once the glTF
+# exporter's modules were imported (a registered class freed with no interpreter left:
+# bpy_class_free -> PyGILState_Ensure); 4.4 and later exit cleanly. There the session ends
+# itself, results written.
+_ENDS_ITSELF = bpy.app.version < (4, 4, 0)
 _exit_status = 0
 
 

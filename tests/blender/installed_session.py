@@ -109,9 +109,9 @@ def main(zip_path, base_url, image_path, results_dir):
     report["handlers_left"] = handlers_of_addon()
     report["threads_left"] = [t.name for t in set(threading.enumerate()) - threads_before]
     print("REPORT " + json.dumps(report), flush=True)
-    if bpy.app.version < (4, 3, 0):
-        # Blender 4.2 crashes at exit once an extension whose PropertyGroup has a Python method
-        # was uninstalled (reproduced with a minimal extension; 4.5 and later exit cleanly).
+    if bpy.app.version < (4, 4, 0):
+        # Blender 4.2 and 4.3 crash at exit once an extension whose PropertyGroup has a Python
+        # method was uninstalled (reproduced with a minimal extension; 4.4 and later exit cleanly).
         os._exit(0)
 
 
