@@ -175,8 +175,8 @@ if __name__ == "__main__":
     arguments = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]
     status = main(arguments)
     if not bpy.app.binary_path:
-        # The 4.2 and 4.3 modules crash at interpreter exit once it has exported an imported, textured
-        # mesh (4.5 and later exit cleanly). Every output and the journal are closed by now.
+        # The 4.2 and 4.3 modules crash at interpreter exit once they have exported an imported,
+        # textured mesh (4.4 and later exit cleanly). Every output and the journal are closed now.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
