@@ -223,9 +223,11 @@ def texture_maps(image: Image.Image, size: int, material: str) -> dict[str, np.n
         return {"shaded": shaded.astype(np.uint8)}
     luminance = tile @ np.array([0.299, 0.587, 0.114]) / 255
     roughness = atlas((255 * (0.35 + 0.6 * (1 - luminance))).astype(np.uint8))
-    # Metalness follows the reference's blue, roughness its luminance (mostly red and green):
-    # two different maps, so a bake that mixes them up shows.
-    metallic = atlas(tile[..., 2])
+    # Half-metal where the reference is bluer than it is red and green (white or grey stays
+    # dielectric, like a glaze), roughness from its luminance: two different maps, so a bake
+    # that mixes them up shows.
+    red, green, blue = np.moveaxis(tile.astype(np.int16), -1, 0)
+    metallic = atlas((np.clip(blue - (red + green) // 2, 0, 255) // 2).astype(np.uint8))
     return {
         "base_color": atlas(tile),
         # glTF packs roughness in green and metalness in blue.
