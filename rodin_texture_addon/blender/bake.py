@@ -22,7 +22,13 @@ from mathutils import Vector
 from ..rodin import contract
 from ..rodin.files import safe_file_name
 from . import apply
-from .operator_calls import select_only, selection_kept, supported_options, window_override
+from .operator_calls import (
+    collection_paused,
+    select_only,
+    selection_kept,
+    supported_options,
+    window_override,
+)
 
 # The cage is the original pushed out along its normals by this share of its bounding box's
 # diagonal; rays go back in from there for at most the longer distance, so the result is found
@@ -202,7 +208,7 @@ def bake_maps(context, result, target, folder, material: str, options: BakeOptio
                 target_node.image = image
                 for emission in emission_materials:
                     emission.route(baked_map)
-                with window_override(context):
+                with window_override(context), collection_paused():
                     bpy.ops.object.bake(
                         type="NORMAL" if baked_map is NORMAL else "EMIT",
                         **supported_options(bpy.ops.object.bake, bake_settings),

@@ -2,6 +2,7 @@
 this Blender's version of an operator knows, and with the user's selection put back after."""
 
 import contextlib
+import gc
 
 
 def window_override(context):
@@ -37,3 +38,19 @@ def select_only(view_layer, objects, active) -> None:
     for obj in view_layer.objects:
         obj.select_set(obj in objects)
     view_layer.objects.active = active
+
+
+@contextlib.contextmanager
+def collection_paused():
+    """Blender lets other Python threads run while it bakes, and a garbage collection one of
+    them set off could free the Python side of Blender data mid-bake, off the main thread (an
+    intermittent crash in the bake). Collect first, here, then let no collection start until the
+    block ends."""
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
