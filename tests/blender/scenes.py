@@ -13,6 +13,8 @@ import bmesh
 import bpy
 import numpy as np
 
+from rodin_texture_addon.blender.operator_calls import collection_paused
+
 GLB_MAGIC, JSON_CHUNK, BIN_CHUNK = 0x46546C67, 0x4E4F534A, 0x004E4942
 COMPONENT_TYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16,
                    5125: np.uint32, 5126: np.float32}  # fmt: skip
@@ -184,7 +186,8 @@ def render_pixels(folder: Path, size=32, samples=4):
     scene.render.resolution_percentage = 100
     scene.render.image_settings.file_format = "PNG"
     scene.render.filepath = str(folder / "render.png")
-    bpy.ops.render.render(write_still=True)
+    with collection_paused():  # the emulator's threads run while Cycles renders, as in a bake
+        bpy.ops.render.render(write_still=True)
     image = bpy.data.images.load(scene.render.filepath)
     try:
         return np.array(image.pixels[:]).reshape(-1, 4)
