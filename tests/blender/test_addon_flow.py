@@ -418,11 +418,13 @@ def test_a_job_cut_off_by_an_error_is_resumed_by_check_now_without_a_new_submit(
 
 
 def test_download_again_fetches_the_result_through_fresh_links(rodin, emulator, reference):
+    emulator.configure(link_lifetime=1.0)
     source = add_suzanne()
     bpy.ops.rodin_texture.generate()
     model = Path(source.rodin_texture.model_path)
     model.unlink()
-    emulator.configure(link_lifetime=0.01)  # the first links have long expired
+    emulator.configure(link_lifetime=600.0)
+    time.sleep(1.2)  # every link the first download was given has expired
 
     bpy.context.view_layer.objects.active = source
     assert bpy.ops.rodin_texture.download() == {"FINISHED"}
@@ -430,6 +432,8 @@ def test_download_again_fetches_the_result_through_fresh_links(rodin, emulator, 
     assert source.rodin_texture.status == "done"
     assert model.is_file()
     assert emulator.submit_count == 1
+    listings = [r for r in emulator.requests if r.server == "api" and r.path.endswith("/download")]
+    assert len(listings) == 2
 
 
 def test_the_pump_writes_worker_snapshots_onto_the_object(rodin, emulator, reference):

@@ -137,11 +137,11 @@ def test_files_come_from_another_port_without_the_key_and_with_a_length(api, emu
 
 
 def test_links_expire_and_a_new_download_call_gives_fresh_ones(api, emulator, instant):
-    emulator.configure(link_lifetime=0.2)
+    emulator.configure(link_lifetime=1.0)
     task = api.submitted()
     url = api.download(task).json()["list"][0]["url"]
     assert requests.get(url, timeout=TIMEOUT).status_code == 200
-    time.sleep(0.25)
+    time.sleep(1.1)
 
     expired = requests.get(url, timeout=TIMEOUT)
     fresh = api.download(task).json()["list"][0]["url"]
