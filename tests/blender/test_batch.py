@@ -102,6 +102,15 @@ def submits(emulator) -> list:
     return [r for r in emulator.requests if r.path.endswith("/rodin_texture_only")]
 
 
+def settled_submits(emulator, expected: int, timeout=5.0) -> int:
+    """The submits the emulator got from a killed batch: a request written just before the kill
+    can still be on its way, so wait (a little) for ``expected`` of them."""
+    deadline = time.monotonic() + timeout
+    while len(submits(emulator)) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return len(submits(emulator))
+
+
 def outputs(folder: Path, pattern: str) -> list[str]:
     """The batch's outputs under ``folder`` (not its work folder), as sorted relative paths."""
     found = [path.relative_to(folder) for path in folder.rglob(pattern)]
@@ -190,7 +199,7 @@ def test_killed_between_a_submit_and_its_answer_it_reports_instead_of_resubmitti
     first = Batch(emulator, inputs, tmp_path / "out", "--max-in-flight", "4")
     first.kill_when(lambda run: len(run.events("intent")) == 4)
     assert not first.events("submitted")
-    sent = len(submits(emulator))
+    sent = settled_submits(emulator, expected=4)
 
     again = Batch(emulator, inputs, tmp_path / "out")
     assert again.finish() == 1, again.text
