@@ -375,8 +375,7 @@ def finish_done_jobs():
         if obj is None:
             continue
         state = obj.rodin_texture
-        if state.preview_path and Path(state.preview_path).is_file():
-            apply.load_preview(Path(state.preview_path))
+        _load_preview(state)
         if job_id in runtime.apply_when_done:
             runtime.apply_when_done.discard(job_id)
             try:
@@ -391,6 +390,12 @@ def finish_done_jobs():
                     bpy.ops.ed.undo_push(message=step)
     redraw_panels()
     return None
+
+
+def _load_preview(state) -> None:
+    """Load a job's preview picture, if it has one on disk, for the panel to show."""
+    if state.preview_path and Path(state.preview_path).is_file():
+        apply.load_preview(Path(state.preview_path))
 
 
 def preview_image(path: str) -> bpy.types.Image | None:
@@ -537,8 +542,8 @@ def resume_after_load(*_args):
     The network calls run on worker threads, so opening a file never waits on them."""
     for obj in bpy.data.objects:
         state = obj.rodin_texture
-        if state.phase is Phase.DONE and state.preview_path and Path(state.preview_path).is_file():
-            apply.load_preview(Path(state.preview_path))  # images nothing uses are not saved
+        if state.phase is Phase.DONE:
+            _load_preview(state)  # images nothing uses are not saved with the file
         if state.phase is Phase.EXPORTING or (
             state.phase is Phase.UPLOADING and not state.task_uuid
         ):
