@@ -211,7 +211,6 @@ ZH_HANS: dict[str, str] = {
     "No API key: set it in the add-on preferences (or RODIN_API_KEY)": (
         "没有 API 密钥：请在插件偏好设置中填写（或设置 RODIN_API_KEY）"
     ),
-    "Not resumed: {0}": "未继续：{0}",
     "Select a mesh to texture": "请选择要生成贴图的网格",
     "Pick a reference image (or give image_path)": "请选择一张参考图（或提供 image_path）",
     "The image {0} has no pixels (its file is missing)": "图像 {0} 没有像素（其文件已丢失）",
