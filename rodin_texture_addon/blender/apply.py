@@ -73,14 +73,20 @@ def place_over(result, source) -> None:
     result.matrix_world = source.matrix_world.copy()
 
 
-def apply_result(context, source, glb_path, *, replace: bool = False) -> bpy.types.Object:
+def apply_result(
+    context, source, glb_path, *, replace: bool = False, in_place: bool = False
+) -> bpy.types.Object:
     """Put the result over ``source``: as a new ``<source>_rodin`` object in the source's
-    collections, or, with ``replace``, as the source's new mesh and material (its name and
-    transform stay; its modifiers stay too but are switched off, since the result already shows
-    their effect). Returns the object that now shows the result."""
+    collections (with ``in_place``, for a person at the window, shown in the source's place:
+    see ``show_result``; scripts keep both shown and their selection as it was); or,
+    with ``replace``, as the source's new mesh and material (its name and transform stay; its
+    modifiers stay too but are switched off, since the result already shows their effect).
+    Returns the object that now shows the result."""
     result = import_result(context, glb_path)
     place_over(result, source)
     result.data.name = f"{source.name}_rodin"
+    for material in result.data.materials:
+        show_colour_in_solid_view(material)
     if replace:
         previous_mesh = source.data
         source.data = result.data  # safe in Edit Mode too: the import left it
@@ -94,7 +100,38 @@ def apply_result(context, source, glb_path, *, replace: bool = False) -> bpy.typ
         return source
     result.name = f"{source.name}_rodin"
     _link_only(result, source.users_collection or [context.scene.collection])
+    if in_place:
+        context.view_layer.update()
+        show_result(context.view_layer, source, result, shown=True)
     return result
+
+
+def show_result(view_layer, source, result, *, shown: bool) -> None:
+    """Show either the result or its source, never both (their surfaces would fight): the one
+    shown takes over the other's selection, and its active place if it had it."""
+    visible, hidden = (result, source) if shown else (source, result)
+    if visible.name not in view_layer.objects or hidden.name not in view_layer.objects:
+        return
+    visible.hide_set(False)
+    visible.select_set(hidden.select_get())
+    if view_layer.objects.active == hidden:
+        view_layer.objects.active = visible
+    hidden.select_set(False)
+    hidden.hide_set(True)
+
+
+def show_colour_in_solid_view(material) -> None:
+    """Make the image that gives the colour the material's active node, the one the Solid view
+    shows when it is set to colour by texture."""
+    tree = material.node_tree if material is not None else None
+    bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None) if tree else None
+    if bsdf is None:
+        return
+    for socket_name in ("Base Color", "Emission Color"):
+        socket = bsdf.inputs[socket_name]
+        if socket.is_linked and socket.links[0].from_node.type == "TEX_IMAGE":
+            tree.nodes.active = socket.links[0].from_node
+            return
 
 
 def load_preview(path) -> bpy.types.Image:

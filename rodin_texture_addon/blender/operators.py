@@ -10,7 +10,7 @@ import bpy
 
 from ..jobs import Phase
 from ..rodin import contract
-from . import api, preferences, runtime, translations
+from . import api, apply, preferences, runtime, translations
 from .properties import (
     APPLY_MODE_ITEMS,
     BAKE_MATERIAL_ITEMS,
@@ -93,7 +93,7 @@ class RODIN_TEXTURE_OT_generate(
 
     bl_idname = "rodin_texture.generate"
     bl_label = "Generate Texture"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER", "UNDO"}
 
     image_path: bpy.props.StringProperty(name="Image Path", subtype="FILE_PATH", options=SKIP)
     prompt: bpy.props.StringProperty(name="Prompt", options=SKIP)
@@ -229,6 +229,59 @@ class RODIN_TEXTURE_OT_clear(_ReportsUserErrors, bpy.types.Operator):
         return {"FINISHED"}
 
 
+def result_pair(obj):
+    """(source, result) when ``obj`` is either and both are still in the scene, else None."""
+    if obj is None:
+        return None
+    state = obj.rodin_texture
+    source, result = (
+        (state.source_object, obj) if state.source_object else (obj, state.result_object)
+    )
+    if source is None or result is None or source == result:
+        return None
+    return source, result
+
+
+class RODIN_TEXTURE_OT_show_original(bpy.types.Operator):
+    """Show the original object in place of its textured result, or the result again"""
+
+    bl_idname = "rodin_texture.show_original"
+    bl_label = "Show Original / Result"
+    bl_options = {"REGISTER", "UNDO"}
+
+    poll = classmethod(lambda cls, context: result_pair(context.active_object) is not None)
+
+    def execute(self, context):
+        source, result = result_pair(context.active_object)
+        apply.show_result(context.view_layer, source, result, shown=not result.visible_get())
+        return {"FINISHED"}
+
+
+class RODIN_TEXTURE_OT_view_texture(bpy.types.Operator):
+    """Colour the Solid view by the objects' textures (the viewport's Shading > Color: Texture)"""
+
+    bl_idname = "rodin_texture.view_texture"
+    bl_label = "Show Texture in Solid View"
+
+    @classmethod
+    def poll(cls, context):
+        return shows_solid_colours(context.space_data)
+
+    def execute(self, context):
+        context.space_data.shading.color_type = "TEXTURE"
+        return {"FINISHED"}
+
+
+def shows_solid_colours(space) -> bool:
+    """Whether a 3D viewport shades in Solid mode without its objects' textures."""
+    return (
+        space is not None
+        and space.type == "VIEW_3D"
+        and space.shading.type == "SOLID"
+        and space.shading.color_type != "TEXTURE"
+    )
+
+
 class RODIN_TEXTURE_OT_open_folder(_ReportsUserErrors, bpy.types.Operator):
     """Open the folder holding the active object's result"""
 
@@ -303,6 +356,8 @@ CLASSES = (
     RODIN_TEXTURE_OT_download,
     RODIN_TEXTURE_OT_apply,
     RODIN_TEXTURE_OT_clear,
+    RODIN_TEXTURE_OT_show_original,
+    RODIN_TEXTURE_OT_view_texture,
     RODIN_TEXTURE_OT_open_folder,
     RODIN_TEXTURE_OT_copy_task_id,
     RODIN_TEXTURE_OT_refresh_balance,

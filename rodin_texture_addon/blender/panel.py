@@ -1,7 +1,9 @@
 """The sidebar tab "Rodin" in the 3D Viewport. Draws state; never does work."""
 
+import re
 import time
 
+import blf
 import bpy
 
 from ..jobs import Phase
@@ -18,6 +20,10 @@ from .operators import (
     RODIN_TEXTURE_OT_open_preferences,
     RODIN_TEXTURE_OT_refresh_balance,
     RODIN_TEXTURE_OT_resume,
+    RODIN_TEXTURE_OT_show_original,
+    RODIN_TEXTURE_OT_view_texture,
+    result_pair,
+    shows_solid_colours,
 )
 
 PHASE_ICONS = {
@@ -73,12 +79,13 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
             icon="SHADING_TEXTURE",
         )
         if reason:
-            layout.label(text=translations.iface(reason), translate=False, icon="ERROR")
+            label(layout, context, translations.iface(reason), icon="ERROR")
             if not preferences.api_key(context):
                 layout.operator(RODIN_TEXTURE_OT_open_preferences.bl_idname, icon="PREFERENCES")
-        if runtime.unfinished_objects():
+        if any(runtime.why_not_followed(context, obj) for obj in runtime.unfinished_objects()):
             layout.operator(RODIN_TEXTURE_OT_resume.bl_idname, icon="PLAY")
 
+        runtime.fetch_balance_once(context)
         row = layout.row(align=True)
         balance = translations.iface(f"Balance: {runtime.balance_text() or '?'}")
         row.label(text=balance, translate=False)
@@ -119,30 +126,39 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
         if state.source_object is not None:
             source = translations.iface(f"Result of {state.source_object.name}")
             layout.label(text=source, translate=False, icon="LINKED")
+            draw_result_view(layout, context)
             return
         phase = state.phase
-        status = translations.iface(runtime.describe(obj))
-        layout.label(text=status[:1].upper() + status[1:], translate=False, icon=PHASE_ICONS[phase])
         if phase in (Phase.UPLOADING, Phase.DOWNLOADING):
-            layout.progress(factor=state.progress, text=f"{state.progress:.0%}")
-        if state.message and phase is not Phase.FAILED:
-            layout.label(text=translations.iface(state.message), translate=False)
+            # The bar shows how far: the line above says only what.
+            status = translations.iface(phase.value)
+            text = f"{state.progress:.0%}"
+            layout.label(text=status.capitalize(), translate=False, icon=PHASE_ICONS[phase])
+            layout.progress(factor=state.progress, text=text)
+        else:
+            status = translations.iface(runtime.describe(obj))
+            label(layout, context, status[:1].upper() + status[1:], icon=PHASE_ICONS[phase])
+        message = translations.iface(state.message)
+        if state.message and phase is not Phase.FAILED and message.lower() not in status.lower():
+            label(layout, context, message)
         unfollowed = runtime.why_not_followed(context, obj)
         if unfollowed:
             text = translations.iface(f"Not being followed: {unfollowed}")
-            layout.label(text=text, translate=False, icon="ERROR")
+            label(layout, context, text, icon="ERROR")
             if state.task_uuid:
                 layout.operator(RODIN_TEXTURE_OT_resume.bl_idname, icon="PLAY")
         if state.hint:
-            layout.label(text=translations.iface(state.hint), translate=False, icon="INFO")
+            label(layout, context, translations.iface(state.hint), icon="INFO")
         if state.submitted_at:
             end = state.finished_at or time.time()
             elapsed = translations.iface(f"Elapsed: {int(end - state.submitted_at)} s")
             layout.label(text=elapsed, translate=False)
         if state.task_uuid:
+            # On rows of its own: the id is as wide as the sidebar.
             row = layout.row(align=True)
-            row.label(text=translations.iface(f"Task: {state.task_uuid}"), translate=False)
+            row.label(text=translations.iface("Task ID"), translate=False)
             row.operator(RODIN_TEXTURE_OT_copy_task_id.bl_idname, text="", icon="COPYDOWN")
+            label(layout, context, state.task_uuid)
         row = layout.row(align=True)
         row.operator(RODIN_TEXTURE_OT_check_now.bl_idname, icon="FILE_REFRESH")
         row.operator(RODIN_TEXTURE_OT_download.bl_idname, icon="IMPORT")
@@ -153,9 +169,73 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
         if state.result_object is not None:
             result = translations.iface(f"Result: {state.result_object.name}")
             layout.label(text=result, translate=False, icon="OBJECT_DATA")
+        draw_result_view(layout, context)
         preview = runtime.preview_image(state.preview_path)
         if preview is not None:
             layout.template_icon(icon_value=layout.icon(preview), scale=5.0)
+
+
+def draw_result_view(layout, context) -> None:
+    """How to look at a result: it or its original (never both), and the texture in Solid."""
+    pair = result_pair(context.active_object)
+    if pair is not None:
+        showing_result = pair[1].visible_get()
+        text = "Show Original" if showing_result else "Show Result"
+        icon = "HIDE_OFF" if showing_result else "HIDE_ON"
+        layout.operator(
+            RODIN_TEXTURE_OT_show_original.bl_idname,
+            text=translations.iface(text),
+            translate=False,
+            icon=icon,
+        )
+    has_texture = pair is not None or context.active_object.rodin_texture.model_path
+    if has_texture and shows_solid_colours(context.space_data):
+        layout.operator(RODIN_TEXTURE_OT_view_texture.bl_idname, icon="TEXTURE")
+
+
+def label(layout, context, text: str, icon: str = "NONE") -> None:
+    """A label broken into lines at the sidebar's width, where Blender would cut it short."""
+    for index, line in enumerate(wrap(text, _text_room(context))):
+        layout.label(text=line, translate=False, icon=icon if index == 0 else "BLANK1")
+
+
+def wrap(text: str, room: float | None) -> list[str]:
+    """``text`` in lines at most ``room`` pixels wide in the UI font (None: one line)."""
+    if room is None or _width(text) <= room:
+        return [text]
+    lines, line = [], ""
+    for piece in _pieces(text, room):
+        if line and _width((line + piece).rstrip()) > room:
+            lines.append(line.rstrip())
+            line = ""
+        line += piece
+    return [*lines, line.rstrip()]
+
+
+def _pieces(text: str, room: float):
+    """Words with the spaces or hyphen after them (ids break at their hyphens); a word wider
+    than ``room`` (Chinese has no spaces) by its characters."""
+    for word in re.findall(r"\S+?(?:-|\s+|$)", text):
+        if _width(word.rstrip()) <= room:
+            yield word
+        else:
+            yield from word
+
+
+def _text_room(context) -> float | None:
+    """The width a label's text has in the sidebar, in pixels (None: no region to measure)."""
+    region = getattr(context, "region", None)
+    if region is None or region.type != "UI":
+        return None
+    preferences = context.preferences
+    scale = preferences.system.ui_scale
+    blf.size(0, preferences.ui_styles[0].widget.points * scale)
+    # The panel's margins, the tab strip and a label's icon.
+    return region.width - 62 * scale
+
+
+def _width(text: str) -> float:
+    return blf.dimensions(0, text)[0]
 
 
 CLASSES = (RODIN_TEXTURE_PT_main, RODIN_TEXTURE_PT_advanced, RODIN_TEXTURE_PT_job)

@@ -5,6 +5,7 @@ pump (a ``bpy.app.timers`` function on the main thread) writes them onto objects
 results are applied by a one-shot timer (or, headless, by ``wait_for``).
 """
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -30,6 +31,9 @@ PUMP_INTERVAL = 0.2
 # short however many jobs post at once (each job's latest snapshot keeps its place in line).
 PUMP_BUDGET = 0.001
 HEADLESS_POLL_INTERVAL = 0.05
+# A redraw of the sidebar for a job's progress alone waits at least this long after the last
+# (in software OpenGL one costs tens of milliseconds); a change of stage redraws at once.
+PROGRESS_REDRAW_INTERVAL = 0.5
 # Blender's timers fire only with an event loop; in background mode the headless loop
 # (``wait_for``) calls what a timer would.
 TIMERS_FIRE = not bpy.app.background
@@ -53,6 +57,9 @@ class Runtime:
         self.clients: dict[tuple, RodinClient] = {}
         self.object_names: dict[str, str] = {}
         self.unwritten: dict[str, JobSnapshot] = {}  # the latest snapshot per job, in line
+        # The last snapshot written for each job of this session, to write again after an undo
+        # (Blender's undo takes the objects back to a step the job has moved past).
+        self.written: dict[str, JobSnapshot] = {}
         self.apply_when_done: set[str] = set()
         # How a job's result is applied when its operator chose it: (apply mode, bake options).
         self.apply_choices: dict[str, tuple] = {}
@@ -60,6 +67,8 @@ class Runtime:
         self.balance: str = ""
         # The balance request in flight, if any: the pump runs until its answer is drawn.
         self.balance_fetch: threading.Thread | None = None
+        self.last_redraw = 0.0
+        self.redraw_due = False  # progress arrived that the sidebar does not show yet
 
     def client(self, context) -> RodinClient:
         """One client per account and service settings, shared by that account's jobs. Refused
@@ -91,8 +100,9 @@ def get() -> Runtime:
 
 
 def shutdown():
-    global _runtime
-    for timer in (pump, finish_done_jobs):
+    global _runtime, _balance_asked
+    _balance_asked = False
+    for timer in (pump, finish_done_jobs, _fetch_balance_now):
         if bpy.app.timers.is_registered(timer):
             bpy.app.timers.unregister(timer)
     if _runtime is not None:
@@ -126,8 +136,12 @@ def why_cannot_generate(context) -> str:
 
 
 def is_following(job_id: str) -> bool:
-    """Whether a job is running in this session (without starting the runtime to find out)."""
-    return _runtime is not None and bool(job_id) and _runtime.manager.is_running(job_id)
+    """Whether a job is running in this session, or has ended with its last word not yet
+    written onto its object (without starting the runtime to find out)."""
+    if _runtime is None or not job_id:
+        return False
+    last = _runtime.written.get(job_id)
+    return _runtime.manager.is_running(job_id) or (last is not None and last.phase in UNFINISHED)
 
 
 def why_not_followed(context, obj) -> str:
@@ -335,6 +349,7 @@ def pump(budget: float = PUMP_BUDGET) -> float | None:
             break
         runtime.unwritten[snapshot.job_id] = snapshot
     taken = 0
+    stage_changed = False
     for job_id in list(runtime.unwritten):
         if taken and time.perf_counter() > deadline:
             break
@@ -343,19 +358,30 @@ def pump(budget: float = PUMP_BUDGET) -> float | None:
         obj = find_job_object(job_id)
         if obj is None:
             continue
-        obj.rodin_texture.write(snapshot)
+        state = obj.rodin_texture
+        stage_changed |= (state.status, state.message) != (snapshot.phase.value, snapshot.message)
+        state.write(snapshot)
+        runtime.written[job_id] = snapshot
         if snapshot.phase is Phase.DONE:
             runtime.finished.put(job_id)
             _run_on_main_thread(finish_done_jobs)
     balance_arrived = runtime.balance_fetch is not None and not runtime.balance_fetch.is_alive()
     if balance_arrived:
         runtime.balance_fetch = None
-    if taken or balance_arrived:
+    runtime.redraw_due |= bool(taken)
+    now = time.monotonic()
+    if (
+        stage_changed
+        or balance_arrived
+        or (runtime.redraw_due and now - runtime.last_redraw >= PROGRESS_REDRAW_INTERVAL)
+    ):
+        runtime.last_redraw, runtime.redraw_due = now, False
         redraw_panels()
     busy = (
         runtime.manager.running_count
         or not runtime.manager.updates.empty()
         or runtime.unwritten
+        or runtime.redraw_due
         or runtime.balance_fetch is not None
     )
     return PUMP_INTERVAL if busy else None
@@ -426,7 +452,9 @@ def apply_job(
             material = state.settings.get("material", contract.Material.PBR)
             bake.apply_to_original(context, obj, model, material, bake_options or panel_options)
             return obj
-        result = apply.apply_result(context, obj, model, replace=mode == "REPLACE")
+        result = apply.apply_result(
+            context, obj, model, replace=mode == "REPLACE", in_place=not bpy.app.background
+        )
     except apply.ApplyError:
         raise
     except RuntimeError as error:  # a Blender operator's failure (import, bake, unwrap, ...)
@@ -451,10 +479,14 @@ def find_job_object(job_id: str) -> bpy.types.Object | None:
 
 
 def redraw_panels():
+    """Redraw the 3D viewports' sidebars, not the viewports: the add-on's state shows only in
+    the sidebar, and a viewport's redraw costs a whole frame of the scene."""
     for window in bpy.context.window_manager.windows:
         for area in window.screen.areas:
             if area.type == "VIEW_3D":
-                area.tag_redraw()
+                for region in area.regions:
+                    if region.type == "UI":
+                        region.tag_redraw()
 
 
 # --- headless ---------------------------------------------------------------------------------
@@ -514,6 +546,26 @@ def describe(obj) -> str:
 # --- balance ----------------------------------------------------------------------------------
 
 
+_balance_asked = False
+
+
+def fetch_balance_once(context) -> None:
+    """The panel's first draw with online access and a key asks for the balance, once, on a
+    worker thread (never on register or file load); a timer starts it, outside the draw."""
+    global _balance_asked
+    if _balance_asked or why_offline(context):
+        return
+    _balance_asked = True
+    if TIMERS_FIRE:
+        bpy.app.timers.register(_fetch_balance_now, first_interval=0.0)
+
+
+def _fetch_balance_now():
+    with contextlib.suppress(UserError):  # out of reach since the draw: the panel says why
+        refresh_balance(bpy.context)
+    return None
+
+
 def refresh_balance(context) -> threading.Thread:
     """Ask for the balance on a worker thread; the panel shows it when it arrives."""
     runtime = get()
@@ -530,6 +582,23 @@ def refresh_balance(context) -> threading.Thread:
     thread.start()
     ensure_pump()
     return thread
+
+
+# --- undo ---------------------------------------------------------------------------------------
+
+
+@persistent
+def keep_jobs_through_undo(*_args):
+    """Undo and redo restore the objects as they were at a step, jobs' states too: write back
+    what each job of this session last reported, so undoing an applied result removes the
+    result, not the task (its id, its downloaded files)."""
+    if _runtime is None:
+        return
+    for obj in bpy.data.objects:
+        snapshot = _runtime.written.get(obj.rodin_texture.job_id)
+        if snapshot is not None:
+            obj.rodin_texture.write(snapshot)
+    redraw_panels()
 
 
 # --- file load --------------------------------------------------------------------------------

@@ -63,6 +63,16 @@ ZH_HANS: dict[str, str] = {
     "Forget the active object's job (a task still running on the service is abandoned)": (
         "清除活动物体的作业（服务上仍在运行的任务将被放弃）"
     ),
+    "Show Original / Result": "显示原物体 / 结果",
+    "Show the original object in place of its textured result, or the result again": (
+        "显示原物体以代替其贴图结果，或再次显示结果"
+    ),
+    "Show Original": "显示原物体",
+    "Show Result": "显示结果",
+    "Show Texture in Solid View": "在实体视图中显示纹理",
+    "Colour the Solid view by the objects' textures (the viewport's Shading > Color: Texture)": (
+        "按物体的纹理为实体视图着色（视图着色 > 颜色：纹理）"
+    ),
     "Open Result Folder": "打开结果文件夹",
     "Open the folder holding the active object's result": "打开存放活动物体结果的文件夹",
     "Copy Task ID": "复制任务 ID",

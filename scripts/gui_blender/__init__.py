@@ -118,6 +118,7 @@ def run(scenario: str, out_dir: Path, params: dict | None = None, timeout: float
             process.kill()
             process.wait()
             raise SessionError(f"Blender did not end in {timeout:g} s\n{_tail(log_path)}") from None
+    shutil.rmtree(out_dir / "blender-user", ignore_errors=True)  # the installed copy
     report_path = out_dir / "report.json"
     if not report_path.is_file():
         raise SessionError(f"no report (exit {process.returncode})\n{_tail(log_path)}")

@@ -105,7 +105,9 @@ def too_wide(d) -> list[str]:
 
 
 def scene_facts(obj) -> dict:
-    """Who is visible, selected and active, and how the viewport shades."""
+    """Who is visible, selected and active, and how the viewport shades (``obj``: the source,
+    looked up again by name, since undo replaces every object)."""
+    obj = bpy.data.objects[obj if isinstance(obj, str) else obj.name]
     view_layer = bpy.context.view_layer
     space = next(
         area.spaces.active
@@ -140,5 +142,115 @@ def new_object(d, params):
     yield from d.wait_until(lambda: obj.rodin_texture.result_object is not None, "the result")
     yield from d.screenshot("result")
     d.facts["arrived"] = scene_facts(obj)
-    d.facts["job_texts"] = d.texts(JOB)
-    d.facts["job_operators"] = d.operators(JOB)
+    d.facts["result_panel"] = {"texts": d.texts(JOB), "too_wide": too_wide(d)}
+    obj = obj.name
+    yield from d.press("bpy.ops.rodin_texture.show_original(")
+    yield from d.screenshot("original-shown")
+    d.facts["original_shown"] = scene_facts(obj)
+    yield from d.press("bpy.ops.rodin_texture.show_original(")
+    d.facts["result_shown_again"] = scene_facts(obj)
+    yield from d.key("Z", ctrl=True)
+    yield from d.redraw()
+    d.facts["after_undo"] = scene_facts(obj)
+    yield from d.screenshot("after-undo")
+    yield from d.press("bpy.ops.rodin_texture.show_original(")  # the result, for a look
+    yield from d.screenshot("result-again")
+    yield from d.press("bpy.ops.rodin_texture.view_texture(")
+    yield from d.screenshot("texture-in-solid-view")
+    d.facts["texture_shown"] = scene_facts(obj)
+    d.facts["final_texts"] = d.texts(JOB)
+    for _ in range(4):  # back to before the result arrived
+        if "Suzanne_rodin" not in bpy.data.objects:
+            break
+        yield from d.key("Z", ctrl=True)
+    yield from d.redraw()
+    d.facts["arrival_undone"] = scene_facts(obj)
+    state = bpy.data.objects[obj].rodin_texture
+    d.facts["arrival_undone"].update(task_uuid=state.task_uuid, model_path=state.model_path)
+
+
+def responsiveness(d, params):
+    """The main loop's gaps (a 10 ms heartbeat) while idle, while one and then ten jobs are in
+    flight, when results arrive, and while Apply to Original bakes at 1K and 2K."""
+    yield from start(d, params)
+    obj = bpy.context.active_object
+    settings = bpy.context.scene.rodin_texture_settings
+    settings.image = bpy.data.images.load(params["image"])
+    yield 3.0  # Blender's own start-up work (icons, asset libraries) settles
+    d.mark("idle")
+    yield params.get("idle_seconds", 5.0)
+    d.mark("idle-end")
+
+    yield from jobs_in_flight(d, [obj], "1")
+    with d.override():
+        bpy.ops.object.select_all(action="DESELECT")
+    sources = []
+    for index in range(10):
+        location = (3.0 * (index % 5) - 6, 4.0 + index // 5 * 3, 0)
+        with d.override():
+            bpy.ops.mesh.primitive_monkey_add(location=location)
+        sources.append(bpy.context.active_object)
+    for source in sources:
+        source.select_set(True)
+    yield from jobs_in_flight(d, sources, "10")
+
+    with d.override():
+        bpy.ops.object.select_all(action="DESELECT")
+    bpy.context.view_layer.objects.active = obj
+    obj.select_set(True)
+    settings.apply_mode = "ORIGINAL"
+    for size in ("1024", "2048"):
+        settings.bake_size = size
+        slots = len(obj.material_slots)
+        yield 0.5
+        d.mark(f"bake {size}")
+        yield from d.press("bpy.ops.rodin_texture.apply(")
+        yield from d.wait_until(
+            lambda slots=slots: (
+                len(obj.material_slots) > slots and not bpy.app.is_job_running("OBJECT_BAKE")
+            ),
+            f"the {size} bake",
+            300,
+            0.01,
+        )
+        d.mark(f"bake {size} end")
+    yield from d.screenshot("baked")
+    phases = {
+        "idle": ("idle", "idle-end"),
+        "submit 1 (export)": ("submit 1", "1 in flight"),
+        "1 job in flight": ("1 in flight", "1 arriving"),
+        "1 result arriving": ("1 arriving", "1 arrived"),
+        "submit 10 (export)": ("submit 10", "10 in flight"),
+        "10 jobs in flight": ("10 in flight", "10 arriving"),
+        "10 results arriving": ("10 arriving", "10 arrived"),
+        "bake 1K": ("bake 1024", "bake 1024 end"),
+        "bake 2K": ("bake 2048", "bake 2048 end"),
+    }
+    d.facts["gaps"] = {name: d.gaps(*marks) for name, marks in phases.items()}
+    d.facts["marks"] = d.marks
+    d.facts["long_gaps"] = d.long_gaps(0.05)
+
+
+def jobs_in_flight(d, sources, name):
+    """Press Generate for ``sources`` and mark when the submit's main-thread work ends, when
+    the first result is done and when every result is in the scene."""
+    jobs = [source.rodin_texture for source in sources]
+    yield 0.5
+    d.mark(f"submit {name}")
+    yield from d.press("bpy.ops.rodin_texture.generate(")
+    d.mark(f"{name} in flight")
+    yield from d.wait_until(
+        lambda: any(job.status == "done" for job in jobs),
+        lambda: f"{name} jobs: a first done, not {[(job.status, job.message) for job in jobs]}",
+        180,
+        0.01,
+    )
+    d.mark(f"{name} arriving")
+    yield from d.wait_until(
+        lambda: all(job.result_object is not None or job.status == "failed" for job in jobs),
+        f"{name} results",
+        180,
+        0.01,
+    )
+    yield 0.5
+    d.mark(f"{name} arrived")

@@ -42,6 +42,7 @@ class Driver:
         self.beats: list[float] = []
         self.marks: list[tuple[str, float]] = []
         self.drawn: dict[str, list] = {}
+        self.draws: list[tuple[str, float]] = []  # (panel id, when) of every draw
         self.probed: list = []
         self.framebuffer = Path(os.environ["RODIN_GUI_FRAMEBUFFER"])
         self.addon = ""  # the add-on's module name, once installed
@@ -85,12 +86,23 @@ class Driver:
         beats = [beat for beat in self.beats if since <= beat <= until]
         return [later - earlier for earlier, later in itertools.pairwise(beats)]
 
-    def wait_until(self, condition, what: str, timeout: float = 60.0, step: float = 0.02):
-        """Yield until ``condition()`` is true; fail naming ``what`` after ``timeout``."""
+    def long_gaps(self, longer_than: float) -> list[tuple[float, float, str]]:
+        """(when, seconds, the phase it fell in) of every gap over ``longer_than`` seconds."""
+        found = []
+        for earlier, later in itertools.pairwise(self.beats):
+            if later - earlier > longer_than:
+                phase = [name for name, moment in self.marks if moment <= earlier]
+                found.append((earlier, later - earlier, phase[-1] if phase else ""))
+        return found
+
+    def wait_until(self, condition, what, timeout: float = 60.0, step: float = 0.02):
+        """Yield until ``condition()`` is true; fail naming ``what`` (a text, or a function
+        that says what is seen instead) after ``timeout``."""
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+                seen = what() if callable(what) else what
+                raise AssertionError(f"timed out after {timeout:g} s waiting for {seen}")
             yield step
 
     # --- input ---
@@ -99,7 +111,10 @@ class Driver:
         self.window.event_simulate("MOUSEMOVE", "NOTHING", x=x, y=y)
 
     def click(self, x: int, y: int, button: str = "LEFTMOUSE"):
+        """Point, rest a moment (the button under the mouse lights up), press and release."""
         self.move(x, y)
+        self.move(x, y)
+        yield 0.05
         self.window.event_simulate(button, "PRESS", x=x, y=y)
         self.window.event_simulate(button, "RELEASE", x=x, y=y)
         yield 0.15
@@ -110,39 +125,77 @@ class Driver:
         window.event_simulate(key, "RELEASE", **modifiers)
         yield 0.15
 
-    def probe(self, points):
+    def probe(self, points) -> dict[str, list[tuple[int, int]]]:
         """Hover each point and ask Blender what button is there, as Ctrl+Shift+C (copy Python
-        command) and Ctrl+Shift+Alt+C (copy data path) would: {what: first point showing it}.
-        The events queue up and Blender handles them in one pass."""
+        command) and Ctrl+Shift+Alt+C (copy data path) would: {what: the points showing it}.
+        The events queue up and Blender handles them in one pass: fast, and right where there
+        is a button, but where there is none the button last under the mouse answers."""
         self.probed.clear()
-        for x, y in points:
+        for x, y in [self._away(), *points]:
+            self.move(x, y)
             self.move(x, y)
             self.window.event_simulate(PROBE_KEY, "PRESS", x=x, y=y)
             self.window.event_simulate(PROBE_KEY, "RELEASE", x=x, y=y)
         yield 0.3
-        found: dict[str, tuple[int, int]] = {}
+        seen: dict[str, list[tuple[int, int]]] = {}
         for what, point in self.probed:
-            found.setdefault(what, point)
-        return found
+            seen.setdefault(what, []).append(point)
+        return seen
+
+    def probe_point(self, point):
+        """What button is at ``point``, asked slowly enough to be exact (None: no button)."""
+        self.move(*self._away())
+        yield 0.05
+        self.move(*point)
+        self.move(*point)
+        yield 0.05
+        self.probed.clear()
+        self.window.event_simulate(PROBE_KEY, "PRESS", x=point[0], y=point[1])
+        self.window.event_simulate(PROBE_KEY, "RELEASE", x=point[0], y=point[1])
+        yield 0.05
+        return self.probed[-1][0] if self.probed else None
+
+    def _away(self) -> tuple[int, int]:
+        """A spot with no button: the middle of the viewport's left part."""
+        viewport = next(region for region in self.view3d.regions if region.type == "WINDOW")
+        return viewport.x + viewport.width // 3, viewport.y + viewport.height // 2
 
     def sidebar_buttons(self):
-        """Every button of the sidebar: {"bpy.ops.rodin_texture.generate()": (x, y), ...}."""
+        """The sidebar's buttons: {"bpy.ops.rodin_texture.generate()": [points], ...}, each
+        column scanned from the top (a button's first point in a column is surely on it)."""
         region = self.sidebar
         columns = [0.12, 0.3, 0.5, 0.7, 0.82, 0.9]
         points = [
             (region.x + int(region.width * share), y)
-            for y in range(region.y + region.height - 4, region.y, -6)
             for share in columns
+            for y in range(region.y + region.height - 4, region.y, -6)
         ]
         return (yield from self.probe(points))
 
-    def press(self, command: str):
-        """Click the sidebar button whose Python command or data path starts with ``command``."""
+    def locate(self, command: str):
+        """A point on the sidebar button whose Python command or data path starts with
+        ``command``: where the scan first saw it in each column, checked slowly."""
         buttons = yield from self.sidebar_buttons()
-        matches = [point for what, point in buttons.items() if what.startswith(command)]
-        if not matches:
+        points = [
+            point for what, found in buttons.items() if what.startswith(command) for point in found
+        ]
+        if not points:
             raise AssertionError(f"no button {command} in the sidebar; seen: {sorted(buttons)}")
-        yield from self.click(*matches[0])
+        answers = []
+        for point in _run_starts(points)[:8]:
+            answer = yield from self.probe_point(point)
+            if answer and answer.startswith(command):
+                return point
+            answers.append((point, answer))
+        raise AssertionError(f"the button {command} does not answer where it was seen: {answers}")
+
+    def press(self, command: str):
+        """Click the sidebar button whose Python command or data path starts with ``command``
+        (after a redraw: buttons move when what the panel shows changes)."""
+        yield from self.redraw()
+        point = yield from self.locate(command)
+        self.facts.setdefault("pressed", []).append((command, point))
+        yield from self.click(*point)
 
     def open_sidebar_tab(self, category: str):
         """Open the sidebar (N) and click its tabs from the top until ``category`` shows."""
@@ -209,11 +262,24 @@ class Driver:
         return bpy.context.preferences.addons[self.addon].preferences
 
 
+def _run_starts(points, step=6) -> list[tuple[int, int]]:
+    """The top point of each vertical run of ``points`` (``step`` apart in one column), the
+    runs nearest the sidebar's middle column first."""
+    starts, previous = [], None
+    for x, y in sorted(points, key=lambda p: (p[0], -p[1])):
+        if previous is None or previous[0] != x or previous[1] - y > step:
+            starts.append((x, y))
+        previous = (x, y)
+    middle = sorted(x for x, _ in points)[len(points) // 2]
+    return sorted(starts, key=lambda p: abs(p[0] - middle))
+
+
 def _recording_draw(driver: Driver, draw, panel_id: str):
     def recording(panel, context):
         shown: list = []
         draw(_PanelView(panel, _RecordingLayout(panel.layout, shown)), context)
         driver.drawn[panel_id] = shown
+        driver.draws.append((panel_id, time.perf_counter()))
 
     return recording
 

@@ -70,6 +70,10 @@ def test_installed_zip_textures_a_mesh_then_uninstalls_leaving_nothing_running(
     assert not report["enabled_after_disable"]
     assert "rodin_texture_addon" not in report["installed_after_uninstall"]
     assert report["timers_left"] == []
-    assert report["handlers_while_enabled"] == ["load_post: resume_after_load"]
+    assert report["handlers_while_enabled"] == [
+        "load_post: resume_after_load",
+        "redo_post: keep_jobs_through_undo",
+        "undo_post: keep_jobs_through_undo",
+    ]
     assert report["handlers_left"] == []
     assert report["threads_left"] == []

@@ -162,11 +162,11 @@ def test_the_job_panel_shows_each_state(status, panels, prefs):
     shown = draw(panels.RODIN_TEXTURE_PT_job)
 
     texts = " | ".join(shown.texts())
-    assert "Task: task-123" in texts and "Elapsed" in texts
+    assert {"Task ID", "task-123"} <= set(shown.texts()) and "Elapsed" in texts
     expected = {
-        "uploading": "Uploading 25%",
+        "uploading": "Uploading | 25%",
         "waiting": "Waiting (queue 3)",
-        "downloading": "Downloading 25%",
+        "downloading": "Downloading | 25%",
         "failed": "Failed: the service reported",
         "generating": "Generating",
         "done": "Done",
@@ -175,6 +175,18 @@ def test_the_job_panel_shows_each_state(status, panels, prefs):
     if status == "failed":
         assert "Generate again" in texts
     assert {"rodin_texture.check_now", "rodin_texture.download"} <= set(shown.operators())
+
+
+@pytest.mark.parametrize(("status", "message"), [("done", "Done"), ("uploading", "Uploading")])
+def test_the_job_panel_says_a_stage_once(status, message, panels, prefs):
+    obj = scenes.make_suzanne(material=False)
+    scenes.select_only(obj, active=obj)
+    state = obj.rodin_texture
+    state.job_id, state.status, state.message = "job", status, message
+
+    texts = [text.lower() for text in draw(panels.RODIN_TEXTURE_PT_job).texts() if text]
+
+    assert texts.count(message.lower()) == 1, texts
 
 
 def test_a_result_object_points_to_its_source(panels, prefs):

@@ -10,8 +10,9 @@ import gui_blender
 import pytest
 
 OUT = gui_blender.REPO / "out" / "gui"
-# Slow enough for every stage to be seen (and photographed) in the window.
-GUI_TIMINGS = {"waiting_seconds": 1.5, "generating_seconds": 2.5, "texture_size": 256}
+# With the service's pacing (a first check after 5 s, the next 7.5 s later), each stage shows
+# long enough to be seen and photographed in the window.
+GUI_TIMINGS = {"waiting_seconds": 3.0, "generating_seconds": 8.0, "texture_size": 256}
 
 
 @pytest.fixture(scope="session")
