@@ -12,6 +12,7 @@ are baked as NORMAL in the original's tangent space.
 """
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,30 +116,168 @@ def check_bakeable(obj, options: BakeOptions) -> None:
 
 def apply_to_original(context, source, glb_path, material: str, options: BakeOptions, log=print):
     """Bake the downloaded result onto ``source``'s active UV map and give ``source`` a material
-    using the baked images (written beside the result file). The imported result and
-    everything it brought are removed again; a failure also takes back the unwrapping. Returns
-    the new material."""
-    check_bakeable(source, options)
-    unwrapping = not source.data.uv_layers
-    before = _datablocks()
-    result = apply.import_result(context, glb_path)
-    imported = _datablocks() - before
+    using the baked images (written beside the result file), all at once (background mode,
+    scripts); ``bake_job.start`` does the same in steps with a window. Returns the material."""
+    bake = OriginalBake(context, source, glb_path, material, options, log)
     try:
-        apply.place_over(result, source)
-        if unwrapping:
-            log(f"Rodin: {source.name}: unwrapping (Smart UV Project)")
-            unwrap(context, source)
-        images = bake_maps(context, result, source, Path(glb_path).parent, material, options, log)
-        baked = build_material(source, images, material)
-        assign_material(source, baked, replace=options.replace_material)
+        bake.start()
+        while not bake.all_baked:
+            with collection_paused():
+                bake.bake_next(invoke=False)
+            bake.save_baked()
+        return bake.finish()
     except BaseException:
-        if unwrapping:  # the mesh had no UV map before
-            while source.data.uv_layers:
-                source.data.uv_layers.remove(source.data.uv_layers[0])
+        bake.abort()
         raise
-    finally:
-        bpy.data.batch_remove(imported)
-    return baked
+
+
+class OriginalBake:
+    """One Apply to Original, in steps: ``start`` imports the result and makes the temporary
+    copies the bake runs between; then, for each map, ``bake_next`` (Blender's bake, run to its
+    end or started as its background job) and ``save_baked``; ``finish`` gives the original its
+    material. ``abort``, at any step, leaves nothing behind: no image in Blender or in the
+    folder, no UV map that unwrapping gave, the scene's render and bake settings as they
+    were."""
+
+    def __init__(self, context, source, glb_path, material: str, options: BakeOptions, log=print):
+        check_bakeable(source, options)
+        self.context, self.source, self.glb_path = context, source, Path(glb_path)
+        self.material, self.options, self.log = material, options, log
+        self.maps = MAPS[contract.Material(material)]
+        self.images: dict = {}  # map name -> image, baked (the last one maybe still baking)
+        self._saved = 0  # how many of the maps are baked and saved
+        self._written: list[Path] = []  # files this bake made (a failure removes only those)
+        self._imported: set = set()
+        self._temporary: list = []
+        self._unwrapped = False
+        self._saved_settings: list | None = None
+        self._progress = _Progress(context, source.name, len(self.maps), log)
+
+    @property
+    def baking(self) -> BakedMap | None:
+        """The map being baked, or baked and not yet saved."""
+        return self.maps[self._saved] if len(self.images) > self._saved else None
+
+    @property
+    def all_baked(self) -> bool:
+        return self._saved == len(self.maps)
+
+    @property
+    def step(self) -> tuple[str, int, int]:
+        """(map, n, of m) of the map baking or last baked: ("metallic", 3, 4)."""
+        started = max(len(self.images), 1)
+        return self.maps[started - 1].label, started, len(self.maps)
+
+    def start(self, *, spare_a_core: bool = False) -> None:
+        """Import and place the result, unwrap the original if asked, make the copies. With
+        ``spare_a_core`` (a window to keep live), Cycles bakes on one thread less than the
+        machine has."""
+        context, source = self.context, self.source
+        before = _datablocks()
+        try:
+            result = apply.import_result(context, self.glb_path)
+        finally:
+            self._imported = _datablocks() - before
+        apply.place_over(result, source)
+        if not source.data.uv_layers:
+            self.log(f"Rodin: {source.name}: unwrapping (Smart UV Project)")
+            self._unwrapped = True
+            unwrap(context, source)
+        self._uv_name = source.data.uv_layers.active.name
+        result_size = result_texture_size(result)
+        self._size = self.options.size or result_size or FALLBACK_SIZE
+        scene = context.scene
+        self._saved_settings = _render_settings(scene)
+        self._source_copy, self._emissions = _bake_source(result, self._temporary)
+        self._target_copy, self._target_node = _bake_target(
+            context, source, self._uv_name, self._temporary
+        )
+        scene.collection.objects.link(self._source_copy)
+        scene.collection.objects.link(self._target_copy)
+        context.view_layer.update()
+        _use_cycles_on_cpu(scene, samples_per_texel(result_size, self._size), spare_a_core)
+        diagonal = _world_diagonal(self._target_copy)
+        largest_scale = max(map(abs, self._target_copy.matrix_world.to_scale())) or 1.0
+        self._bake_settings = {
+            "use_selected_to_active": True,
+            "use_cage": False,
+            "cage_extrusion": CAGE_EXTRUSION * diagonal / largest_scale,
+            "max_ray_distance": MAX_RAY_DISTANCE * diagonal,
+            "margin": max(2, MARGIN_PER_1K * self._size // 1024),
+            "target": "IMAGE_TEXTURES",
+            "save_mode": "INTERNAL",
+            "use_clear": True,
+            "use_split_materials": False,
+            "uv_layer": self._uv_name,
+            "normal_space": "TANGENT",
+            "normal_r": "POS_X",
+            "normal_g": "POS_Y",
+            "normal_b": "POS_Z",
+        }
+
+    def bake_next(self, *, invoke: bool) -> None:
+        """Bake the next map into a new image: to its end, or (``invoke``, with a window)
+        started as Blender's background bake job, whose end the caller waits for."""
+        baked_map = self.maps[len(self.images)]
+        self._progress.step(baked_map.label)
+        image = bpy.data.images.new(
+            f"{self.source.name}_{baked_map.name}",
+            self._size,
+            self._size,
+            is_data=not baked_map.is_colour,
+        )
+        self.images[baked_map.name] = image
+        self._target_node.image = image
+        for emission in self._emissions:
+            emission.route(baked_map)
+        view_layer = self.context.view_layer
+        with selection_kept(view_layer), window_override(self.context):
+            select_only(view_layer, {self._source_copy, self._target_copy}, self._target_copy)
+            outcome = bpy.ops.object.bake(
+                "INVOKE_DEFAULT" if invoke else "EXEC_DEFAULT",
+                type="NORMAL" if baked_map is NORMAL else "EMIT",
+                **supported_options(bpy.ops.object.bake, self._bake_settings),
+            )
+        if invoke and "RUNNING_MODAL" not in outcome:
+            raise BakeError(f"Blender did not start baking the {baked_map.label} map")
+
+    def save_baked(self) -> None:
+        """Write the map just baked beside the result file, as PNG."""
+        image = self.images[self.baking.name]
+        # Named after the image, which Blender numbers when the name is taken: baking again never
+        # overwrites the files of an earlier bake that a material may still use.
+        path = self.glb_path.parent / f"{safe_file_name(image.name)}.png"
+        if not path.exists():
+            self._written.append(path)
+        _save_png(image, path)
+        self._saved += 1
+
+    def finish(self) -> bpy.types.Material:
+        """Give the original the baked material, and remove every temporary thing."""
+        baked = build_material(self.source, self.images, self.material)
+        assign_material(self.source, baked, replace=self.options.replace_material)
+        self._clean_up()
+        return baked
+
+    def abort(self) -> None:
+        """Put everything back as it was before ``start``."""
+        bpy.data.batch_remove(self.images.values())
+        self.images = {}
+        for path in self._written:
+            path.unlink(missing_ok=True)
+        if self._unwrapped:  # the mesh had no UV map before
+            while self.source.data.uv_layers:
+                self.source.data.uv_layers.remove(self.source.data.uv_layers[0])
+        self._clean_up()
+
+    def _clean_up(self) -> None:
+        bpy.data.batch_remove(self._temporary)
+        bpy.data.batch_remove(self._imported)
+        self._temporary, self._imported = [], set()
+        if self._saved_settings is not None:
+            _restore(self._saved_settings)
+            self._saved_settings = None
+        self._progress.end()
 
 
 def unwrap(context, obj) -> None:
@@ -152,83 +291,6 @@ def unwrap(context, obj) -> None:
             bpy.ops.uv.smart_project()
         finally:
             bpy.ops.object.mode_set(mode="OBJECT")
-
-
-def bake_maps(context, result, target, folder, material: str, options: BakeOptions, log=print):
-    """Bake ``result``'s maps onto ``target``'s active UV map as PNG files in ``folder``.
-
-    Neither object is edited: the bake runs between temporary copies, removed afterwards with
-    every other temporary datablock, and the scene's render and bake settings are put back. A
-    failure leaves no image behind, in Blender or in ``folder``.
-    Returns {map name: image}, the images saved to their files."""
-    maps = MAPS[contract.Material(material)]
-    uv_name = target.data.uv_layers.active.name
-    result_size = result_texture_size(result)
-    size = options.size or result_size or FALLBACK_SIZE
-    scene = context.scene
-    saved_settings = _render_settings(scene)
-    view_layer = context.view_layer
-    temporary = []
-    images = {}
-    written = []
-    progress = _Progress(context, target.name, len(maps), log)
-    with selection_kept(view_layer):
-        try:
-            source_copy, emission_materials = _bake_source(result, temporary)
-            target_copy, target_node = _bake_target(context, target, uv_name, temporary)
-            scene.collection.objects.link(source_copy)
-            scene.collection.objects.link(target_copy)
-            view_layer.update()
-            select_only(view_layer, {source_copy, target_copy}, target_copy)
-            _use_cycles_on_cpu(scene, samples_per_texel(result_size, size))
-            diagonal = _world_diagonal(target_copy)
-            largest_scale = max(map(abs, target_copy.matrix_world.to_scale())) or 1.0
-            bake_settings = {
-                "use_selected_to_active": True,
-                "use_cage": False,
-                "cage_extrusion": CAGE_EXTRUSION * diagonal / largest_scale,
-                "max_ray_distance": MAX_RAY_DISTANCE * diagonal,
-                "margin": max(2, MARGIN_PER_1K * size // 1024),
-                "target": "IMAGE_TEXTURES",
-                "save_mode": "INTERNAL",
-                "use_clear": True,
-                "use_split_materials": False,
-                "uv_layer": uv_name,
-                "normal_space": "TANGENT",
-                "normal_r": "POS_X",
-                "normal_g": "POS_Y",
-                "normal_b": "POS_Z",
-            }
-            for baked_map in maps:
-                progress.step(baked_map.label)
-                image = bpy.data.images.new(
-                    f"{target.name}_{baked_map.name}", size, size, is_data=not baked_map.is_colour
-                )
-                images[baked_map.name] = image
-                target_node.image = image
-                for emission in emission_materials:
-                    emission.route(baked_map)
-                with window_override(context), collection_paused():
-                    bpy.ops.object.bake(
-                        type="NORMAL" if baked_map is NORMAL else "EMIT",
-                        **supported_options(bpy.ops.object.bake, bake_settings),
-                    )
-                # Named after the image, which Blender numbers when the name is taken: baking again
-                # never overwrites the files of an earlier bake that a material may still use.
-                path = Path(folder) / f"{safe_file_name(image.name)}.png"
-                if not path.exists():  # a failure removes the files this bake made, only those
-                    written.append(path)
-                _save_png(image, path)
-        except BaseException:
-            bpy.data.batch_remove(images.values())
-            for path in written:
-                path.unlink(missing_ok=True)
-            raise
-        finally:
-            bpy.data.batch_remove(temporary)
-            _restore(saved_settings)
-            progress.end()
-    return images
 
 
 def build_material(obj, images: dict, material: str) -> bpy.types.Material:
@@ -255,14 +317,15 @@ def build_material(obj, images: dict, material: str) -> bpy.types.Material:
         bsdf.inputs["Roughness"].default_value = 1.0
         tree.links.new(textures[SHADED_COLOUR.name], bsdf.inputs["Emission Color"])
         bsdf.inputs["Emission Strength"].default_value = 1.0
-        return baked
-    for baked_map in (BASE_COLOUR, ROUGHNESS, METALLIC):
-        tree.links.new(textures[baked_map.name], bsdf.inputs[baked_map.socket])
-    normal_map = tree.nodes.new("ShaderNodeNormalMap")
-    normal_map.space, normal_map.uv_map = "TANGENT", uv_name
-    normal_map.location = bsdf.location + Vector((-250, -600))
-    tree.links.new(textures[NORMAL.name], normal_map.inputs["Color"])
-    tree.links.new(normal_map.outputs["Normal"], bsdf.inputs["Normal"])
+    else:
+        for baked_map in (BASE_COLOUR, ROUGHNESS, METALLIC):
+            tree.links.new(textures[baked_map.name], bsdf.inputs[baked_map.socket])
+        normal_map = tree.nodes.new("ShaderNodeNormalMap")
+        normal_map.space, normal_map.uv_map = "TANGENT", uv_name
+        normal_map.location = bsdf.location + Vector((-250, -600))
+        tree.links.new(textures[NORMAL.name], normal_map.inputs["Color"])
+        tree.links.new(normal_map.outputs["Normal"], bsdf.inputs["Normal"])
+    apply.show_colour_in_solid_view(baked)
     return baked
 
 
@@ -397,16 +460,23 @@ def _datablocks() -> set:
 # --- render settings ----------------------------------------------------------------------
 
 
-def _use_cycles_on_cpu(scene, samples: int):
+def _use_cycles_on_cpu(scene, samples: int, spare_a_core: bool):
     scene.render.engine = "CYCLES"
     scene.cycles.device = "CPU"
     scene.cycles.samples = samples
+    if spare_a_core:
+        scene.render.threads_mode = "FIXED"
+        scene.render.threads = max(1, (os.cpu_count() or 2) - 1)
 
 
 def _render_settings(scene) -> list[tuple]:
-    """(struct, property, value) of every setting a bake may change: the engine, Cycles' device,
-    samples and bake type, and all of the scene's bake settings (whatever this version has)."""
-    saved = [(scene.render, "engine", scene.render.engine)]
+    """(struct, property, value) of every setting a bake may change: the engine, the render
+    threads, Cycles' device, samples and bake type, and all of the scene's bake settings
+    (whatever this version has)."""
+    saved = [
+        (scene.render, name, getattr(scene.render, name))
+        for name in ("engine", "threads_mode", "threads")
+    ]
     for name in ("device", "samples", "bake_type"):
         if hasattr(scene.cycles, name):
             saved.append((scene.cycles, name, getattr(scene.cycles, name)))

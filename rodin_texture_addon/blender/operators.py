@@ -10,7 +10,7 @@ import bpy
 
 from ..jobs import Phase
 from ..rodin import contract
-from . import api, apply, preferences, runtime, translations
+from . import api, apply, bake_job, preferences, runtime, translations
 from .properties import (
     APPLY_MODE_ITEMS,
     BAKE_MATERIAL_ITEMS,
@@ -184,7 +184,7 @@ class RODIN_TEXTURE_OT_apply(_ChoosesHowToApply, _ReportsUserErrors, bpy.types.O
 
     bl_idname = "rodin_texture.apply"
     bl_label = "Apply Result"
-    bl_options = {"REGISTER", "UNDO"}
+    bl_options = {"REGISTER"}  # the undo step comes when the result is in place
 
     poll = classmethod(lambda cls, context: _active_job(context, "model_path") is not None)
 
@@ -205,7 +205,27 @@ class RODIN_TEXTURE_OT_apply(_ChoosesHowToApply, _ReportsUserErrors, bpy.types.O
     def run(self, context):
         mode, options = self.apply_choice(context)
         result = runtime.apply_job(context, context.active_object, mode, options)
-        self.report({"INFO"}, translations.rpt(f"Applied the result to {result.name}"))
+        if bake_job.running(result) is not None:
+            message = f"Baking the result onto {result.name}: the Rodin panel shows how far"
+        else:
+            message = f"Applied the result to {result.name}"
+        self.report({"INFO"}, translations.rpt(message))
+        return {"FINISHED"}
+
+
+class RODIN_TEXTURE_OT_cancel_bake(bpy.types.Operator):
+    """Stop baking the result onto the active object after the map being baked, undoing it all"""
+
+    bl_idname = "rodin_texture.cancel_bake"
+    bl_label = "Cancel Bake"
+
+    @classmethod
+    def poll(cls, context):
+        obj = context.active_object
+        return obj is not None and bake_job.running(obj) is not None and not bake_job.stop_asked()
+
+    def execute(self, context):
+        bake_job.ask_to_stop()
         return {"FINISHED"}
 
 
@@ -219,7 +239,11 @@ class RODIN_TEXTURE_OT_clear(_ReportsUserErrors, bpy.types.Operator):
     @classmethod
     def poll(cls, context):
         obj = _active_job(context)
-        return obj is not None and not runtime.get().manager.is_running(obj.rodin_texture.job_id)
+        return (
+            obj is not None
+            and not runtime.get().manager.is_running(obj.rodin_texture.job_id)
+            and bake_job.running(obj) is None
+        )
 
     def run(self, context):
         state = context.active_object.rodin_texture
@@ -355,6 +379,7 @@ CLASSES = (
     RODIN_TEXTURE_OT_check_now,
     RODIN_TEXTURE_OT_download,
     RODIN_TEXTURE_OT_apply,
+    RODIN_TEXTURE_OT_cancel_bake,
     RODIN_TEXTURE_OT_clear,
     RODIN_TEXTURE_OT_show_original,
     RODIN_TEXTURE_OT_view_texture,

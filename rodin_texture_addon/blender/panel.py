@@ -8,9 +8,10 @@ import bpy
 
 from ..jobs import Phase
 from ..rodin import contract
-from . import preferences, runtime, translations
+from . import bake_job, preferences, runtime, translations
 from .operators import (
     RODIN_TEXTURE_OT_apply,
+    RODIN_TEXTURE_OT_cancel_bake,
     RODIN_TEXTURE_OT_check_now,
     RODIN_TEXTURE_OT_clear,
     RODIN_TEXTURE_OT_copy_task_id,
@@ -141,6 +142,9 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
         message = translations.iface(state.message)
         if state.message and phase is not Phase.FAILED and message.lower() not in status.lower():
             label(layout, context, message)
+        baking = bake_job.running(obj)
+        if baking is not None:
+            draw_bake(layout, context, baking)
         unfollowed = runtime.why_not_followed(context, obj)
         if unfollowed:
             text = translations.iface(f"Not being followed: {unfollowed}")
@@ -159,10 +163,12 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
             row.label(text=translations.iface("Task ID"), translate=False)
             row.operator(RODIN_TEXTURE_OT_copy_task_id.bl_idname, text="", icon="COPYDOWN")
             label(layout, context, state.task_uuid)
-        row = layout.row(align=True)
+        actions = layout.column(align=True)
+        actions.enabled = baking is None
+        row = actions.row(align=True)
         row.operator(RODIN_TEXTURE_OT_check_now.bl_idname, icon="FILE_REFRESH")
         row.operator(RODIN_TEXTURE_OT_download.bl_idname, icon="IMPORT")
-        row = layout.row(align=True)
+        row = actions.row(align=True)
         row.operator(RODIN_TEXTURE_OT_apply.bl_idname, icon="CHECKMARK")
         row.operator(RODIN_TEXTURE_OT_open_folder.bl_idname, text="", icon="FILE_FOLDER")
         row.operator(RODIN_TEXTURE_OT_clear.bl_idname, text="", icon="X")
@@ -173,6 +179,18 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
         preview = runtime.preview_image(state.preview_path)
         if preview is not None:
             layout.template_icon(icon_value=layout.icon(preview), scale=5.0)
+
+
+def draw_bake(layout, context, baking) -> None:
+    """How far Apply to Original is, and how to stop it."""
+    name, step, steps = baking.step
+    text = translations.iface(f"Baking {name} ({step} of {steps})")
+    layout.label(text=text, translate=False, icon="RENDER_STILL")
+    layout.progress(factor=(step - 1) / steps, text=f"{step - 1}/{steps}")
+    if bake_job.stop_asked():
+        label(layout, context, translations.iface("Stopping once this map is baked"), icon="X")
+    else:
+        layout.operator(RODIN_TEXTURE_OT_cancel_bake.bl_idname, icon="CANCEL")
 
 
 def draw_result_view(layout, context) -> None:

@@ -2,9 +2,14 @@
 
 import bpy
 
-from . import operators, panel, preferences, properties, runtime, translations
+from . import bake_job, operators, panel, preferences, properties, runtime, translations
 
-UNDO_HANDLERS = (bpy.app.handlers.undo_post, bpy.app.handlers.redo_post)
+HANDLERS = [
+    (bpy.app.handlers.load_post, runtime.resume_after_load),
+    (bpy.app.handlers.undo_post, runtime.keep_jobs_through_undo),
+    (bpy.app.handlers.redo_post, runtime.keep_jobs_through_undo),
+    *((getattr(bpy.app.handlers, name), handler) for name, handler in bake_job.HANDLERS),
+]
 CLASSES = (*preferences.CLASSES, *properties.CLASSES, *operators.CLASSES, *panel.CLASSES)
 
 
@@ -13,18 +18,15 @@ def register():
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     properties.register()
-    bpy.app.handlers.load_post.append(runtime.resume_after_load)
-    for handlers in UNDO_HANDLERS:
-        handlers.append(runtime.keep_jobs_through_undo)
+    for handlers, handler in HANDLERS:
+        handlers.append(handler)
 
 
 def unregister():
     """Stops everything the add-on started (timers, threads) so Blender can exit at once."""
-    if runtime.resume_after_load in bpy.app.handlers.load_post:
-        bpy.app.handlers.load_post.remove(runtime.resume_after_load)
-    for handlers in UNDO_HANDLERS:
-        if runtime.keep_jobs_through_undo in handlers:
-            handlers.remove(runtime.keep_jobs_through_undo)
+    for handlers, handler in HANDLERS:
+        if handler in handlers:
+            handlers.remove(handler)
     runtime.shutdown()
     properties.unregister()
     for cls in reversed(CLASSES):

@@ -23,8 +23,9 @@ from bpy.app.handlers import persistent
 from ..jobs import JobManager, JobSnapshot, Phase
 from ..rodin import RodinClient, TextureRequest, contract
 from ..rodin.errors import RodinError
-from . import apply, bake, export, preferences, translations
+from . import apply, bake, bake_job, export, preferences, translations
 from .properties import UNFINISHED
+from .screen import redraw_sidebars
 
 PUMP_INTERVAL = 0.2
 # Seconds of writing one tick may spend; what is left waits for the next tick, so a tick stays
@@ -105,6 +106,7 @@ def shutdown():
     for timer in (pump, finish_done_jobs, _fetch_balance_now):
         if bpy.app.timers.is_registered(timer):
             bpy.app.timers.unregister(timer)
+    bake_job.shutdown()
     if _runtime is not None:
         _runtime.shutdown()
         _runtime = None
@@ -198,6 +200,7 @@ def start_generation(
     client = runtime.client(context)
     for obj in objects:
         state = obj.rodin_texture
+        bake_job.refuse_if_baking(obj)
         if state.job_id and runtime.manager.is_running(state.job_id):
             raise UserError(f"{obj.name} already has a texture job running")
         if state.phase in UNFINISHED and state.task_uuid:
@@ -286,6 +289,7 @@ def download_job(context, obj) -> str:
     state = obj.rodin_texture
     if not state.task_uuid:
         raise UserError(f"{obj.name} has no task to download")
+    bake_job.refuse_if_baking(obj)
     runtime = get()
     if state.job_id and runtime.manager.is_running(state.job_id):
         raise UserError(f"{obj.name}'s job is still running")
@@ -376,7 +380,7 @@ def pump(budget: float = PUMP_BUDGET) -> float | None:
         or (runtime.redraw_due and now - runtime.last_redraw >= PROGRESS_REDRAW_INTERVAL)
     ):
         runtime.last_redraw, runtime.redraw_due = now, False
-        redraw_panels()
+        redraw_sidebars()
     busy = (
         runtime.manager.running_count
         or not runtime.manager.updates.empty()
@@ -410,11 +414,7 @@ def finish_done_jobs():
                 state.status = Phase.FAILED.value
                 state.message = f"Could not apply the result: {error}"
                 state.hint = "The result is downloaded: fix the cause, then press Apply Result"
-            else:
-                if not bpy.app.background:  # a timer makes no undo step of its own
-                    step = translations.iface(f"Apply Rodin texture to {obj.name}")
-                    bpy.ops.ed.undo_push(message=step)
-    redraw_panels()
+    redraw_sidebars()
     return None
 
 
@@ -439,18 +439,24 @@ def apply_job(
     context, obj, mode: str | None = None, bake_options: bake.BakeOptions | None = None
 ) -> bpy.types.Object:
     """Put the object's downloaded result in the scene, linked both ways with its source; or,
-    in mode ``ORIGINAL``, bake it onto the object's own UVs. Mode and options default to the
-    panel's."""
+    in mode ``ORIGINAL``, bake it onto the object's own UVs (with a window, as Blender's
+    background bake job: the object has its material when ``bake_job`` says it is done). Mode
+    and options default to the panel's. With a window, the change is one undo step."""
     state = obj.rodin_texture
     if not state.model_path or not Path(state.model_path).is_file():
         raise UserError(f"{obj.name} has no downloaded result to apply")
+    bake_job.refuse_if_baking(obj)
     panel_mode, panel_options = how_to_apply(context)
     mode = mode or panel_mode
     model = Path(state.model_path)
     try:
         if mode == "ORIGINAL":
             material = state.settings.get("material", contract.Material.PBR)
-            bake.apply_to_original(context, obj, model, material, bake_options or panel_options)
+            options = bake_options or panel_options
+            if TIMERS_FIRE:
+                bake_job.start(context, obj, model, material, options, on_success=_baked)
+            else:
+                bake.apply_to_original(context, obj, model, material, options)
             return obj
         result = apply.apply_result(
             context, obj, model, replace=mode == "REPLACE", in_place=not bpy.app.background
@@ -463,7 +469,23 @@ def apply_job(
     if result is not obj:
         result.rodin_texture.source_object = obj
         state.result_object = result
+    _push_undo_step(obj)
     return result
+
+
+def _baked(source) -> None:
+    """The window's bake is done: the original, textured now, is what shows."""
+    pair = source.rodin_texture.result_object
+    if pair is not None:
+        apply.show_result(bpy.context.view_layer, source, pair, shown=False)
+    _push_undo_step(source)
+
+
+def _push_undo_step(obj) -> None:
+    """With a window, one undo step for an applied result (timers make none of their own,
+    and a bake's operator ends before the bake does)."""
+    if not bpy.app.background:
+        bpy.ops.ed.undo_push(message=translations.iface(f"Apply Rodin texture to {obj.name}"))
 
 
 def find_job_object(job_id: str) -> bpy.types.Object | None:
@@ -476,17 +498,6 @@ def find_job_object(job_id: str) -> bpy.types.Object | None:
             runtime.object_names[job_id] = obj.name
             return obj
     return None
-
-
-def redraw_panels():
-    """Redraw the 3D viewports' sidebars, not the viewports: the add-on's state shows only in
-    the sidebar, and a viewport's redraw costs a whole frame of the scene."""
-    for window in bpy.context.window_manager.windows:
-        for area in window.screen.areas:
-            if area.type == "VIEW_3D":
-                for region in area.regions:
-                    if region.type == "UI":
-                        region.tag_redraw()
 
 
 # --- headless ---------------------------------------------------------------------------------
@@ -598,7 +609,7 @@ def keep_jobs_through_undo(*_args):
         snapshot = _runtime.written.get(obj.rodin_texture.job_id)
         if snapshot is not None:
             obj.rodin_texture.write(snapshot)
-    redraw_panels()
+    redraw_sidebars()
 
 
 # --- file load --------------------------------------------------------------------------------

@@ -247,6 +247,30 @@ ZH_HANS: dict[str, str] = {
     ),
     "Blender failed while {0}: {1}": "Blender 在{0}时出错：{1}",
     "baking it onto the original": "将其烘焙到原物体上",
+    # --- Apply to Original as Blender's bake job (with a window) ---
+    "Baking {0} ({1} of {2})": "正在烘焙{0}（第 {1} 张，共 {2} 张）",
+    "base colour": "基础色",
+    "roughness": "糙度",
+    "metallic": "金属度",
+    "normal": "法线",
+    "colour": "颜色",
+    "Cancel Bake": "取消烘焙",
+    "Stop baking the result onto the active object after the map being baked, undoing it all": (
+        "在当前贴图烘焙完成后停止将结果烘焙到活动物体上，并撤销全部更改"
+    ),
+    "Stopping once this map is baked": "此贴图烘焙完成后即停止",
+    "Baking the result onto {0}: the Rodin panel shows how far": (
+        "正在将结果烘焙到 {0} 上：进度见 Rodin 面板"
+    ),
+    "{0}'s result is being baked: wait for it, or cancel it": "{0} 的结果正在烘焙：请等待或取消",
+    "Blender is already baking: wait for that bake to end": "Blender 正在烘焙：请等待该烘焙结束",
+    "Blender did not start baking the {0} map": "Blender 未开始烘焙{0}贴图",
+    "Could not apply the result: Blender failed while baking: {0}": (
+        "无法应用结果：Blender 烘焙时出错：{0}"
+    ),
+    "The result is downloaded: press Apply Result to try again": (
+        "结果已下载：请点击“应用结果”重试"
+    ),
     "importing {0}": "导入 {0}",
     "Cannot read the image {0}: {1}": "无法读取图像 {0}：{1}",
     "Generate again (nothing was charged unless the upload had finished)": (

@@ -254,3 +254,88 @@ def jobs_in_flight(d, sources, name):
     )
     yield 0.5
     d.mark(f"{name} arrived")
+
+
+def bake_state(obj_name: str, results: str) -> dict:
+    """What Apply to Original changes, or must leave as it was when cancelled."""
+    obj = bpy.data.objects[obj_name]
+    scene = bpy.context.scene
+    return {
+        "materials": [slot.material.name if slot.material else None for slot in obj.material_slots],
+        "uv_maps": [uv.name for uv in obj.data.uv_layers],
+        "objects": sorted(o.name for o in bpy.data.objects),
+        "images": sorted(i.name for i in bpy.data.images if i.name != "Render Result"),
+        "meshes": len(bpy.data.meshes),
+        "files": sorted(p.name for p in Path(results).rglob("*.png")),
+        "engine": scene.render.engine,
+        "bake_job_running": bpy.app.is_job_running("OBJECT_BAKE"),
+    }
+
+
+def follow_bake(d, obj, stop_at=None):
+    """Watch a bake in the panel map by map (a screenshot and the panel's texts for each),
+    pressing Cancel Bake when map ``stop_at`` shows."""
+    bake_job = d.module("blender.bake_job")
+    seen = {}
+    beats_before = len(d.beats)
+    while bake_job.running(obj) is not None:
+        _, step, steps = bake_job.running(obj).step
+        if step not in seen:
+            yield from d.screenshot(f"bake-{step}-of-{steps}")
+            seen[step] = {
+                "texts": d.texts(JOB),
+                "operators": d.operators(JOB),
+                "job_running": bpy.app.is_job_running("OBJECT_BAKE"),
+                "too_wide": too_wide(d),
+            }
+            if step == stop_at:
+                yield from d.press("bpy.ops.rodin_texture.cancel_bake(")
+                yield from d.redraw()
+                seen[step]["after_cancel"] = d.texts(JOB)
+        yield 0.05
+    return {"steps": seen, "beats": len(d.beats) - beats_before}
+
+
+def apply_to_original(d, params):
+    """Generate with Apply to Original: the bake runs map by map as Blender's job while the
+    interface stays live; a second apply and a new job are refused meanwhile; then Apply
+    Result again, stopped by the panel's Cancel."""
+    yield from start(d, params)
+    obj = bpy.context.active_object
+    name = obj.name
+    settings = bpy.context.scene.rodin_texture_settings
+    settings.image = bpy.data.images.load(params["image"])
+    settings.apply_mode, settings.bake_size = "ORIGINAL", params.get("bake_size", "1024")
+    d.facts["before"] = bake_state(name, params["results"])
+    yield from d.press("bpy.ops.rodin_texture.generate(")
+    bake_job = d.module("blender.bake_job")
+    yield from d.wait_until(lambda: bake_job.running(obj) is not None, "the bake", 120)
+    d.facts["refusals"] = refusals(d)
+    d.facts["first"] = yield from follow_bake(d, obj)
+    yield from d.screenshot("baked")
+    d.facts["baked"] = bake_state(name, params["results"])
+    d.facts["baked"]["status"] = obj.rodin_texture.status
+    d.facts["baked"]["message"] = obj.rodin_texture.message
+
+    before = bake_state(name, params["results"])
+    yield from d.press("bpy.ops.rodin_texture.apply(")
+    yield from d.wait_until(lambda: bake_job.running(obj) is not None, "a second bake", 60)
+    watched = yield from follow_bake(d, obj, stop_at=2)
+    yield from d.wait_until(lambda: not bpy.app.is_job_running("OBJECT_BAKE"), "its end", 60)
+    yield 0.3
+    after = bake_state(name, params["results"])
+    d.facts["cancel_button"] = {"watched": watched, "before": before, "after": after}
+
+
+def refusals(d) -> dict:
+    """What Apply Result and Generate say for an object whose result is being baked."""
+    said = {}
+    for operator in ("apply", "generate"):
+        try:
+            with d.override():
+                getattr(bpy.ops.rodin_texture, operator)("EXEC_DEFAULT")
+        except RuntimeError as error:
+            said[operator] = str(error)
+        else:
+            said[operator] = "(accepted)"
+    return said

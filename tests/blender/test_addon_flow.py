@@ -735,7 +735,7 @@ def test_results_go_beside_the_saved_file_else_into_the_extensions_folder(
 
 def test_the_balance_is_drawn_when_it_arrives_with_no_job_running(rodin, emulator, monkeypatch):
     redraws = []
-    monkeypatch.setattr(rodin, "redraw_panels", lambda: redraws.append(rodin.balance_text()))
+    monkeypatch.setattr(rodin, "redraw_sidebars", lambda: redraws.append(rodin.balance_text()))
     rodin.refresh_balance(bpy.context).join()
 
     assert rodin.pump() is None  # the answer is drawn: the pump may stop

@@ -72,6 +72,9 @@ def test_installed_zip_textures_a_mesh_then_uninstalls_leaving_nothing_running(
     assert report["timers_left"] == []
     assert report["handlers_while_enabled"] == [
         "load_post: resume_after_load",
+        "load_pre: forget_on_load",
+        "object_bake_cancel: bake_cancelled",
+        "object_bake_complete: bake_completed",
         "redo_post: keep_jobs_through_undo",
         "undo_post: keep_jobs_through_undo",
     ]

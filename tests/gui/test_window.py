@@ -46,3 +46,39 @@ def test_generate_from_the_sidebar_follows_every_stage_to_a_new_object(window, e
     assert undone["task_uuid"] == task_uuid and undone["model_path"]
     for shot in report.shots:
         assert Image.open(shot).size == (1600, 1000)
+
+
+def test_apply_to_original_bakes_as_blenders_job_and_cancels_cleanly(window, emulator):
+    report = window("apply_to_original", bake_size="1024")
+    facts = report.facts
+
+    assert emulator.submit_count == 1, "a refused Generate sent nothing"
+    for operator, said in facts["refusals"].items():
+        assert "is being baked" in said, f"{operator} during the bake: {said}"
+
+    first = facts["first"]
+    assert sorted(first["steps"]) == ["1", "2", "3", "4"]  # JSON's keys are text
+    assert all(step["job_running"] for step in first["steps"].values()), "not Blender's job"
+    # The main loop runs while Cycles bakes. Here (software OpenGL, 2 cores) it runs about once
+    # a second, each viewport redraw Blender makes for the bake's progress taking that long;
+    # before, it stood still from the first map to the last.
+    assert first["beats"] >= 2 * len(first["steps"]), "the main loop stood still while baking"
+    for step, seen in first["steps"].items():
+        assert f"({step} of 4)" in " ".join(seen["texts"])
+        assert "rodin_texture.cancel_bake" in seen["operators"]
+        assert not seen["too_wide"], seen["too_wide"]
+
+    before, baked = facts["before"], facts["baked"]
+    assert baked["status"] == "done", baked["message"]
+    assert baked["materials"] == [*before["materials"], "Suzanne_rodin"]
+    assert baked["objects"] == before["objects"], "the imported result or a copy was left"
+    assert baked["engine"] == before["engine"]
+    assert {
+        f"Suzanne_{name}.png" for name in ("base_color", "roughness", "metallic", "normal")
+    } <= set(baked["files"])
+
+    cancelled = facts["cancel_button"]
+    assert cancelled["after"] == cancelled["before"], "Cancel left changes behind"
+    assert "Stopping once this map is baked" in " ".join(
+        cancelled["watched"]["steps"]["2"]["after_cancel"]
+    )
