@@ -231,15 +231,24 @@ class OriginalBake:
         for emission in self._emissions:
             emission.route(baked_map)
         view_layer = self.context.view_layer
+        copies = (self._source_copy, self._target_copy)
+        for copy in copies:
+            copy.hide_viewport = False
+        view_layer.update()
         with selection_kept(view_layer), window_override(self.context):
-            select_only(view_layer, {self._source_copy, self._target_copy}, self._target_copy)
+            select_only(view_layer, set(copies), self._target_copy)
             outcome = bpy.ops.object.bake(
                 "INVOKE_DEFAULT" if invoke else "EXEC_DEFAULT",
                 type="NORMAL" if baked_map is NORMAL else "EMIT",
                 **supported_options(bpy.ops.object.bake, self._bake_settings),
             )
-        if invoke and "RUNNING_MODAL" not in outcome:
-            raise BakeError(f"Blender did not start baking the {baked_map.label} map")
+        if invoke:
+            # While Blender's job bakes, the viewport must not draw the copies: in Solid view
+            # coloured by texture it would read the image being baked (Blender crashed so).
+            for copy in copies:
+                copy.hide_viewport = True
+            if "RUNNING_MODAL" not in outcome:
+                raise BakeError(f"Blender did not start baking the {baked_map.label} map")
 
     def save_baked(self) -> None:
         """Write the map just baked beside the result file, as PNG."""

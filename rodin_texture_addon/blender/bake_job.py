@@ -84,7 +84,7 @@ def follow() -> float | None:
     entry = _current
     if entry is None:
         return None
-    if entry.ended:
+    if entry.ended:  # the panel shows nothing new until a map's bake ends: no redraw before
         source = bpy.data.objects.get(entry.source_name)
         try:
             if entry.ended == "cancel" or entry.stop_asked or source is None:
@@ -104,7 +104,7 @@ def follow() -> float | None:
             _current = None
             _take_back(entry)
             _mark_failed(source, error)
-    redraw_sidebars()
+        redraw_sidebars()
     return TICK if _current is not None else None
 
 

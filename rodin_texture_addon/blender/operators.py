@@ -10,7 +10,7 @@ import bpy
 
 from ..jobs import Phase
 from ..rodin import contract
-from . import api, apply, bake_job, preferences, runtime, translations
+from . import api, apply, bake_job, preferences, runtime, screen, translations
 from .properties import (
     APPLY_MODE_ITEMS,
     BAKE_MATERIAL_ITEMS,
@@ -93,7 +93,9 @@ class RODIN_TEXTURE_OT_generate(
 
     bl_idname = "rodin_texture.generate"
     bl_label = "Generate Texture"
-    bl_options = {"REGISTER", "UNDO"}
+    # An undo step (undoing the result goes back to here, the job kept), but not registered:
+    # no Adjust Last Operation panel or Repeat Last to submit (and pay) again by accident.
+    bl_options = {"UNDO"}
 
     image_path: bpy.props.StringProperty(name="Image Path", subtype="FILE_PATH", options=SKIP)
     prompt: bpy.props.StringProperty(name="Prompt", options=SKIP)
@@ -226,6 +228,7 @@ class RODIN_TEXTURE_OT_cancel_bake(bpy.types.Operator):
 
     def execute(self, context):
         bake_job.ask_to_stop()
+        screen.redraw_sidebars()
         return {"FINISHED"}
 
 

@@ -184,7 +184,7 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
 def draw_bake(layout, context, baking) -> None:
     """How far Apply to Original is, and how to stop it."""
     name, step, steps = baking.step
-    text = translations.iface(f"Baking {name} ({step} of {steps})")
+    text = translations.iface(f"Baking {translations.iface(name)} ({step} of {steps})")
     layout.label(text=text, translate=False, icon="RENDER_STILL")
     layout.progress(factor=(step - 1) / steps, text=f"{step - 1}/{steps}")
     if bake_job.stop_asked():

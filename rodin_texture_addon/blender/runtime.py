@@ -391,10 +391,11 @@ def pump(budget: float = PUMP_BUDGET) -> float | None:
     return PUMP_INTERVAL if busy else None
 
 
-def finish_done_jobs():
+def finish_done_jobs(every: bool = not TIMERS_FIRE) -> float | None:
     """Load the previews of finished jobs and apply the results that were asked for.
 
-    Runs as a one-shot timer (or from the headless loop), not in the pump: it reads files."""
+    Runs as a timer (or from the headless loop), not in the pump: it reads files. As a timer,
+    one job a call, so results arriving together are imported one main-loop turn apart."""
     runtime = _runtime
     while runtime is not None:
         try:
@@ -414,8 +415,10 @@ def finish_done_jobs():
                 state.status = Phase.FAILED.value
                 state.message = f"Could not apply the result: {error}"
                 state.hint = "The result is downloaded: fix the cause, then press Apply Result"
+        if not every:
+            break
     redraw_sidebars()
-    return None
+    return 0.0 if runtime is not None and not runtime.finished.empty() else None
 
 
 def _load_preview(state) -> None:

@@ -6,6 +6,7 @@ Common parameters: ``zip`` (the extension to install), ``base_url`` and ``api_ke
 emulator), ``results`` (the results folder), ``image`` (a reference picture on disk).
 """
 
+import sys
 import time
 from pathlib import Path
 
@@ -21,8 +22,8 @@ FOLLOW_STEP = 0.05
 
 def start(d, params, mesh="MONKEY"):
     """Blender as a new user finds it: splash closed, online access allowed, the zip installed
-    and set up (key, service, results folder), the default cube swapped for ``mesh``, the
-    Rodin tab open."""
+    and set up (key, service, results folder), the default cube swapped for ``mesh`` (Suzanne,
+    or a GLB file's), the Rodin tab open."""
     bpy.context.preferences.system.use_online_access = True
     yield from d.key("ESC")  # the splash screen
     yield from d.install(params["zip"])
@@ -36,8 +37,8 @@ def start(d, params, mesh="MONKEY"):
         if mesh == "MONKEY":
             bpy.ops.mesh.primitive_monkey_add(location=(0.0, 0.0, 0.0))
             bpy.ops.object.shade_smooth()
-        else:
-            bpy.ops.mesh.primitive_cube_add()
+        else:  # a GLB file's mesh
+            bpy.ops.import_scene.gltf(filepath=mesh)
         bpy.ops.view3d.view_selected()
     bpy.context.active_object.name = params.get("object_name", "Suzanne")
     yield from d.open_sidebar_tab("Rodin")
@@ -138,6 +139,7 @@ def new_object(d, params):
     d.facts["balance_before_generate"] = [t for t in d.texts(MAIN) if t.startswith("Balance")]
     yield from d.screenshot("image-picked")
     yield from d.press("bpy.ops.rodin_texture.generate(")
+    d.facts["redo_panel"] = [(r.width, r.height) for r in d.view3d.regions if r.type == "HUD"]
     d.facts["final"] = yield from follow(d, obj)
     yield from d.wait_until(lambda: obj.rodin_texture.result_object is not None, "the result")
     yield from d.screenshot("result")
@@ -176,7 +178,9 @@ def responsiveness(d, params):
     obj = bpy.context.active_object
     settings = bpy.context.scene.rodin_texture_settings
     settings.image = bpy.data.images.load(params["image"])
-    yield 3.0  # Blender's own start-up work (icons, asset libraries) settles
+    addon_calls = time_addon_work(d)
+    redraws = count_redraws(d)
+    yield 6.0  # Blender's own start-up work (icons, asset libraries) settles
     d.mark("idle")
     yield params.get("idle_seconds", 5.0)
     d.mark("idle-end")
@@ -196,8 +200,11 @@ def responsiveness(d, params):
 
     with d.override():
         bpy.ops.object.select_all(action="DESELECT")
-    bpy.context.view_layer.objects.active = obj
-    obj.select_set(True)
+    if obj.visible_get():  # an add-on that does not hide the original
+        bpy.context.view_layer.objects.active = obj
+    else:
+        bpy.context.view_layer.objects.active = obj.rodin_texture.result_object
+        yield from d.press("bpy.ops.rodin_texture.show_original(")
     settings.apply_mode = "ORIGINAL"
     for size in ("1024", "2048"):
         settings.bake_size = size
@@ -227,8 +234,18 @@ def responsiveness(d, params):
         "bake 2K": ("bake 2048", "bake 2048 end"),
     }
     d.facts["gaps"] = {name: d.gaps(*marks) for name, marks in phases.items()}
-    d.facts["marks"] = d.marks
-    d.facts["long_gaps"] = d.long_gaps(0.05)
+    moments = dict(d.marks)
+    d.facts["addon_work"] = {
+        name: [seconds for when, seconds in addon_calls if moments[a] <= when <= moments[b]]
+        for name, (a, b) in phases.items()
+    }
+    d.facts["redraws"] = {
+        name: {
+            region: sum(moments[a] <= when <= moments[b] for when in times)
+            for region, times in redraws.items()
+        }
+        for name, (a, b) in phases.items()
+    }
 
 
 def jobs_in_flight(d, sources, name):
@@ -281,11 +298,12 @@ def follow_bake(d, obj, stop_at=None):
     while bake_job.running(obj) is not None:
         _, step, steps = bake_job.running(obj).step
         if step not in seen:
+            job_running = bpy.app.is_job_running("OBJECT_BAKE")
             yield from d.screenshot(f"bake-{step}-of-{steps}")
             seen[step] = {
                 "texts": d.texts(JOB),
                 "operators": d.operators(JOB),
-                "job_running": bpy.app.is_job_running("OBJECT_BAKE"),
+                "job_running": job_running,
                 "too_wide": too_wide(d),
             }
             if step == stop_at:
@@ -306,6 +324,8 @@ def apply_to_original(d, params):
     settings = bpy.context.scene.rodin_texture_settings
     settings.image = bpy.data.images.load(params["image"])
     settings.apply_mode, settings.bake_size = "ORIGINAL", params.get("bake_size", "1024")
+    # Solid view coloured by texture draws images: the bake's too, if it let the viewport.
+    d.view3d.spaces.active.shading.color_type = "TEXTURE"
     d.facts["before"] = bake_state(name, params["results"])
     yield from d.press("bpy.ops.rodin_texture.generate(")
     bake_job = d.module("blender.bake_job")
@@ -339,3 +359,125 @@ def refusals(d) -> dict:
         else:
             said[operator] = "(accepted)"
     return said
+
+
+def chinese(d, params):
+    """The whole flow in Simplified Chinese; the user moves on to another object before the
+    result arrives; then Replace Mesh from the panel."""
+    preferences = bpy.context.preferences.view
+    preferences.language = "zh_HANS"
+    preferences.use_translate_interface = True
+    preferences.use_translate_tooltips = True
+    preferences.use_translate_reports = True
+    yield from start(d, params)
+    obj = bpy.context.active_object
+    yield from d.screenshot("zh-start")
+    d.facts["start_texts"] = d.texts(MAIN)
+    yield from pick_image(d, params["image"])
+    yield from d.press("bpy.ops.rodin_texture.generate(")
+    yield from follow(d, obj, until=("generating",))
+    with d.override():  # the user moves on: a cube of their own, selected and active
+        bpy.ops.mesh.primitive_cube_add(location=(4.0, 0.0, 0.0))
+    other = bpy.context.active_object.name
+    yield from follow(d, obj)
+    yield from d.wait_until(lambda: obj.rodin_texture.result_object is not None, "the result")
+    yield from d.screenshot("zh-result")
+    d.facts["arrived"] = scene_facts(obj)
+    d.facts["other"] = other
+    view_layer = bpy.context.view_layer
+    obj.hide_set(False)  # back to the original, as from the outliner
+    view_layer.objects.active = obj
+    bpy.context.scene.rodin_texture_settings.apply_mode = "REPLACE"
+    yield from d.press("bpy.ops.rodin_texture.apply(")
+    yield from d.screenshot("zh-replaced")
+    d.facts["replaced"] = {"mesh": obj.data.name, "texts": d.texts(JOB), "too_wide": too_wide(d)}
+
+
+def time_addon_work(d) -> list[tuple[float, float]]:
+    """(when, seconds) of each call the add-on's code takes on the main thread: its timers,
+    its panels' drawing, its operators."""
+    calls: list[tuple[float, float]] = []
+
+    def timed(function):
+        def call(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                calls.append((started, time.perf_counter() - started))
+
+        call.__name__ = function.__name__
+        return call
+
+    timers = {"blender.runtime": ("pump", "finish_done_jobs"), "blender.bake_job": ("follow",)}
+    for module_name, names in timers.items():
+        module = sys.modules.get(f"{d.addon}.{module_name}")  # an older add-on may lack one
+        for name in names if module else ():
+            setattr(module, name, timed(getattr(module, name)))
+
+    # Blender calls a class's method with as many arguments as its code declares.
+    def method(function, with_event):
+        timed_function = timed(function)
+        if with_event:
+            return lambda self, context, event: timed_function(self, context, event)
+        return lambda self, context: timed_function(self, context)
+
+    for cls in (*d.module("blender.panel").CLASSES, *d.module("blender.operators").CLASSES):
+        for name in ("draw", "execute", "invoke"):
+            function = getattr(cls, name, None)
+            if function is not None and function.__module__.startswith(d.addon):
+                setattr(cls, name, method(function, with_event=name == "invoke"))
+    return calls
+
+
+def count_redraws(d) -> dict[str, list[float]]:
+    """When Blender finished drawing the viewport and the sidebar, from now on."""
+    times: dict[str, list[float]] = {"viewport": [], "sidebar": []}
+    for region, key in (("WINDOW", "viewport"), ("UI", "sidebar")):
+        bpy.types.SpaceView3D.draw_handler_add(
+            lambda key=key: times[key].append(time.perf_counter()), (), region, "POST_PIXEL"
+        )
+    return times
+
+
+def pictures(d, params):
+    """The README's pictures: the panel with an image picked, while generating and when done,
+    the textured result, then in Simplified Chinese the job panel and a bake under way."""
+    yield from start(d, params, mesh=params["model"])
+    obj = bpy.context.active_object
+    obj.name = "Vase"
+    rects = d.facts["rects"] = {}
+    for name, region in (("sidebar", d.sidebar), ("area", d.view3d)):
+        rects[name] = [
+            region.x,
+            d.window.height - region.y - region.height,
+            region.width,
+            region.height,
+        ]
+    yield from pick_image(d, params["image"])
+    yield from d.screenshot("panel-image")
+    yield from d.press("bpy.ops.rodin_texture.generate(")
+    yield from d.wait_until(lambda: obj.rodin_texture.status == "generating", "generating", 60)
+    yield 1.0
+    yield from d.screenshot("panel-generating")
+    yield from d.wait_until(lambda: obj.rodin_texture.result_object is not None, "the result", 120)
+    yield from d.press("bpy.ops.rodin_texture.view_texture(")
+    yield 1.0
+    yield from d.screenshot("result")
+    preferences = bpy.context.preferences.view
+    preferences.language = "zh_HANS"
+    yield from d.press("bpy.ops.rodin_texture.show_original(")
+    yield 1.0
+    yield from d.screenshot("panel-zh-done")
+    settings = bpy.context.scene.rodin_texture_settings
+    settings.apply_mode, settings.bake_size = "ORIGINAL", "1024"
+    settings.unwrap_missing_uvs = True  # the vase has no UV map
+    yield from d.press("bpy.ops.rodin_texture.apply(")
+    bake_job = d.module("blender.bake_job")
+    yield from d.wait_until(
+        lambda: bake_job.running(obj) is not None and bake_job.running(obj).step[1] == 2,
+        "the second map",
+        120,
+    )
+    yield from d.screenshot("panel-zh-baking")
+    yield from d.wait_until(lambda: bake_job.running(obj) is None, "the bake's end", 120)

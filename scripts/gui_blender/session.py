@@ -338,8 +338,10 @@ class _RecordingLayout:
 
 
 def _operator_label(idname: str) -> str:
+    """The button text Blender shows for an operator: its name, translated as Blender does."""
     module, _, name = idname.partition(".")
-    return getattr(getattr(bpy.ops, module), name).get_rna_type().name
+    label = getattr(getattr(bpy.ops, module), name).get_rna_type().name
+    return bpy.app.translations.pgettext_iface(label, "Operator")
 
 
 def _register_probe(driver: Driver) -> None:

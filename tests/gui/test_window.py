@@ -1,6 +1,8 @@
 """The add-on as a person meets it in Blender's window: the sidebar, a job followed by timers,
 the result arriving, and what the panel says at each stage."""
 
+import re
+
 import pytest
 from PIL import Image
 
@@ -24,6 +26,7 @@ def test_generate_from_the_sidebar_follows_every_stage_to_a_new_object(window, e
     (task_uuid,) = emulator.tasks
     assert task_uuid in "".join(stages["generating"]["texts"]), "the task id is not all shown"
     assert facts["balance_before_generate"] == ["Balance: 100 credits"]
+    assert all(size == [1, 1] for size in facts["redo_panel"]), "Generate offers to redo (pay)"
 
     arrived = facts["arrived"]
     result = arrived["result"]
@@ -82,3 +85,28 @@ def test_apply_to_original_bakes_as_blenders_job_and_cancels_cleanly(window, emu
     assert "Stopping once this map is baked" in " ".join(
         cancelled["watched"]["steps"]["2"]["after_cancel"]
     )
+
+
+def chinese_share(texts) -> float:
+    """How much of the panel's text (letters and CJK characters, not ids or numbers) is CJK."""
+    words = [text for text in texts if not re.fullmatch(r"[0-9a-f-]+", text)]  # task ids
+    letters = [c for text in words for c in text if c.isalpha()]
+    return sum("\u4e00" <= c <= "\u9fff" for c in letters) / max(1, len(letters))
+
+
+def test_the_panel_in_simplified_chinese_and_a_user_who_moved_on(window, emulator):
+    report = window("chinese")
+    facts = report.facts
+
+    assert chinese_share(facts["start_texts"]) > 0.8, facts["start_texts"]
+    for status, seen in facts["stages"].items():
+        assert chinese_share(seen["texts"]) > 0.8, f"{status}: {seen['texts']}"
+        assert not seen["too_wide"], f"{status}: cut off: {seen['too_wide']}"
+
+    arrived = facts["arrived"]
+    assert arrived["active"] == facts["other"] and arrived["selected"] == [facts["other"]]
+    assert "Suzanne" not in arrived["visible"] and "Suzanne_rodin" in arrived["visible"]
+
+    replaced = facts["replaced"]
+    assert replaced["mesh"].startswith("Suzanne_rodin"), "Replace Mesh kept the old mesh"
+    assert not replaced["too_wide"]
