@@ -211,11 +211,17 @@ class Driver:
 
     # --- looking ---
 
-    def redraw(self):
+    def redraw(self, longest: float = 5.0):
+        """Redraw every area, and wait for the add-on's panels to have drawn again when they
+        show (while Cycles bakes, the main loop here may turn only once a second)."""
+        draws = len(self.draws)
         for window in bpy.context.window_manager.windows:
             for area in window.screen.areas:
                 area.tag_redraw()
         yield 0.35
+        deadline = time.monotonic() + longest
+        while self.drawn and len(self.draws) == draws and time.monotonic() < deadline:
+            yield 0.05
 
     def screenshot(self, name: str):
         """The whole screen as ``shots/NN-name.png``; returns its pixels (rows from the top)."""
