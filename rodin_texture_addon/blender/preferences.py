@@ -9,7 +9,7 @@ from pathlib import Path
 
 import bpy
 
-from ..rodin import ClientSettings, contract
+from ..rodin import ClientSettings, api_key_problem, contract
 
 KEY_ENVIRONMENT_VARIABLES = ("RODIN_API_KEY", "HYPER3D_API_KEY")
 ADDON_PACKAGE = __package__.rpartition(".")[0]
@@ -63,6 +63,10 @@ class RodinTexturePreferences(bpy.types.AddonPreferences):
         row.prop(self, "api_key")
         if not self.api_key and environment_api_key():
             layout.label(text="Using the key from the environment", icon="INFO")
+        if api_key(context) and key_problem(context):
+            from .translations import iface  # translations reads this module's package name
+
+            layout.label(text=iface(key_problem(context)), translate=False, icon="ERROR")
         layout.prop(self, "results_folder")
         layout.prop(self, "auto_import")
         layout.prop(self, "show_advanced", icon="TRIA_DOWN" if self.show_advanced else "TRIA_RIGHT")
@@ -87,6 +91,12 @@ def environment_api_key() -> str:
 
 def api_key(context=None) -> str:
     return get(context).api_key.strip() or environment_api_key().strip()
+
+
+def key_problem(context=None) -> str:
+    """What is wrong with the key in use, said without showing it (empty: nothing)."""
+    problem = api_key_problem(api_key(context))
+    return f"{problem[0].upper()}{problem[1:]}" if problem else ""
 
 
 def client_settings(context=None) -> ClientSettings:

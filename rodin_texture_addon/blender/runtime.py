@@ -120,7 +120,7 @@ def why_offline(context) -> str:
         return "Online access is off: allow it in Preferences > System > Network"
     if not preferences.api_key(context):
         return "No API key: set it in the add-on preferences (or RODIN_API_KEY)"
-    return ""
+    return preferences.key_problem(context)
 
 
 def why_cannot_generate(context) -> str:

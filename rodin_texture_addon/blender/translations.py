@@ -221,6 +221,11 @@ ZH_HANS: dict[str, str] = {
     "No API key: set it in the add-on preferences (or RODIN_API_KEY)": (
         "没有 API 密钥：请在插件偏好设置中填写（或设置 RODIN_API_KEY）"
     ),
+    "Character {0} of {1} in the API key is {2}, which no key has (a key is printable ASCII "
+    "without spaces): copy it again from Rodin": (
+        "API 密钥的第 {0} 个字符（共 {1} 个）是 {2}，密钥中不会有这种字符（密钥只含可打印的 "
+        "ASCII 字符，没有空格）：请从 Rodin 重新复制"
+    ),
     "Select a mesh to texture": "请选择要生成贴图的网格",
     "Pick a reference image (or give image_path)": "请选择一张参考图（或提供 image_path）",
     "The image {0} has no pixels (its file is missing)": "图像 {0} 没有像素（其文件已丢失）",
@@ -345,6 +350,11 @@ ZH_HANS: dict[str, str] = {
     "cannot read {0}: {1}": "无法读取 {0}：{1}",
     "no API key: set it in the add-on preferences or RODIN_API_KEY": (
         "没有 API 密钥：请在插件偏好设置中填写，或设置 RODIN_API_KEY"
+    ),
+    "character {0} of {1} in the API key is {2}, which no key has (a key is printable ASCII "
+    "without spaces): copy it again from Rodin": (
+        "API 密钥的第 {0} 个字符（共 {1} 个）是 {2}，密钥中不会有这种字符（密钥只含可打印的 "
+        "ASCII 字符，没有空格）：请从 Rodin 重新复制"
     ),
     "the API key was refused": "API 密钥被拒绝",
     "the service accepted the task but sent no task id or subscription key": (

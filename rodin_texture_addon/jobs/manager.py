@@ -508,6 +508,10 @@ class JobManager:
         return job.poll_interval, self._poll
 
     def _post(self, job: _Job, **changes):
+        # Whatever text an error brings (a bug's repr too), the key never reaches the state.
+        for text in ("message", "hint"):
+            if text in changes:
+                changes[text] = job.client.scrub(changes[text])
         job.state = replace(job.state, **changes)
         self.updates.put(job.state)
 

@@ -9,6 +9,7 @@ from .client import (
     StatusReport,
     SubmittedTask,
     TextureRequest,
+    api_key_problem,
     choose_model_file,
     choose_preview,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "StatusReport",
     "SubmittedTask",
     "TextureRequest",
+    "api_key_problem",
     "choose_model_file",
     "choose_preview",
 ]

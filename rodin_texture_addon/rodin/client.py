@@ -11,6 +11,7 @@ import ipaddress
 import math
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -252,10 +253,7 @@ class RodinClient:
     ):
         """``request_gate`` is called before every API request (retries too) and may block:
         the job layer's request budget. It gets the client's close event so it can give up."""
-        if not settings.api_key or not settings.api_key.strip():
-            raise InvalidInput(
-                "api_key", "no API key: set it in the add-on preferences or RODIN_API_KEY"
-            )
+        check_api_key(settings.api_key)
         check_url_scheme("base_url", settings.base_url)
         self.settings = settings
         self._request_gate = request_gate
@@ -525,7 +523,7 @@ class RodinClient:
                     may_retry = True
                 elif response.status_code >= 500:
                     # Scrubbed before the cut, so a key across the cut cannot leak in part.
-                    text = self._scrub(response.text)[:ERROR_BODY_CHARS]
+                    text = self.scrub(response.text)[:ERROR_BODY_CHARS]
                     error = ServiceError(
                         f"HTTP {response.status_code}: {text}", http_status=response.status_code
                     )
@@ -553,7 +551,7 @@ class RodinClient:
     def _decode(self, response: requests.Response) -> dict:
         """The JSON body of an answer, or the typed error it carries (even with a 2xx status)."""
         if response.is_redirect:
-            location = self._scrub(response.headers["Location"])
+            location = self.scrub(response.headers["Location"])
             raise RedirectRefused(
                 f"the service redirected to {location!r} (HTTP {response.status_code}); "
                 "redirects are not followed, so that the API key goes to the base URL only",
@@ -571,19 +569,20 @@ class RodinClient:
             raise ServiceError(f"unreadable answer from the service (HTTP {response.status_code})")
         error = answer.get("error")
         if error not in contract.SUCCESS_ERROR_VALUES:
-            message = self._scrub(str(answer.get("message") or ""))
-            raise error_for_code(self._scrub(str(error)), message, response.status_code)
+            message = self.scrub(str(answer.get("message") or ""))
+            raise error_for_code(self.scrub(str(error)), message, response.status_code)
         if response.status_code == 401:
             raise AuthenticationError(
                 "the API key was refused", code="UNAUTHORIZED", http_status=401
             )
         if response.status_code >= 400:
-            message = self._scrub(str(answer.get("message") or f"HTTP {response.status_code}"))
+            message = self.scrub(str(answer.get("message") or f"HTTP {response.status_code}"))
             raise InvalidRequest(message, http_status=response.status_code)
         return answer
 
-    def _scrub(self, text: str) -> str:
-        """Text from the service, with the key removed in case anything echoes it."""
+    def scrub(self, text: str) -> str:
+        """``text`` with the key removed: the service's answers (in case one echoes it), and
+        whatever else reaches a job's state (a bug's exception text, too)."""
         return text.replace(self.settings.api_key.strip(), "***")
 
 
@@ -597,6 +596,27 @@ def check_url_scheme(field_name: str, url: str):
     raise InvalidInput(
         field_name, f"{url!r} must be an https:// address (plain http only for localhost)"
     )
+
+
+def api_key_problem(key: str) -> str:
+    """What is wrong with an API key, said without showing it (empty: nothing seen)."""
+    key = key.strip()
+    if not key:
+        return "no API key: set it in the add-on preferences or RODIN_API_KEY"
+    for position, character in enumerate(key, 1):
+        if not "!" <= character <= "~":  # an HTTP header takes printable ASCII, no spaces
+            name = unicodedata.name(character, f"U+{ord(character):04X}")
+            return (
+                f"character {position} of {len(key)} in the API key is {name}, which no key "
+                "has (a key is printable ASCII without spaces): copy it again from Rodin"
+            )
+    return ""
+
+
+def check_api_key(key: str) -> None:
+    problem = api_key_problem(key)
+    if problem:
+        raise InvalidInput("api_key", problem)
 
 
 # ---------------------------------------------------------------------------------------------

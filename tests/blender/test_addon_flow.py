@@ -334,6 +334,24 @@ def test_without_a_key_the_button_says_why(rodin, addon, emulator, reference, mo
     assert emulator.requests == []
 
 
+def test_a_key_pasted_with_a_curly_quote_is_refused_and_never_shown(
+    rodin, addon, emulator, reference
+):
+    """Before, the request failed in the HTTP stack and its error, key included, was stored on
+    the object (and so shown in the panel and saved in the .blend)."""
+    bpy.context.preferences.addons[addon.__name__].preferences.api_key = "sk-SECRET\u2019"
+    source = add_suzanne()
+    before = object_state(source)
+    said = "Character 10 of 10 in the API key is RIGHT SINGLE QUOTATION MARK"
+    assert rodin.why_cannot_generate(bpy.context).startswith(said)
+    assert not bpy.ops.rodin_texture.generate.poll()
+    with pytest.raises(RuntimeError) as raised:
+        bpy.ops.rodin_texture.generate()
+    assert said in str(raised.value) and "SECRET" not in str(raised.value)
+    assert object_state(source) == before
+    assert emulator.requests == []
+
+
 def test_the_key_can_come_from_the_environment(rodin, addon, emulator, reference, monkeypatch):
     monkeypatch.setenv("RODIN_API_KEY", "test-key")
     bpy.context.preferences.addons[addon.__name__].preferences.api_key = ""

@@ -242,3 +242,24 @@ def test_the_client_and_job_layers_never_import_bpy():
         "assert 'bpy' not in sys.modules, 'bpy imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+
+
+def test_no_error_text_puts_the_key_in_a_job(
+    manager, emulator, client_for, request_files, tmp_path
+):
+    """A bug whose exception quotes the key (as the HTTP stack's encoding error once did):
+    the job fails with the error, and the key is not in any of its states."""
+    secret = "sk-IN-A-BUG-0123456789"
+    emulator.configure(api_key=secret)
+    client = client_for(api_key=secret)
+
+    def status_with_a_bug(subscription_key):
+        raise ValueError(f"header Bearer {secret} could not be sent")
+
+    client.status = status_with_a_bug
+    request, upload_folder = upload_copy(request_files, tmp_path)
+    manager.submit("job-1", client, request, tmp_path / "results", cleanup=upload_folder)
+    history = run_to_end(manager, ["job-1"])["job-1"]
+    assert history[-1].phase is Phase.FAILED
+    assert "internal error: ValueError('header Bearer *** could not" in history[-1].message
+    assert not [state for state in history if secret in state.message + state.hint]

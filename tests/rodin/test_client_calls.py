@@ -402,6 +402,30 @@ def test_a_missing_key_is_refused_before_any_request():
         RodinClient(ClientSettings(api_key="  "))
 
 
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        ("sk-SECRET\u2019", "character 10 of 10 in the API key is RIGHT SINGLE QUOTATION MARK"),
+        ("\u201csk-SECRET\u201d", "character 1 of 11 in the API key is LEFT DOUBLE QUOTATION"),
+        ("sk-SE CRET", "character 6 of 10 in the API key is SPACE"),
+        ("sk-SEC\tRET", "character 7 of 10 in the API key is U+0009"),
+        ("sk-S\u00c9CRET", "character 5 of 9 in the API key is LATIN CAPITAL LETTER E WITH"),
+        ("sk-SECRET\u200b", "character 10 of 10 in the API key is ZERO WIDTH SPACE"),
+    ],
+)
+def test_a_key_no_service_could_take_is_refused_without_being_shown(emulator, key, said):
+    """Before, such a key reached the HTTP stack, whose UnicodeEncodeError quoted it."""
+    with pytest.raises(errors.InvalidInput) as raised:
+        RodinClient(ClientSettings(api_key=key, base_url=emulator.base_url))
+    assert said in str(raised.value)
+    assert "SECRET" not in str(raised.value) and "SECRET" not in repr(raised.value)
+    assert emulator.submit_count == 0
+
+
+def test_the_key_with_blanks_around_it_is_taken_as_pasted(client_for):
+    assert client_for(api_key=" \ttest-key\n").balance() >= 0
+
+
 SECRET = "sk-LEAKY-0123456789abcdef"
 
 
