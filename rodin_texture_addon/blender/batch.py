@@ -99,7 +99,8 @@ class Asset:
 
     @property
     def label(self) -> str:
-        return f"{self.relative}::{self.object_name}"
+        """The file and the mesh; the file alone when it could not be read."""
+        return f"{self.relative}::{self.object_name}" if self.object_name else str(self.relative)
 
     def finish(self, status: Status, detail: str = ""):
         self.outcome = Outcome(self.label, status, detail)
@@ -123,7 +124,8 @@ def run(settings: BatchSettings, log: Callable[[str], None] = print) -> int:
         keys = task_keys([(asset.input_hash, asset.object_name) for asset in exported])
         for asset, key in zip(exported, keys, strict=True):
             asset.name = key
-        log(f"{len(assets)} meshes in {len(sources)} files")
+        meshes = sum(bool(asset.object_name) for asset in assets)
+        log(f"{meshes} meshes in {len(sources)} files")
         settings.work_folder.mkdir(parents=True, exist_ok=True)
         with Journal(settings.journal or settings.work_folder / "journal.jsonl") as journal:
             _Batch(settings, journal, assets, log).run()
@@ -134,15 +136,30 @@ def run(settings: BatchSettings, log: Callable[[str], None] = print) -> int:
 # --- reading the inputs ---------------------------------------------------------------------
 
 
+class UnreadableSource(Exception):
+    """A scene file Blender could not open or import."""
+
+
 def load_source(path: Path) -> list[str]:
     """Open a scene file as the current scene; the names of its mesh objects, sorted."""
     suffix = path.suffix.lower()
-    if suffix == ".blend":
-        bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
-    else:
-        bpy.ops.wm.read_homefile(use_empty=True)
-        IMPORTERS[suffix](str(path))
+    try:
+        if suffix == ".blend":
+            outcome = bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
+        else:
+            bpy.ops.wm.read_homefile(use_empty=True)
+            outcome = IMPORTERS[suffix](str(path))
+    except RuntimeError as error:  # how bpy.ops reports an operator's error
+        raise UnreadableSource(_first_line(str(error))) from None
+    if "FINISHED" not in outcome:
+        raise UnreadableSource("Blender's importer gave up on it")
     return sorted(obj.name for obj in bpy.context.scene.objects if obj.type == "MESH")
+
+
+def _first_line(text: str) -> str:
+    """An operator error's first line, without Blender's "Error: " prefix."""
+    line = text.strip().splitlines()[0] if text.strip() else "no reason given"
+    return line.removeprefix("Error: ")
 
 
 def _prepare(
@@ -154,8 +171,14 @@ def _prepare(
 ) -> list[Asset]:
     """Export the file's meshes for upload and hash what each would send. Refuses the whole
     batch (before anything is sent or written) when a setting or an image is not acceptable."""
+    try:
+        mesh_names = load_source(source)
+    except UnreadableSource as error:
+        unreadable = Asset(source, relative, "", "")
+        unreadable.finish(Status.FAILED, f"could not read it: {error}")
+        return [unreadable]
     assets = []
-    for object_name, file_name in file_names(load_source(source), "mesh").items():
+    for object_name, file_name in file_names(mesh_names, "mesh").items():
         asset = Asset(source, relative, object_name, file_name)
         assets.append(asset)
         image = references.image_for(relative, object_name)

@@ -239,3 +239,20 @@ def test_bad_input_is_refused_before_anything_is_sent_or_written(
     assert words in run.text
     assert not emulator.requests
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_blender_cannot_read_fails_alone_and_the_rest_are_textured(
+    emulator, inputs, tmp_path
+):
+    """Before, a junk .glb or a corrupt .blend stopped the whole batch with a traceback."""
+    assets = tmp_path / "assets"
+    shutil.copytree(inputs, assets)
+    (assets / "junk.glb").write_bytes(b"not a glTF file at all")
+    (assets / "broken.blend").write_bytes(b"BLENDER-v402" + bytes(64))
+    run = Batch(emulator, assets, tmp_path / "out")
+    assert run.finish() == 1, run.text
+    assert "Traceback" not in run.text
+    assert f"{MESHES} done, 2 failed, 0 skipped" in run.text
+    assert emulator.submit_count == MESHES
+    for label in ("junk.glb", "broken.blend"):
+        assert table_row(run.text, label).startswith("failed   could not read it: "), run.text
