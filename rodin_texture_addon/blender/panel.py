@@ -81,7 +81,7 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
         )
         if reason:
             label(layout, context, translations.iface(reason), icon="ERROR")
-            if not preferences.api_key(context) or preferences.key_problem(context):
+            if preferences.key_problem(context):  # no key, or one that cannot work
                 layout.operator(RODIN_TEXTURE_OT_open_preferences.bl_idname, icon="PREFERENCES")
         if any(runtime.why_not_followed(context, obj) for obj in runtime.unfinished_objects()):
             layout.operator(RODIN_TEXTURE_OT_resume.bl_idname, icon="PLAY")

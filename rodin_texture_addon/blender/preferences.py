@@ -63,10 +63,11 @@ class RodinTexturePreferences(bpy.types.AddonPreferences):
         row.prop(self, "api_key")
         if not self.api_key and environment_api_key():
             layout.label(text="Using the key from the environment", icon="INFO")
-        if api_key(context) and key_problem(context):
+        problem = key_problem(context)
+        if api_key(context) and problem:  # an empty field says it all
             from .translations import iface  # translations reads this module's package name
 
-            layout.label(text=iface(key_problem(context)), translate=False, icon="ERROR")
+            layout.label(text=iface(problem), translate=False, icon="ERROR")
         layout.prop(self, "results_folder")
         layout.prop(self, "auto_import")
         layout.prop(self, "show_advanced", icon="TRIA_DOWN" if self.show_advanced else "TRIA_RIGHT")
