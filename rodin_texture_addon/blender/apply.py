@@ -68,7 +68,10 @@ def place_over(result, source) -> None:
     offset = (source_min + source_max) / 2 - scale * (result_min + result_max) / 2
     fit = Matrix.Diagonal((*scale, 1.0))
     fit.translation = offset
-    result.data.transform(source.matrix_world.inverted_safe() @ fit @ result.matrix_world)
+    to_source = source.matrix_world.inverted_safe() @ fit @ result.matrix_world
+    result.data.transform(to_source)
+    if to_source.determinant() < 0:  # a mirroring source: the faces turned inside out
+        result.data.flip_normals()
     result.data.update()
     result.matrix_world = source.matrix_world.copy()
 

@@ -159,6 +159,30 @@ def mesh_world_box(mesh, matrix_world):
     return points.min(axis=0), points.max(axis=0)
 
 
+def outward_faces(obj):
+    """(faces whose winding, faces whose shading normals point away from the centre in world
+    space, all faces) of ``obj`` with modifiers applied: a convex shape has all of them outward.
+    Normals go to world space through the inverse transpose, as Blender draws them."""
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    evaluated = obj.evaluated_get(depsgraph)
+    mesh = evaluated.to_mesh()
+    try:
+        matrix = np.array(obj.matrix_world)
+        linear, normal_matrix = matrix[:3, :3], np.linalg.inv(matrix[:3, :3]).T
+        points = np.array([v.co for v in mesh.vertices]) @ linear.T + matrix[:3, 3]
+        centre = points.mean(axis=0)
+        corner_normals = np.array([c.vector for c in mesh.corner_normals])
+        winding = shading = 0
+        for polygon in mesh.polygons:
+            away = np.array(polygon.center) @ linear.T + matrix[:3, 3] - centre
+            winding += away @ (normal_matrix @ np.array(polygon.normal)) > 0
+            corners = corner_normals[list(polygon.loop_indices)].sum(axis=0)
+            shading += away @ (normal_matrix @ corners) > 0
+        return int(winding), int(shading), len(mesh.polygons)
+    finally:
+        evaluated.to_mesh_clear()
+
+
 def union_box(*boxes):
     return np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
 

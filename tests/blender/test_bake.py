@@ -236,6 +236,16 @@ def test_small_and_large_objects(rodin, reference, tmp_path, scale):  # noqa: F8
     assert all(min(views) > PSNR_THRESHOLD for views in scores.values()), scores
 
 
+def test_a_mirrored_original(rodin, reference, tmp_path):  # noqa: F811
+    source = add_source()
+    source.scale.x *= -1
+    bpy.context.view_layer.update()
+
+    scores = generate_and_compare(source, tmp_path)
+
+    assert all(min(views) > PSNR_THRESHOLD for views in scores.values()), scores
+
+
 def test_shaded_results_bake_their_colour_map(rodin, reference, tmp_path):  # noqa: F811
     source = add_source()
 
