@@ -28,10 +28,16 @@ class TextureError(RuntimeError):
 def start(context, objects, reference, *, seed=None, **given) -> list[str]:
     """Start one task per object from ``reference`` (an image file's path, or a Blender image);
     each field of ``REQUEST_FIELDS`` and ``APPLY_FIELDS`` not given, or None, is the panel's,
-    and so is the seed. Returns the job ids. All or nothing: a bad input refuses every object."""
+    and so is the seed. Returns the job ids, one per object (an object given twice is one
+    task). All or nothing: a bad input refuses every object."""
     unknown = set(given) - {*REQUEST_FIELDS, *APPLY_FIELDS}
     if unknown:
         raise TypeError(f"unknown parameters: {', '.join(sorted(unknown))}")
+    if isinstance(reference, str | Path) and not str(reference).strip():
+        raise runtime.UserError(
+            "The image path is empty: give an image file, or pick an image in the panel"
+        )
+    objects = list(dict.fromkeys(objects))
     settings = context.scene.rodin_texture_settings
     mode, bake_options = runtime.how_to_apply(
         context, **{name: given.get(name) for name in APPLY_FIELDS}
@@ -78,17 +84,17 @@ def texture_objects(
     the values the ``rodin_texture.generate`` operator takes. ``timeout`` (seconds) stops the
     waiting, not the jobs.
 
-    Returns, for each object, the object that shows its result (the new ``<name>_rodin`` object,
-    or the object itself with ``apply_mode`` ``REPLACE`` or ``ORIGINAL``). Raises
-    ``TextureError`` naming each object that failed and why, after all others have finished.
-    Blocks Blender until done: meant for scripts and background mode."""
-    objects = list(objects)
+    Returns, for each object (once, if it is given twice), the object that shows its result
+    (the new ``<name>_rodin`` object, or the object itself with ``apply_mode`` ``REPLACE`` or
+    ``ORIGINAL``). Raises ``TextureError`` naming each object that failed and why, after all
+    others have finished. Blocks Blender until done: meant for scripts and background mode."""
+    objects = list(dict.fromkeys(objects))
     context = bpy.context
     try:
         job_ids = start(
             context,
             objects,
-            Path(image_path),
+            image_path,
             prompt=prompt,
             seed=seed,
             material=material,

@@ -31,8 +31,10 @@ class RodinTexturePreferences(bpy.types.AddonPreferences):
     results_folder: bpy.props.StringProperty(
         name="Results Folder",
         subtype="DIR_PATH",
-        description="Where results are saved. Empty: 'rodin_results' beside the saved .blend, "
-        "else the add-on's own user folder",
+        description="Where results are saved (a path starting with // is relative to the saved "
+        ".blend). Empty: 'rodin_results' beside the saved .blend, else the add-on's own user "
+        "folder",
+        options={"PATH_SUPPORTS_BLEND_RELATIVE"},
     )
     auto_import: bpy.props.BoolProperty(
         name="Import Results Automatically",

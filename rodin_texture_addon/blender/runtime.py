@@ -21,7 +21,7 @@ import bpy
 from bpy.app.handlers import persistent
 
 from ..jobs import JobManager, JobSnapshot, Phase
-from ..rodin import RodinClient, TextureRequest, contract
+from ..rodin import RodinClient, TextureRequest, contract, files
 from ..rodin.errors import RodinError
 from . import apply, bake, bake_job, export, preferences, translations
 from .properties import UNFINISHED
@@ -198,6 +198,7 @@ def start_generation(
     bake options) is how results are applied when they arrive (default: the panel's, then)."""
     runtime = get()
     client = runtime.client(context)
+    folder = results_folder(context)
     for obj in objects:
         state = obj.rodin_texture
         bake_job.refuse_if_baking(obj)
@@ -216,11 +217,12 @@ def start_generation(
             )
             request.validate()
             staged.append((obj, request, uploads[-1]))
-    except (export.ExportError, RodinError, UserError) as error:
+    except BaseException as error:
         for folder in uploads:
             shutil.rmtree(folder, ignore_errors=True)
-        raise UserError(str(error)) from None
-    folder = preferences.results_folder(context)
+        if isinstance(error, export.ExportError | RodinError | UserError):
+            raise UserError(str(error)) from None
+        raise
     job_ids = []
     for obj, request, upload_folder in staged:
         job_id = uuid.uuid4().hex
@@ -258,9 +260,29 @@ def applies_when_done(context) -> bool:
     return bpy.app.background or preferences.get(context).auto_import
 
 
-def result_folder(context, state) -> Path:
-    """Where a stored job's files go: the folder it started with, else today's default."""
-    return Path(state.result_folder or preferences.results_folder(context))
+def results_folder(context) -> Path:
+    """The folder new results go to, made if missing; UserError when it cannot hold them."""
+    setting = preferences.get(context).results_folder
+    if setting.startswith("//") and not bpy.data.filepath:
+        raise UserError(
+            f"The results folder {setting} is relative to the .blend file: save the file "
+            "first, or choose a full path in the add-on's preferences"
+        )
+    folder = preferences.results_folder(context)
+    problem = files.folder_problem(folder)
+    if problem:
+        raise UserError(f"Results folder: {problem}; choose another in the add-on's preferences")
+    return folder
+
+
+def job_folder(context, state) -> Path:
+    """Where a stored job's files go: the folder it started with while it can hold them, else
+    the current results folder, where the job then moves."""
+    if state.result_folder and not files.folder_problem(Path(state.result_folder)):
+        return Path(state.result_folder)
+    folder = results_folder(context)
+    state.result_folder = str(folder)
+    return folder
 
 
 def resume_job(context, obj) -> str:
@@ -276,7 +298,7 @@ def resume_job(context, obj) -> str:
         runtime.manager.resume(
             job_id,
             runtime.client(context),
-            result_folder(context, state),
+            job_folder(context, state),
             state.snapshot(),
             state.settings.get("geometry_file_format", contract.GeometryFormat.GLB),
         )
@@ -297,7 +319,7 @@ def download_job(context, obj) -> str:
     runtime.manager.download(
         job_id,
         runtime.client(context),
-        result_folder(context, state),
+        job_folder(context, state),
         state.snapshot(),
         state.settings.get("geometry_file_format", contract.GeometryFormat.GLB),
     )
@@ -636,4 +658,7 @@ def resume_after_load(*_args):
     if why_offline(bpy.context):
         return  # the panel says why they are not followed
     for obj in unfinished_objects():
-        resume_job(bpy.context, obj)
+        try:
+            resume_job(bpy.context, obj)
+        except UserError as error:  # the panel says it is not followed; Resume Jobs says why
+            print(f"Rodin: {obj.name} not resumed: {error}")

@@ -193,9 +193,10 @@ ZH_HANS: dict[str, str] = {
         "Rodin API 的基础地址（仅在使用本地模拟器或代理时修改）"
     ),
     "Results Folder": "结果文件夹",
-    "Where results are saved. Empty: 'rodin_results' beside the saved .blend, "
-    "else the add-on's own user folder": (
-        "结果的保存位置。留空则保存到已保存的 .blend 文件旁的 rodin_results 文件夹，"
+    "Where results are saved (a path starting with // is relative to the saved .blend). "
+    "Empty: 'rodin_results' beside the saved .blend, else the add-on's own user folder": (
+        "结果的保存位置（以 // 开头的路径相对于已保存的 .blend 文件）。"
+        "留空则保存到已保存的 .blend 文件旁的 rodin_results 文件夹，"
         "文件未保存时保存到插件自己的用户文件夹"
     ),
     "Import Results Automatically": "自动导入结果",
@@ -225,6 +226,22 @@ ZH_HANS: dict[str, str] = {
     "without spaces): copy it again from Rodin": (
         "API 密钥的第 {0} 个字符（共 {1} 个）是 {2}，密钥中不会有这种字符（密钥只含可打印的 "
         "ASCII 字符，没有空格）：请从 Rodin 重新复制"
+    ),
+    "The image path is empty: give an image file, or pick an image in the panel": (
+        "图像路径为空：请提供一个图像文件，或在面板中选择一张图像"
+    ),
+    "Results folder: {0}; choose another in the add-on's preferences": (
+        "结果文件夹：{0}；请在插件偏好设置中另选一个"
+    ),
+    "The results folder {0} is relative to the .blend file: save the file first, or choose a "
+    "full path in the add-on's preferences": (
+        "结果文件夹 {0} 是相对于 .blend 文件的路径：请先保存文件，或在插件偏好设置中选择完整路径"
+    ),
+    "{0} is a file, not a folder": "{0} 是一个文件，不是文件夹",
+    "cannot write in {0}: {1}": "无法写入 {0}：{1}",
+    "cannot save the result in {0}: {1}": "无法将结果保存到 {0}：{1}",
+    "Choose a results folder you can write to, then press Download Again.": (
+        "请选择一个可写入的结果文件夹，然后点击“重新下载”。"
     ),
     "Select a mesh to texture": "请选择要生成贴图的网格",
     "Pick a reference image (or give image_path)": "请选择一张参考图（或提供 image_path）",

@@ -46,6 +46,7 @@ PROGRESS_REPORT_INTERVAL = 0.1
 DISPATCH_IDLE_WAKE = 1.0
 # Submit refusals that the same request will meet again until a person acts.
 LASTING_REFUSALS = (AuthenticationError, SubscriptionError, InsufficientFunds)
+FOLDER_HINT = "Choose a results folder you can write to, then press Download Again."
 
 
 class Phase(StrEnum):
@@ -358,6 +359,12 @@ class JobManager:
                 self._post(job, message=f"Download problem, retrying: {error}")
                 return self.schedule.download_retry_delay, self._download
             return self._fail(job, error)
+        except OSError as error:  # the results folder: a file, full, not writable
+            return self._fail(
+                job,
+                RodinError(f"cannot save the result in {job.folder}: {error.strerror or error}"),
+                hint=FOLDER_HINT,
+            )
         if self.ledger is not None:
             self.ledger.downloaded(job.state.job_id, str(model_path), preview_path)
         self._post(

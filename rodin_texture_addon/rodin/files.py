@@ -1,4 +1,5 @@
-"""Safe local files from untrusted remote data: file names and streamed bodies."""
+"""Safe local files from untrusted remote data: file names, streamed bodies, the folders they
+go to."""
 
 import os
 import re
@@ -54,6 +55,20 @@ def _split_extension(name: str) -> tuple[str, str]:
 def _fitted(stem: str, extension: str, tag: str = "") -> str:
     """``stem + tag + extension``, the stem cut so the whole fits in ``MAX_NAME_LENGTH``."""
     return stem[: MAX_NAME_LENGTH - len(tag) - len(extension)] + tag + extension
+
+
+def folder_problem(folder: Path) -> str:
+    """Why files cannot be written in ``folder`` (empty when they can), found by making the
+    folder if it is missing and writing a temporary file in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except FileExistsError:
+        return f"{folder} is a file, not a folder"
+    except OSError as error:
+        return f"cannot write in {folder}: {error.strerror or error}"
+    return ""
 
 
 def write_stream(

@@ -263,3 +263,23 @@ def test_no_error_text_puts_the_key_in_a_job(
     assert history[-1].phase is Phase.FAILED
     assert "internal error: ValueError('header Bearer *** could not" in history[-1].message
     assert not [state for state in history if secret in state.message + state.hint]
+
+
+def test_a_results_folder_that_cannot_hold_files_fails_the_download_with_a_way_out(
+    manager, client, emulator, request_files, tmp_path
+):
+    request, upload_folder = upload_copy(request_files, tmp_path)
+    a_file = tmp_path / "results"
+    a_file.write_text("a file where the folder should be")
+    manager.submit("job-1", client, request, a_file, cleanup=upload_folder)
+    final = run_to_end(manager, ["job-1"])["job-1"][-1]
+
+    assert final.phase is Phase.FAILED and final.task_uuid in emulator.tasks
+    assert final.message == f"cannot save the result in {a_file}: Not a directory"
+    assert final.hint == "Choose a results folder you can write to, then press Download Again."
+
+    folder = tmp_path / "elsewhere"
+    manager.download("job-1", client, folder, final, "glb")
+    final = run_to_end(manager, ["job-1"])["job-1"][-1]
+    assert final.phase is Phase.DONE and Path(final.model_path).parent.parent == folder
+    assert emulator.submit_count == 1

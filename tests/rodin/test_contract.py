@@ -4,7 +4,12 @@ import pytest
 
 from rodin_texture_addon.rodin import JobState, ResultFile, StatusReport, choose_model_file
 from rodin_texture_addon.rodin.contract import sniff_image_type
-from rodin_texture_addon.rodin.files import MAX_NAME_LENGTH, safe_file_name, unique_file_names
+from rodin_texture_addon.rodin.files import (
+    MAX_NAME_LENGTH,
+    folder_problem,
+    safe_file_name,
+    unique_file_names,
+)
 
 
 def report(*statuses):
@@ -90,3 +95,15 @@ def test_the_model_is_chosen_by_format_skipping_previews():
     assert choose_model_file(files, "glb").url == "u2"
     assert choose_model_file(files, "obj").url == "u3"
     assert choose_model_file(files, "fbx") is None
+
+
+def test_folder_problem_makes_a_missing_folder_and_names_what_cannot_hold_files(tmp_path):
+    missing = tmp_path / "results" / "today"
+    assert folder_problem(missing) == "" and missing.is_dir()
+    assert list(missing.iterdir()) == [], "the probe leaves nothing behind"
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    assert folder_problem(a_file) == f"{a_file} is a file, not a folder"
+    under_a_file = a_file / "results"
+    assert folder_problem(under_a_file) == f"cannot write in {under_a_file}: Not a directory"
+    assert a_file.read_text() == "not a folder"
