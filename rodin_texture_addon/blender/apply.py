@@ -24,6 +24,10 @@ class ApplyError(RuntimeError):
     own failures, so that callers handle both alike."""
 
 
+class BrokenResult(ApplyError):
+    """A downloaded file Blender cannot read as a mesh: fetching it again may mend it."""
+
+
 def import_result(context, glb_path) -> bpy.types.Object:
     """Import ``glb_path`` as one mesh object with its world transform, in the active collection,
     leaving nothing else behind and the selection as it was (Edit Mode is left, as Blender's
@@ -33,15 +37,19 @@ def import_result(context, glb_path) -> bpy.types.Object:
     collections_before = set(bpy.data.collections)
     with selection_kept(view_layer):
         try:
-            with window_override(context):
-                bpy.ops.import_scene.gltf(
-                    filepath=str(glb_path),
-                    **supported_options(bpy.ops.import_scene.gltf, IMPORT_OPTIONS),
-                )
+            try:
+                with window_override(context):
+                    bpy.ops.import_scene.gltf(
+                        filepath=str(glb_path),
+                        **supported_options(bpy.ops.import_scene.gltf, IMPORT_OPTIONS),
+                    )
+            except RuntimeError as error:
+                step = f"importing {Path(glb_path).name}"
+                raise BrokenResult(f"Blender failed while {step}: {error}") from error
             view_layer.update()
             meshes = [o for o in bpy.data.objects if o not in objects_before and o.type == "MESH"]
             if not meshes:
-                raise ApplyError(f"{Path(glb_path).name} holds no mesh")
+                raise BrokenResult(f"{Path(glb_path).name} holds no mesh")
             for obj in meshes:
                 world = obj.matrix_world.copy()
                 obj.parent = None

@@ -293,6 +293,8 @@ def resume_job(context, obj) -> str:
     runtime = get()
     job_id = _claim_job_id(obj)
     if not runtime.manager.is_running(job_id):
+        runtime.apply_choices.pop(job_id, None)  # chosen for a submit this no longer follows
+        runtime.apply_when_done.discard(job_id)
         if applies_when_done(context):
             runtime.apply_when_done.add(job_id)
         runtime.manager.resume(
@@ -307,7 +309,8 @@ def resume_job(context, obj) -> str:
 
 
 def download_job(context, obj) -> str:
-    """Fetch an object's finished task again through fresh links."""
+    """Fetch an object's finished task again through fresh links, then apply it as the panel
+    says (whatever was chosen when it was submitted)."""
     state = obj.rodin_texture
     if not state.task_uuid:
         raise UserError(f"{obj.name} has no task to download")
@@ -316,6 +319,8 @@ def download_job(context, obj) -> str:
     if state.job_id and runtime.manager.is_running(state.job_id):
         raise UserError(f"{obj.name}'s job is still running")
     job_id = _claim_job_id(obj)
+    runtime.apply_choices.pop(job_id, None)
+    runtime.apply_when_done.add(job_id)
     runtime.manager.download(
         job_id,
         runtime.client(context),
@@ -436,7 +441,10 @@ def finish_done_jobs(every: bool = not TIMERS_FIRE) -> float | None:
             except USER_FACING_ERRORS as error:
                 state.status = Phase.FAILED.value
                 state.message = f"Could not apply the result: {error}"
-                state.hint = "The result is downloaded: fix the cause, then press Apply Result"
+                if isinstance(error, apply.BrokenResult):
+                    state.hint = "The downloaded file is broken: press Download Again"
+                else:
+                    state.hint = "The result is downloaded: fix the cause, then press Apply Result"
         if not every:
             break
     redraw_sidebars()

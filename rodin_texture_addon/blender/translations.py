@@ -264,6 +264,7 @@ ZH_HANS: dict[str, str] = {
     "Pick a reference image": "请选择一张参考图",
     "Not being followed: {0}": "未在跟进：{0}",
     "nothing follows it now: press Resume Jobs": "当前无人跟进：请点击“继续作业”",
+    "The downloaded file is broken: press Download Again": "下载的文件已损坏：请点击“重新下载”",
     "The result is downloaded: fix the cause, then press Apply Result": (
         "结果已下载：排除原因后请点击“应用结果”"
     ),

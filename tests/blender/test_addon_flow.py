@@ -605,10 +605,32 @@ def test_a_result_that_cannot_be_imported_fails_generate_with_the_reason(
     state = source.rodin_texture
     assert state.status == "failed"
     assert "importing" in state.message and "Bad GLB" in state.message
-    assert state.hint and state.result_object is None
+    assert state.hint == "The downloaded file is broken: press Download Again"
+    assert state.result_object is None
     with pytest.raises(RuntimeError) as again:  # Apply Result: a report, not a traceback
         bpy.ops.rodin_texture.apply()
     assert "Traceback" not in str(again.value) and "Bad GLB" in str(again.value)
+
+    corrupt_results.discard("5")  # the next download is whole
+    assert bpy.ops.rodin_texture.download() == {"FINISHED"}
+    assert state.status == "done", state.message
+    assert state.result_object is not None and state.result_object.name == "Suzanne_rodin"
+    assert emulator.submit_count == 1
+
+
+def test_download_again_applies_the_result_as_the_panel_now_says(rodin, addon, emulator, reference):
+    source = add_suzanne()
+    assert bpy.ops.rodin_texture.generate(apply_mode="REPLACE") == {"FINISHED"}
+    state = source.rodin_texture
+    assert state.result_object is None and source.data.name == "Suzanne_rodin"
+    bpy.context.preferences.addons[addon.__name__].preferences.auto_import = False
+    bpy.context.scene.rodin_texture_settings.apply_mode = "NEW_OBJECT"
+
+    assert bpy.ops.rodin_texture.download() == {"FINISHED"}
+
+    assert state.status == "done", state.message
+    assert state.result_object is not None and state.result_object.name == "Suzanne_rodin"
+    assert emulator.submit_count == 1
 
 
 def test_one_result_that_cannot_be_applied_does_not_stop_the_others(
