@@ -34,7 +34,8 @@ class RodinTexturePreferences(bpy.types.AddonPreferences):
         description="Where results are saved (a path starting with // is relative to the saved "
         ".blend). Empty: 'rodin_results' beside the saved .blend, else the add-on's own user "
         "folder",
-        options={"PATH_SUPPORTS_BLEND_RELATIVE"},
+        # Blender 4.5 and later warn about a // path unless the property says it takes one.
+        options={"PATH_SUPPORTS_BLEND_RELATIVE"} if bpy.app.version >= (4, 5, 0) else set(),
     )
     auto_import: bpy.props.BoolProperty(
         name="Import Results Automatically",
