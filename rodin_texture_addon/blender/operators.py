@@ -233,7 +233,7 @@ class RODIN_TEXTURE_OT_cancel_bake(bpy.types.Operator):
 
 
 class RODIN_TEXTURE_OT_clear(_ReportsUserErrors, bpy.types.Operator):
-    """Forget the active object's job (a task still running on the service is abandoned)"""
+    """Forget the active object's job and stop following it (the task stays in the service)"""
 
     bl_idname = "rodin_texture.clear"
     bl_label = "Clear Job"
@@ -242,17 +242,15 @@ class RODIN_TEXTURE_OT_clear(_ReportsUserErrors, bpy.types.Operator):
     @classmethod
     def poll(cls, context):
         obj = _active_job(context)
-        return (
-            obj is not None
-            and not runtime.get().manager.is_running(obj.rodin_texture.job_id)
-            and bake_job.running(obj) is None
-        )
+        if obj is None:
+            return False
+        reason = runtime.why_not_cleared(obj)
+        if reason:
+            cls.poll_message_set(translations.tip(reason))
+        return not reason
 
     def run(self, context):
-        state = context.active_object.rodin_texture
-        for name in ("job_id", "task_uuid", "subscription_key", "job_uuids", "message", "hint"):
-            setattr(state, name, "")
-        state.status = Phase.IDLE.value
+        runtime.clear_job(context.active_object)
         return {"FINISHED"}
 
 

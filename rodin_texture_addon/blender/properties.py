@@ -120,6 +120,11 @@ class RodinTextureJob(bpy.types.PropertyGroup):
     """One object's texture job, saved with the .blend so it survives closing and reopening."""
 
     job_id: bpy.props.StringProperty(name="Job ID")
+    owner: bpy.props.StringProperty(
+        name="Owner",
+        description="The object the job was started on: a copy (Shift-D) carries a job that is "
+        "not its own",
+    )
     status: bpy.props.EnumProperty(name="Status", items=STATUS_ITEMS, default=Phase.IDLE.value)
     progress: bpy.props.FloatProperty(name="Progress", min=0.0, max=1.0, subtype="FACTOR")
     message: bpy.props.StringProperty(name="Message")
@@ -145,6 +150,12 @@ class RodinTextureJob(bpy.types.PropertyGroup):
     @property
     def settings(self) -> dict:
         return json.loads(self.settings_json) if self.settings_json else {}
+
+    def forget(self):
+        """Back to no job, as a new object has."""
+        for prop in self.bl_rna.properties:
+            if prop.identifier != "rna_type":
+                self.property_unset(prop.identifier)
 
     def write(self, snapshot: JobSnapshot):
         """Copy a worker's snapshot onto the object (main thread only)."""

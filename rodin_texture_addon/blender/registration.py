@@ -6,6 +6,7 @@ from . import bake_job, operators, panel, preferences, properties, runtime, tran
 
 HANDLERS = [
     (bpy.app.handlers.load_post, runtime.resume_after_load),
+    (bpy.app.handlers.depsgraph_update_post, runtime.forget_jobs_of_new_copies),
     (bpy.app.handlers.undo_post, runtime.keep_jobs_through_undo),
     (bpy.app.handlers.redo_post, runtime.keep_jobs_through_undo),
     *((getattr(bpy.app.handlers, name), handler) for name, handler in bake_job.HANDLERS),

@@ -227,7 +227,7 @@ def start_generation(
     for obj, request, upload_folder in staged:
         job_id = uuid.uuid4().hex
         state = obj.rodin_texture
-        state.job_id = job_id
+        state.job_id, state.owner = job_id, obj.name
         state.write(JobSnapshot(job_id, Phase.UPLOADING, message="Uploading"))
         state.settings_json = settings_json(request)
         state.result_folder = str(folder)
@@ -288,6 +288,8 @@ def job_folder(context, state) -> Path:
 def resume_job(context, obj) -> str:
     """Follow an object's submitted task again (never submits anything)."""
     state = obj.rodin_texture
+    if copied_job(obj):
+        state.forget()
     if not state.task_uuid:
         raise UserError(f"{obj.name} has no submitted task to resume")
     runtime = get()
@@ -312,6 +314,8 @@ def download_job(context, obj) -> str:
     """Fetch an object's finished task again through fresh links, then apply it as the panel
     says (whatever was chosen when it was submitted)."""
     state = obj.rodin_texture
+    if copied_job(obj):
+        state.forget()
     if not state.task_uuid:
         raise UserError(f"{obj.name} has no task to download")
     bake_job.refuse_if_baking(obj)
@@ -335,12 +339,61 @@ def download_job(context, obj) -> str:
 def _claim_job_id(obj) -> str:
     """The object's job id (a new one if it has none), remembered for the pump's look-ups."""
     state = obj.rodin_texture
-    state.job_id = state.job_id or uuid.uuid4().hex
+    state.job_id, state.owner = state.job_id or uuid.uuid4().hex, obj.name
     get().object_names[state.job_id] = obj.name
     return state.job_id
 
 
+def why_not_cleared(obj) -> str:
+    """Why the object's job cannot be forgotten now (empty: it can), without starting the
+    runtime."""
+    if bake_job.running(obj) is not None:
+        return f"{obj.name}'s result is being baked: wait for it, or cancel it"
+    state = obj.rodin_texture
+    if state.phase is Phase.UPLOADING and is_following(state.job_id):
+        return "The upload may become a paid task: wait until the service confirms it"
+    return ""
+
+
+def clear_job(obj) -> None:
+    """Forget the object's job and stop following it; its task stays in the service."""
+    reason = why_not_cleared(obj)
+    if reason:
+        raise UserError(reason)
+    job_id = obj.rodin_texture.job_id
+    if _runtime is not None and not _runtime.manager.stop_following(job_id):
+        raise UserError("The upload may become a paid task: wait until the service confirms it")
+    if _runtime is not None:
+        _runtime.written.pop(job_id, None)
+    obj.rodin_texture.forget()
+
+
+def copied_job(obj) -> bool:
+    """Whether the job stored on ``obj`` came with it from another object (a copy carries every
+    property): another object carrying it has the name it was started on (``owner``), or, when
+    none has (renamed since), comes before it."""
+    state = obj.rodin_texture
+    if not state.job_id or state.owner == obj.name:
+        return False
+    holders = [o for o in bpy.data.objects if o.rodin_texture.job_id == state.job_id]
+    rightful = next((o for o in holders if o.rodin_texture.owner == o.name), holders[0])
+    return rightful != obj
+
+
+def forget_copied_jobs() -> None:
+    """Clear the jobs that came with copies of objects (Shift-D, copy and paste), and note
+    the new name of an object renamed since its job started."""
+    for obj in bpy.data.objects:
+        state = obj.rodin_texture
+        if state.job_id and state.owner != obj.name:
+            if copied_job(obj):
+                state.forget()
+            else:
+                state.owner = obj.name
+
+
 def unfinished_objects() -> list[bpy.types.Object]:
+    forget_copied_jobs()
     return [
         obj
         for obj in bpy.data.objects
@@ -527,8 +580,9 @@ def find_job_object(job_id: str) -> bpy.types.Object | None:
     if obj is not None and obj.rodin_texture.job_id == job_id:
         return obj
     for obj in bpy.data.objects:
-        if obj.rodin_texture.job_id == job_id:
+        if obj.rodin_texture.job_id == job_id and not copied_job(obj):
             runtime.object_names[job_id] = obj.name
+            obj.rodin_texture.owner = obj.name
             return obj
     return None
 
@@ -636,6 +690,7 @@ def keep_jobs_through_undo(*_args):
     """Undo and redo restore the objects as they were at a step, jobs' states too: write back
     what each job of this session last reported, so undoing an applied result removes the
     result, not the task (its id, its downloaded files)."""
+    forget_copied_jobs()
     if _runtime is None:
         return
     for obj in bpy.data.objects:
@@ -643,6 +698,20 @@ def keep_jobs_through_undo(*_args):
         if snapshot is not None:
             obj.rodin_texture.write(snapshot)
     redraw_sidebars()
+
+
+# --- copies ----------------------------------------------------------------------------------
+
+_objects_seen = 0
+
+
+@persistent
+def forget_jobs_of_new_copies(*_args):
+    """After a change that added objects (a copy made now carries its original's job)."""
+    global _objects_seen
+    if len(bpy.data.objects) > _objects_seen:
+        forget_copied_jobs()
+    _objects_seen = len(bpy.data.objects)
 
 
 # --- file load --------------------------------------------------------------------------------
@@ -653,6 +722,7 @@ def resume_after_load(*_args):
     """After a file opens: reset steps that cannot survive a restart, resume submitted tasks.
 
     The network calls run on worker threads, so opening a file never waits on them."""
+    forget_copied_jobs()
     for obj in bpy.data.objects:
         state = obj.rodin_texture
         if state.phase is Phase.DONE:

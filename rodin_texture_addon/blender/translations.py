@@ -60,8 +60,11 @@ ZH_HANS: dict[str, str] = {
         "将活动物体已下载的结果放入场景，覆盖在原物体上"
     ),
     "Clear Job": "清除作业",
-    "Forget the active object's job (a task still running on the service is abandoned)": (
-        "清除活动物体的作业（服务上仍在运行的任务将被放弃）"
+    "Forget the active object's job and stop following it (the task stays in the service)": (
+        "忘记活动物体的作业并停止跟进（任务仍保留在服务中）"
+    ),
+    "The upload may become a paid task: wait until the service confirms it": (
+        "此次上传可能成为已付费的任务：请等待服务确认"
     ),
     "Show Original / Result": "显示原物体 / 结果",
     "Show the original object in place of its textured result, or the result again": (
@@ -132,6 +135,10 @@ ZH_HANS: dict[str, str] = {
     ),
     # --- each object's job ---
     "Job ID": "作业 ID",
+    "Owner": "所属物体",
+    "The object the job was started on: a copy (Shift-D) carries a job that is not its own": (
+        "作业开始时所在的物体：副本（Shift-D）携带的作业不属于它自己"
+    ),
     "Status": "状态",
     "Progress": "进度",
     "Message": "消息",

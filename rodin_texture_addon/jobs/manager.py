@@ -226,6 +226,18 @@ class JobManager:
                 self._condition.notify_all()
             return True
 
+    def stop_following(self, job_id: str) -> bool:
+        """Stop following a job whose task the service has (or that ended): nothing more is
+        asked about it, the task stays in the service. False while its upload may still
+        become a task: dropping it then could lose a paid one."""
+        with self._condition:
+            job = self._jobs.get(job_id)
+            if job is not None and not job.state.submitted:
+                return False
+            self._jobs.pop(job_id, None)
+            self._condition.notify_all()
+            return True
+
     def is_running(self, job_id: str) -> bool:
         with self._condition:
             return job_id in self._jobs

@@ -4,11 +4,14 @@ with a clear message before anything is spent, or put right without losing the t
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import bpy
 import pytest
+from rodin_emulator import Fault
 
+from . import scenes
 from . import test_addon_flow as flow
 from .test_addon_flow import add_suzanne, module, object_state
 
@@ -144,3 +147,122 @@ def test_a_results_folder_that_cannot_be_written_is_refused(
         bpy.ops.rodin_texture.generate()
 
     assert_nothing_sent_or_changed(emulator, uploads, before)
+
+
+def duplicate(obj):
+    """Shift-D, as the user does it."""
+    scenes.select_only(obj, active=obj)
+    assert bpy.ops.object.duplicate() == {"FINISHED"}
+    bpy.context.view_layer.update()
+    return bpy.context.active_object
+
+
+def test_a_copy_made_mid_job_carries_no_job_and_the_original_gets_its_result(
+    rodin, emulator, reference, tmp_path
+):
+    emulator.configure(generating_seconds=2)
+    source = add_suzanne()
+    template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
+    rodin.start_generation(bpy.context, [source], template, [1])
+    flow.pump_until(rodin, lambda: source.rodin_texture.task_uuid, "task id")
+
+    copy = duplicate(source)
+
+    assert copy.name == "Suzanne.001" and copy.rodin_texture.job_id == ""
+    assert copy.rodin_texture.status == "idle" and copy.rodin_texture.task_uuid == ""
+    path = tmp_path / "scene.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    rodin.shutdown()  # as if Blender had closed
+
+    objects = flow.reopen(path)
+    original = objects["Suzanne"]
+    flow.pump_until(rodin, lambda: original.rodin_texture.status == "done", "result")
+    rodin.finish_done_jobs(every=True)
+
+    assert original.rodin_texture.result_object is not None
+    assert objects["Suzanne.001"].rodin_texture.status == "idle"
+    assert emulator.submit_count == 1
+
+
+def test_a_copy_of_a_textured_object_does_not_claim_its_result(rodin, emulator, reference):
+    source = add_suzanne()
+    assert bpy.ops.rodin_texture.generate() == {"FINISHED"}
+    result = source.rodin_texture.result_object
+
+    copy = duplicate(source)
+
+    assert copy.rodin_texture.result_object is None and copy.rodin_texture.task_uuid == ""
+    assert source.rodin_texture.result_object == result
+    assert source.rodin_texture.status == "done"
+
+
+def test_a_copy_from_a_script_is_told_apart_when_it_is_resumed(rodin, emulator, reference):
+    source = _submitted(rodin, emulator)
+    copy = source.copy()  # no depsgraph update yet: the copy still carries the job
+    bpy.context.collection.objects.link(copy)
+    rodin.shutdown()
+
+    with pytest.raises(rodin.UserError, match="has no submitted task to resume"):
+        rodin.resume_job(bpy.context, copy)
+    assert copy.rodin_texture.job_id == "" and source.rodin_texture.task_uuid
+
+
+def test_a_renamed_object_keeps_its_job(rodin, emulator, reference):
+    source = _submitted(rodin, emulator, generating_seconds=1)
+    source.name = "Hero"
+    copy = duplicate(source)
+
+    flow.pump_until(rodin, lambda: source.rodin_texture.status == "done", "result")
+
+    assert copy.rodin_texture.job_id == "" and source.rodin_texture.owner == "Hero"
+    assert emulator.submit_count == 1
+
+
+def _submitted(rodin, emulator, generating_seconds=30):
+    emulator.configure(generating_seconds=generating_seconds)
+    source = add_suzanne()
+    template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
+    rodin.start_generation(bpy.context, [source], template, [1])
+    flow.pump_until(rodin, lambda: source.rodin_texture.task_uuid, "task id")
+    return source
+
+
+def status_requests(emulator):
+    return sum(r.path.endswith("/status") for r in emulator.requests)
+
+
+def test_a_followed_job_can_be_cleared_and_is_no_longer_asked_about(rodin, emulator, reference):
+    source = _submitted(rodin, emulator)
+    task = source.rodin_texture.task_uuid
+    flow.pump_until(rodin, lambda: status_requests(emulator) > 0, "status request")
+    scenes.select_only(source, active=source)
+    assert rodin.is_following(source.rodin_texture.job_id)
+    assert bpy.ops.rodin_texture.clear.poll()
+
+    assert bpy.ops.rodin_texture.clear() == {"FINISHED"}
+
+    assert object_state(source) == ("", "idle", "", "")
+    assert rodin.get().manager.running_count == 0
+    asked = status_requests(emulator)
+    time.sleep(0.5)  # several polling intervals of the fast schedule
+    rodin.pump()
+    assert status_requests(emulator) == asked
+    assert task in emulator.tasks and emulator.submit_count == 1
+    assert not bpy.ops.rodin_texture.clear.poll()  # nothing left to clear
+
+
+def test_an_upload_not_yet_a_task_cannot_be_cleared_and_says_why(rodin, emulator, reference):
+    emulator.inject("rodin_texture_only", Fault.slow(2.0))
+    source = add_suzanne()
+    template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
+    rodin.start_generation(bpy.context, [source], template, [1])
+    scenes.select_only(source, active=source)
+
+    assert source.rodin_texture.status == "uploading"
+    assert not bpy.ops.rodin_texture.clear.poll()
+    with pytest.raises(rodin.UserError, match="wait until the service confirms it"):
+        rodin.clear_job(source)
+
+    flow.pump_until(rodin, lambda: source.rodin_texture.task_uuid, "task id")
+    assert bpy.ops.rodin_texture.clear() == {"FINISHED"}
+    assert source.rodin_texture.job_id == "" and emulator.submit_count == 1
