@@ -52,11 +52,11 @@ def start(context, objects, reference, *, seed=None, **given) -> list[str]:
     seeds = [settings.chosen_seed() if seed is None else seed for _ in objects]
     # Each job copies the image into its own upload folder; a copy made here is removed at once.
     with tempfile.TemporaryDirectory(dir=preferences.user_folder("uploads")) as scratch:
-        if not isinstance(reference, str | Path):
-            reference = images.upload_path(reference, Path(scratch))
-        template = TextureRequest(
-            image_path=Path(bpy.path.abspath(str(reference))), model_path=Path(), **fields
-        )
+        if isinstance(reference, str | Path):
+            path = images.file_upload_path(Path(bpy.path.abspath(str(reference))), Path(scratch))
+        else:
+            path = images.upload_path(reference, Path(scratch))
+        template = TextureRequest(image_path=path, model_path=Path(), **fields)
         return runtime.start_generation(
             context, objects, template, seeds, apply_choice=(mode, bake_options)
         )

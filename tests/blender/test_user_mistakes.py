@@ -1,6 +1,7 @@
 """What a demanding user gets wrong, in real Blender against the emulator: each mistake is refused
 with a clear message before anything is spent, or put right without losing the task."""
 
+import io
 import os
 import re
 import shutil
@@ -8,6 +9,8 @@ import time
 from pathlib import Path
 
 import bpy
+import numpy as np
+import PIL.Image
 import pytest
 from rodin_emulator import Fault
 
@@ -266,3 +269,51 @@ def test_an_upload_not_yet_a_task_cannot_be_cleared_and_says_why(rodin, emulator
     flow.pump_until(rodin, lambda: source.rodin_texture.task_uuid, "task id")
     assert bpy.ops.rodin_texture.clear() == {"FINISHED"}
     assert source.rodin_texture.job_id == "" and emulator.submit_count == 1
+
+
+def write_high_dynamic_range(path, file_format):
+    """A grey ramp from 0 to 4 (scene linear), as Blender writes an EXR or HDR render."""
+    image = bpy.data.images.new("ramp", 8, 2, float_buffer=True)
+    levels = np.repeat(np.linspace(0.0, 4.0, 8, dtype=np.float32), 4).reshape(8, 4)
+    levels[:, 3] = 1.0
+    image.pixels.foreach_set(np.tile(levels, (2, 1)).ravel())
+    image.filepath_raw, image.file_format = str(path), file_format
+    image.save()
+    bpy.data.images.remove(image)
+
+
+@pytest.mark.parametrize("kind", ["exr", "hdr", "tif", "bmp"])
+@pytest.mark.parametrize("given_as", ["panel image", "image_path"])
+def test_references_the_service_does_not_take_are_sent_as_png(
+    rodin, emulator, tmp_path, kind, given_as
+):
+    path = tmp_path / f"reference.{kind}"
+    if kind in ("exr", "hdr"):
+        write_high_dynamic_range(path, {"exr": "OPEN_EXR", "hdr": "HDR"}[kind])
+    else:
+        colours = np.random.default_rng(4).integers(0, 256, (6, 10, 3), dtype=np.uint8)
+        PIL.Image.fromarray(colours).save(path)
+    source = add_suzanne()
+    parameters = {}
+    if given_as == "image_path":
+        parameters["image_path"] = str(path)
+    else:
+        bpy.context.scene.rodin_texture_settings.image = bpy.data.images.load(str(path))
+
+    assert bpy.ops.rodin_texture.generate(**parameters) == {"FINISHED"}
+
+    assert source.rodin_texture.status == "done", source.rodin_texture.message
+    task = emulator.tasks[source.rodin_texture.task_uuid]
+    assert task.image_bytes.startswith(b"\x89PNG\r\n\x1a\n") and task.image_name.endswith(".png")
+    with PIL.Image.open(io.BytesIO(task.image_bytes)) as sent:
+        sent_rgb = np.asarray(sent.convert("RGB"))
+    if kind in ("exr", "hdr"):
+        ramp = sent_rgb[0, :, 0].astype(int)
+        assert sent_rgb.shape == (2, 8, 3)
+        assert np.all(np.diff(ramp) > 0), f"tone-mapped, not clipped: {ramp}"
+    else:
+        assert np.array_equal(sent_rgb, colours)
+    assert path.is_file()
+    if given_as == "image_path":
+        loaded = [image for image in bpy.data.images if image.filepath == str(path)]
+        assert loaded == [], "the image loaded to convert it is removed"
