@@ -18,6 +18,7 @@ from .properties import (
     MATERIAL_ITEMS,
     RESOLUTION_ITEMS,
     escore_property,
+    limits,
     reference_scale_property,
     texture_delight_property,
 )
@@ -100,12 +101,12 @@ class RODIN_TEXTURE_OT_generate(
     image_path: bpy.props.StringProperty(name="Image Path", subtype="FILE_PATH", options=SKIP)
     prompt: bpy.props.StringProperty(name="Prompt", options=SKIP)
     seed: bpy.props.IntProperty(
-        name="Seed", min=contract.SEED_MIN, max=contract.SEED_MAX, options=SKIP
+        name="Seed", options=SKIP, **limits(False, contract.SEED_MIN, contract.SEED_MAX)
     )
     material: bpy.props.EnumProperty(name="Material", items=MATERIAL_ITEMS, options=SKIP)
     resolution: bpy.props.EnumProperty(name="Resolution", items=RESOLUTION_ITEMS, options=SKIP)
-    reference_scale: reference_scale_property(options=SKIP)
-    escore: escore_property(options=SKIP)
+    reference_scale: reference_scale_property(clamped=False, options=SKIP)
+    escore: escore_property(clamped=False, options=SKIP)
     texture_delight: texture_delight_property(options=SKIP)
 
     def run(self, context):

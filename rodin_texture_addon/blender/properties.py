@@ -48,25 +48,33 @@ UNFINISHED = {Phase.UPLOADING, Phase.WAITING, Phase.GENERATING, Phase.DOWNLOADIN
 
 
 # The request's numeric and switch fields, as the panel and the generate operator both declare
-# them (the operator with its own options).
-def reference_scale_property(**options):
+# them. The panel's are clamped to their range; an operator's are not, so that a value out of
+# range reaches the request's validation, which refuses it with a message, instead of being
+# changed without a word.
+def limits(clamped: bool, low, high=None) -> dict:
+    """A property's range: hard (``min``, ``max``) when ``clamped``, else for the slider only."""
+    bounds = {"min": low} | ({} if high is None else {"max": high})
+    return bounds if clamped else {f"soft_{name}": value for name, value in bounds.items()}
+
+
+def reference_scale_property(*, clamped=True, **options):
     return bpy.props.FloatProperty(
         name="Reference Scale",
         default=contract.DEFAULT_REFERENCE_SCALE,
-        min=0.01,
         soft_max=4.0,
         description="How strongly the reference image drives the texture",
+        **limits(clamped, 0.01),
         **options,
     )
 
 
-def escore_property(**options):
+def escore_property(*, clamped=True, **options):
     return bpy.props.FloatProperty(
         name="PBR Detail",
         default=contract.DEFAULT_ESCORE,
-        min=0.0,
         soft_max=10.0,
         description="The service's 'escore': how much detail the PBR maps get",
+        **limits(clamped, 0.0),
         **options,
     )
 
@@ -90,9 +98,8 @@ class RodinTextureSettings(bpy.types.PropertyGroup):
     )
     seed: bpy.props.IntProperty(
         name="Seed",
-        min=contract.SEED_MIN,
-        max=contract.SEED_MAX,
         description="The same seed with the same inputs gives a similar texture",
+        **limits(True, contract.SEED_MIN, contract.SEED_MAX),
     )
     random_seed: bpy.props.BoolProperty(
         name="Random Seed", default=True, description="Pick a new seed for every generation"

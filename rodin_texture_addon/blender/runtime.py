@@ -24,7 +24,7 @@ from ..jobs import JobManager, JobSnapshot, Phase
 from ..rodin import RodinClient, TextureRequest, contract, files
 from ..rodin.errors import RodinError
 from . import apply, bake, bake_job, export, preferences, translations
-from .properties import UNFINISHED
+from .properties import APPLY_MODE_ITEMS, BAKE_MATERIAL_ITEMS, BAKE_SIZE_ITEMS, UNFINISHED
 from .screen import redraw_sidebars
 
 PUMP_INTERVAL = 0.2
@@ -162,6 +162,14 @@ def how_to_apply(
 ) -> tuple[str, bake.BakeOptions]:
     """The apply mode and bake options: each value given (not None), else the panel's."""
     settings = context.scene.rodin_texture_settings
+    for name, value, items in (
+        ("apply_mode", apply_mode, APPLY_MODE_ITEMS),
+        ("bake_size", bake_size, BAKE_SIZE_ITEMS),
+        ("bake_material", bake_material, BAKE_MATERIAL_ITEMS),
+    ):
+        allowed = [item[0] for item in items]
+        if value is not None and value not in allowed:
+            raise UserError(f"{name}: must be one of {', '.join(allowed)}, not {value!r}")
 
     def chosen(value, panel_value):
         return panel_value if value is None else value

@@ -361,6 +361,8 @@ ZH_HANS: dict[str, str] = {
     "must be text": "必须是文本",
     "must be a number, not {0}": "必须是数字，而不是 {0}",
     "must be greater than 0, not {0}": "必须大于 0，而不是 {0}",
+    "must be 0 or more, not {0}": "必须大于或等于 0，而不是 {0}",
+    "{0}: must be one of {1}, not {2}": "{0}：必须是 {1} 之一，而不是 {2}",
     "{0} is not one of: {1}": "{0} 不是可选值之一：{1}",
     "{0} must be an https:// address (plain http only for localhost)": (
         "{0} 必须是 https:// 地址（仅 localhost 可使用普通 http）"

@@ -9,6 +9,7 @@ import functools
 import io
 import ipaddress
 import math
+import struct
 import threading
 import time
 import unicodedata
@@ -88,9 +89,9 @@ class TextureRequest:
                 f"not {self.seed!r}",
             )
         if self.reference_scale is not None:
-            _check_number("reference_scale", self.reference_scale, positive=True)
+            _check_number("reference_scale", self.reference_scale, zero_allowed=False)
         if self.escore is not None:
-            _check_number("escore", self.escore, positive=False)
+            _check_number("escore", self.escore, zero_allowed=True)
         if self.texture_delight is not None and not isinstance(self.texture_delight, bool):
             raise InvalidInput("texture_delight", "must be true or false")
         if not isinstance(self.prompt, str):
@@ -715,15 +716,29 @@ def _enum_value(field_name: str, enum_type: type[Enum], value) -> Enum:
     raise InvalidInput(field_name, f"{value!r} is not one of: {contract.allowed_values(enum_type)}")
 
 
-def _check_number(field_name: str, value, *, positive: bool):
+def _check_number(field_name: str, value, *, zero_allowed: bool):
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInput(field_name, f"must be a number, not {value!r}")
-    if positive and value <= 0:
-        raise InvalidInput(field_name, f"must be greater than 0, not {value!r}")
+    if zero_allowed and value < 0:
+        raise InvalidInput(field_name, f"must be 0 or more, not {_number_text(value)}")
+    if not zero_allowed and value <= 0:
+        raise InvalidInput(field_name, f"must be greater than 0, not {_number_text(value)}")
 
 
 def _number_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+    """The number as a person wrote it. Blender's float properties hold 32 bits, so a 0.01 typed
+    in Blender arrives as 0.009999999776482582: such a value is written as the shortest decimal
+    with the same 32-bit value."""
+    value = float(value)
+    if value.is_integer():
+        return str(int(value))
+    single = struct.unpack("f", struct.pack("f", value))[0]
+    if single == value:
+        for digits in range(1, 10):
+            text = f"{value:.{digits}g}"
+            if struct.unpack("f", struct.pack("f", float(text)))[0] == single:
+                return text
+    return repr(value)
 
 
 def _read_head(field_name: str, path: Path, *, limit: int | None = None) -> bytes:

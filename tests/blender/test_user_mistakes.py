@@ -317,3 +317,51 @@ def test_references_the_service_does_not_take_are_sent_as_png(
     if given_as == "image_path":
         loaded = [image for image in bpy.data.images if image.filepath == str(path)]
         assert loaded == [], "the image loaded to convert it is removed"
+
+
+OUT_OF_RANGE = {
+    "seed -1": ({"seed": -1}, "seed: must be a whole number from 0 to 65535, not -1"),
+    "seed 65536": ({"seed": 65536}, "seed: must be a whole number from 0 to 65535, not 65536"),
+    "reference_scale 0": ({"reference_scale": 0.0}, "reference_scale: must be greater than 0"),
+    "escore -5": ({"escore": -5.0}, "escore: must be 0 or more, not -5"),
+}
+
+
+@pytest.mark.parametrize("case", OUT_OF_RANGE)
+@pytest.mark.parametrize("through", ["operator", "texture_objects"])
+def test_out_of_range_values_are_refused_the_same_everywhere(
+    rodin, addon, emulator, reference, reference_image, uploads, case, through
+):
+    parameters, said = OUT_OF_RANGE[case]
+    source = add_suzanne()
+    before = {obj.name: object_state(obj) for obj in bpy.data.objects}
+
+    if through == "operator":
+        with pytest.raises(RuntimeError, match=re.escape(said)):
+            bpy.ops.rodin_texture.generate(**parameters)
+    else:
+        api = module(addon, "blender.api")
+        with pytest.raises(api.TextureError, match=re.escape(said)):
+            api.texture_objects([source], reference_image, **parameters)
+
+    assert_nothing_sent_or_changed(emulator, uploads, before)
+
+
+def test_unknown_apply_choices_are_refused(rodin, addon, emulator, reference_image, uploads):
+    api = module(addon, "blender.api")
+    source = add_suzanne()
+    before = {obj.name: object_state(obj) for obj in bpy.data.objects}
+
+    with pytest.raises(api.TextureError, match="apply_mode: must be one of NEW_OBJECT, REPLACE"):
+        api.texture_objects([source], reference_image, apply_mode="MERGE")
+    with pytest.raises(api.TextureError, match="bake_size: must be one of RESULT, 1024"):
+        api.texture_objects([source], reference_image, bake_size="3000")
+
+    assert_nothing_sent_or_changed(emulator, uploads, before)
+
+
+def test_a_scale_typed_in_blender_is_sent_as_typed(rodin, emulator, reference):
+    source = add_suzanne()
+    assert bpy.ops.rodin_texture.generate(reference_scale=0.01, escore=2.3) == {"FINISHED"}
+    sent = emulator.tasks[source.rodin_texture.task_uuid].settings
+    assert (sent["reference_scale"], sent["escore"]) == ("0.01", "2.3")

@@ -67,6 +67,22 @@ def test_enum_values_are_matched_without_case_and_sent_as_the_service_spells_the
     assert (sent.form["material"], sent.form["resolution"]) == ("PBR", "Basic")
 
 
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        (0.009999999776482582, "0.01"),  # 0.01 as Blender's 32-bit float property holds it
+        (2.299999952316284, "2.3"),
+        (0.01, "0.01"),
+        (0.1 + 0.2, "0.30000000000000004"),  # a 64-bit value from Python goes as it is
+        (3.0, "3"),
+    ],
+)
+def test_numbers_are_sent_as_written(client, emulator, request_files, given, sent):
+    client.submit(TextureRequest(*request_files, reference_scale=given, escore=given))
+    (request,) = [r for r in emulator.requests if r.path.endswith("/rodin_texture_only")]
+    assert (request.form["reference_scale"], request.form["escore"]) == (sent, sent)
+
+
 def _file(tmp_path, name, content: bytes, size: int | None = None):
     path = tmp_path / name
     with path.open("wb") as file:
@@ -110,6 +126,7 @@ BAD_INPUTS = {
     "scale zero": (lambda tmp: {"reference_scale": 0}, "reference_scale", "greater than 0"),
     "scale nan": (lambda tmp: {"reference_scale": math.nan}, "reference_scale", "a number"),
     "escore text": (lambda tmp: {"escore": "high"}, "escore", "a number"),
+    "escore negative": (lambda tmp: {"escore": -5}, "escore", "must be 0 or more, not -5"),
     "delight text": (lambda tmp: {"texture_delight": "yes"}, "texture_delight", "true or false"),
 }
 
