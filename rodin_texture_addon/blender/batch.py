@@ -247,7 +247,11 @@ class _Batch:
         self.manager = JobManager(
             settings.schedule, budget=budget, max_in_flight=settings.max_in_flight, ledger=journal
         )
-        self.client = RodinClient(settings.client, request_gate=self.manager.request_gate)
+        self.client = RodinClient(
+            settings.client,
+            request_gate=self.manager.request_gate,
+            retry_notice=self.manager.retry_notice,
+        )
         self.results = _folder(settings, "results")
         self.running: set[str] = set()
         self.phases: dict[str, Phase] = {}

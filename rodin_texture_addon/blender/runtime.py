@@ -81,7 +81,11 @@ class Runtime:
         self.budget.per_minute = preferences.get(context).requests_per_minute
         key = (settings.api_key, settings.base_url, settings.ca_bundle, settings.proxy_url)
         if key not in self.clients:
-            self.clients[key] = RodinClient(settings, request_gate=self.manager.request_gate)
+            self.clients[key] = RodinClient(
+                settings,
+                request_gate=self.manager.request_gate,
+                retry_notice=self.manager.retry_notice,
+            )
         return self.clients[key]
 
     def shutdown(self):

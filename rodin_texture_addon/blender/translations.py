@@ -342,9 +342,25 @@ ZH_HANS: dict[str, str] = {
     "The service refused the request's fields; check the settings.": (
         "服务拒绝了请求中的字段；请检查设置。"
     ),
-    "The service does not know this task (results are kept 7 days).": (
-        "服务找不到此任务（结果只保留 7 天）。"
+    "The service no longer knows this task (results are kept 7 days): press Clear Job, then "
+    "Generate again (a new task, 0.5 credits).": (
+        "服务已不再保留此任务（结果保留 7 天）：请点击“清除作业”，"
+        "然后重新生成（新任务，0.5 积分）。"
     ),
+    "Generate again (a new task, 0.5 credits); if it fails again, try another reference image "
+    "or prompt.": ("请重新生成（新任务，0.5 积分）；如果再次失败，请换一张参考图或换个提示词。"),
+    "Set the Service URL in the add-on's preferences (Advanced) to the API's address, ending in "
+    "/api/v2; empty: the default.": (
+        "请在插件偏好设置（高级）中将服务 URL 设为 API 地址，以 /api/v2 结尾；留空则使用默认地址。"
+    ),
+    "the Service URL looks wrong: {0} answered HTTP {1}": "服务 URL 似乎有误：{0} 返回了 HTTP {1}",
+    "The service may have taken the task (and its 0.5 credits) before the answer was lost: look "
+    "at the account's task list on hyper3d.ai before generating again.": (
+        "服务可能在回复丢失之前已接受了任务（并扣除 0.5 积分）：重新生成之前，"
+        "请先在 hyper3d.ai 上查看账户的任务列表。"
+    ),
+    "Rate limited by the service: retrying in {0}": "服务限制了请求频率：将在 {0} 后重试",
+    "Retrying in {0}: {1}": "将在 {0} 后重试：{1}",
     "The service asked us to slow down; the request is retried after the wait.": (
         "服务要求降低请求频率；等待之后会自动重试该请求。"
     ),

@@ -15,6 +15,7 @@ within the account's limits:
   for keep being followed.
 """
 
+import math
 import queue
 import shutil
 import threading
@@ -31,11 +32,14 @@ from ..rodin.errors import (
     AuthenticationError,
     Cancelled,
     DownloadError,
+    GenerationFailed,
     InsufficientFunds,
     InvalidInput,
     ParallelismLimit,
+    RateLimited,
     RodinError,
     SubscriptionError,
+    WrongAddress,
 )
 from ..rodin.files import safe_file_name
 from .pacing import PollSchedule, RequestBudget
@@ -45,7 +49,13 @@ PROGRESS_REPORT_INTERVAL = 0.1
 # The dispatcher looks again at least this often (a learned task cap may have expired).
 DISPATCH_IDLE_WAKE = 1.0
 # Submit refusals that the same request will meet again until a person acts.
-LASTING_REFUSALS = (AuthenticationError, SubscriptionError, InsufficientFunds)
+LASTING_REFUSALS = (AuthenticationError, SubscriptionError, InsufficientFunds, WrongAddress)
+MAYBE_PAID = (
+    "The service may have taken the task (and its 0.5 credits) before the answer was lost: "
+    "look at the account's task list on hyper3d.ai before generating again."
+)
+# Retry waits at least this long (seconds) are shown on the job.
+RETRY_NOTICE_SECONDS = 10.0
 FOLDER_HINT = "Choose a results folder you can write to, then press Download Again."
 
 
@@ -183,6 +193,18 @@ class JobManager:
             return
         self.budget.acquire(cancel)
 
+    def retry_notice(self, error: RodinError, seconds: float) -> None:
+        """A client's word, on a worker thread, that it waits before trying again: a long wait
+        is shown on the job, so that a rate-limited task does not look stuck."""
+        job = getattr(self._prepaid, "job", None)
+        if job is None or seconds < RETRY_NOTICE_SECONDS:
+            return
+        wait = f"{math.ceil(seconds / 60)} min" if seconds >= 90 else f"{math.ceil(seconds)} s"
+        if isinstance(error, RateLimited):
+            self._post(job, message=f"Rate limited by the service: retrying in {wait}")
+        else:
+            self._post(job, message=f"Retrying in {wait}: {error}")
+
     # --- starting jobs (any thread) ---
 
     def submit(
@@ -291,7 +313,7 @@ class JobManager:
             if self.ledger is not None and _surely_refused(error):
                 self.ledger.refused(job.state.job_id, error)
             self._remove_upload(job)
-            following = self._fail(job, error)
+            following = self._fail(job, error, hint="" if _surely_refused(error) else MAYBE_PAID)
             if isinstance(error, LASTING_REFUSALS):
                 self.lasting_refusal = self.lasting_refusal or error
                 self._refuse_waiting_submits(job.client, error)
@@ -326,7 +348,7 @@ class JobManager:
         if report.failure:
             if self.ledger is not None:
                 self.ledger.generation_failed(job.state.job_id, report.failure)
-            return self._fail(job, RodinError(report.failure))
+            return self._fail(job, GenerationFailed(report.failure))
         if report.done:
             with self._condition:
                 if job.age_checked > 0.0:
@@ -479,7 +501,7 @@ class JobManager:
     def _serve(self):
         while (work := self._work.get()) is not None:
             job, step = work
-            self._prepaid.turn = True
+            self._prepaid.turn, self._prepaid.job = True, job
             try:
                 following = step(job)
             except Cancelled:  # the client was closed: shutting down
@@ -487,7 +509,7 @@ class JobManager:
             except Exception as error:  # a bug must fail the job, not kill the worker
                 following = self._fail(job, RodinError(f"internal error: {error!r}"))
             finally:
-                self._prepaid.turn = False
+                self._prepaid.turn, self._prepaid.job = False, None
             with self._condition:
                 self._idle_workers += 1
                 if step == self._submit:
@@ -556,6 +578,6 @@ class JobManager:
 def _surely_refused(error: RodinError) -> bool:
     """Whether the service surely did not take the task: it answered with a refusal, or the
     request never left. Otherwise (a cut connection, a 5xx) it may have been charged."""
-    if isinstance(error, InvalidInput | ParallelismLimit):
+    if error.never_sent or isinstance(error, InvalidInput | ParallelismLimit):
         return True
     return error.code is not None or (error.http_status or 0) in range(400, 500)

@@ -36,6 +36,7 @@ from .errors import (
     RequestTimeout,
     RodinError,
     ServiceError,
+    WrongAddress,
     error_for_code,
 )
 from .files import ProgressCallback, safe_file_name, unique_file_names, write_stream
@@ -251,13 +252,17 @@ class RodinClient:
         self,
         settings: ClientSettings,
         request_gate: Callable[[threading.Event], None] | None = None,
+        retry_notice: Callable[[RodinError, float], None] | None = None,
     ):
         """``request_gate`` is called before every API request (retries too) and may block:
-        the job layer's request budget. It gets the client's close event so it can give up."""
+        the job layer's request budget. It gets the client's close event so it can give up.
+        ``retry_notice(error, seconds)`` is told, on the calling thread, of each wait before a
+        retry."""
         check_api_key(settings.api_key)
         check_url_scheme("base_url", settings.base_url)
         self.settings = settings
         self._request_gate = request_gate
+        self._retry_notice = retry_notice
         self._base_url = settings.base_url.rstrip("/")
         self._closed = threading.Event()
         # An explicit auth on each session, so requests never puts a .netrc login in its place.
@@ -511,7 +516,8 @@ class RodinClient:
                 response = send()
             except requests.RequestException as exc:
                 error = _network_error(exc)
-                may_retry = idempotent or _never_sent(exc)
+                error.never_sent = _never_sent(exc)
+                may_retry = idempotent or error.never_sent
             else:
                 if response.status_code == 429:
                     delay = _retry_after(response, policy)
@@ -534,6 +540,8 @@ class RodinClient:
                 response.close()
             if not may_retry or attempt == policy.attempts:
                 raise error
+            if self._retry_notice is not None:
+                self._retry_notice(error, delay)
             self._wait(delay, cancel)
         raise AssertionError("unreachable")
 
@@ -562,13 +570,19 @@ class RodinClient:
             answer = response.json()
         except ValueError:
             answer = None
+        error = answer.get("error") if isinstance(answer, dict) else None
+        if response.status_code in (404, 405) and error in contract.SUCCESS_ERROR_VALUES:
+            raise WrongAddress(
+                f"the Service URL looks wrong: {self.scrub(response.url)} answered "
+                f"HTTP {response.status_code}",
+                http_status=response.status_code,
+            )
         if not isinstance(answer, dict):
             if response.status_code == 401:
                 raise AuthenticationError(
                     "the API key was refused", code="UNAUTHORIZED", http_status=401
                 )
             raise ServiceError(f"unreadable answer from the service (HTTP {response.status_code})")
-        error = answer.get("error")
         if error not in contract.SUCCESS_ERROR_VALUES:
             message = self.scrub(str(answer.get("message") or ""))
             raise error_for_code(self.scrub(str(error)), message, response.status_code)

@@ -14,6 +14,7 @@ class RodinError(Exception):
 
     hint = ""
     retryable = False
+    never_sent = False  # True when the request surely never reached the service
 
     def __init__(self, message: str, *, code: str | None = None, http_status: int | None = None):
         super().__init__(message)
@@ -59,7 +60,28 @@ class InvalidRequest(RodinError):
 
 
 class TaskNotFound(RodinError):
-    hint = "The service does not know this task (results are kept 7 days)."
+    hint = (
+        "The service no longer knows this task (results are kept 7 days): press Clear Job, "
+        "then Generate again (a new task, 0.5 credits)."
+    )
+
+
+class GenerationFailed(RodinError):
+    """The service ran the task and marked it Failed: no result will come."""
+
+    hint = (
+        "Generate again (a new task, 0.5 credits); if it fails again, try another reference "
+        "image or prompt."
+    )
+
+
+class WrongAddress(RodinError):
+    """The base URL answers, but not as the API: a page that is not there (HTTP 404/405)."""
+
+    hint = (
+        "Set the Service URL in the add-on's preferences (Advanced) to the API's address, "
+        "ending in /api/v2; empty: the default."
+    )
 
 
 class RateLimited(RodinError):

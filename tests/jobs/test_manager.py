@@ -11,7 +11,8 @@ import pytest
 from rodin_emulator import Fault
 
 from rodin_texture_addon.jobs import JobManager, JobSnapshot, Phase, PollSchedule
-from rodin_texture_addon.rodin import TextureRequest
+from rodin_texture_addon.jobs import manager as manager_module
+from rodin_texture_addon.rodin import RetryPolicy, RodinClient, TextureRequest
 
 FAST = PollSchedule(
     first_delay=0.05,
@@ -84,6 +85,7 @@ def test_a_failed_generation_fails_the_job_but_keeps_the_task(
     assert final.phase is Phase.FAILED
     assert "Failed" in final.message
     assert final.task_uuid and final.submitted
+    assert final.hint.startswith("Generate again (a new task, 0.5 credits)")
 
 
 def test_a_refused_submit_fails_with_what_to_do(manager, client, emulator, request_files, tmp_path):
@@ -283,3 +285,73 @@ def test_a_results_folder_that_cannot_hold_files_fails_the_download_with_a_way_o
     final = run_to_end(manager, ["job-1"])["job-1"][-1]
     assert final.phase is Phase.DONE and Path(final.model_path).parent.parent == folder
     assert emulator.submit_count == 1
+
+
+FAILED_SUBMITS = {
+    "HTTP 500": (
+        lambda emulator, client_for: (Fault.server_error(500, "oops"), None),
+        "HTTP 500",
+        "The service may have taken the task",
+    ),
+    "no such page": (
+        lambda emulator, client_for: (None, emulator.base_url.removesuffix("/api/v2")),
+        "the Service URL looks wrong",
+        "ending in /api/v2",
+    ),
+    "nothing listening": (
+        lambda emulator, client_for: (None, "http://127.0.0.1:9/api/v2"),
+        "could not reach the service",
+        "Check the internet connection",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FAILED_SUBMITS)
+def test_a_failed_submit_says_what_to_do(
+    manager, client_for, emulator, request_files, tmp_path, case
+):
+    make, message, hint = FAILED_SUBMITS[case]
+    fault, base_url = make(emulator, client_for)
+    if fault is not None:
+        emulator.inject("rodin_texture_only", fault)
+    client = client_for(**({"base_url": base_url} if base_url else {}))
+    manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+    final = run_to_end(manager, ["job-1"])["job-1"][-1]
+
+    assert final.phase is Phase.FAILED and not final.submitted
+    assert message in final.message, final.message
+    assert hint in final.hint, final.hint
+
+
+def test_a_task_the_service_forgot_says_to_clear_and_generate_again(
+    manager, client, emulator, tmp_path
+):
+    forgotten = JobSnapshot(
+        "job-1", Phase.WAITING, task_uuid="gone", subscription_key="gone", submitted=True
+    )
+    manager.download("job-1", client, tmp_path, forgotten, "glb")
+    final = run_to_end(manager, ["job-1"])["job-1"][-1]
+
+    assert final.phase is Phase.FAILED and "NO_SUCH_TASK" in final.message, final.message
+    assert "press Clear Job, then Generate again" in final.hint
+
+
+def test_a_long_rate_limit_wait_is_shown_on_the_job(
+    manager, client_for, emulator, request_files, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(manager_module, "RETRY_NOTICE_SECONDS", 0.5)
+    emulator.inject("status", Fault.rate_limit(retry_after=1))
+    settings = client_for(retry=RetryPolicy(attempts=3, base_delay=0.01)).settings
+    client = RodinClient(settings, retry_notice=manager.retry_notice)
+    manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+    try:
+        history = run_to_end(manager, ["job-1"])["job-1"]
+    finally:
+        client.close()
+
+    messages = [snapshot.message for snapshot in history]
+    assert "Rate limited by the service: retrying in 1 s" in messages
+    assert messages.index("Submitted") < messages.index(
+        "Rate limited by the service: retrying in 1 s"
+    )
+    assert history[-1].phase is Phase.DONE
