@@ -13,6 +13,8 @@ from mathutils import Matrix
 
 from .operator_calls import selection_kept, supported_options, window_override
 
+# The longest datablock name, in bytes (Blender cuts a longer one, and may add ".001").
+NAME_BYTES = 255 if bpy.app.version >= (5, 0, 0) else 63
 IMPORT_OPTIONS = {
     "import_pack_images": True,  # the .blend keeps the textures when the download is gone
     "import_scene_as_collection": False,
@@ -95,7 +97,7 @@ def apply_result(
     Returns the object that now shows the result."""
     result = import_result(context, glb_path)
     place_over(result, source)
-    result.data.name = f"{source.name}_rodin"
+    name_after_source(result, source.name)
     for material in result.data.materials:
         show_colour_in_solid_view(material)
     if replace:
@@ -109,12 +111,46 @@ def apply_result(
         if previous_mesh.users == 0:
             bpy.data.meshes.remove(previous_mesh)
         return source
-    result.name = f"{source.name}_rodin"
+    result.name = named(source.name, "_rodin")
     _link_only(result, source.users_collection or [context.scene.collection])
     if in_place:
         context.view_layer.update()
         show_result(context.view_layer, source, result, shown=True)
     return result
+
+
+def named(source_name: str, suffix: str) -> str:
+    """``<source_name><suffix>``, the source's name cut where the whole would be too long for
+    Blender, so that the suffix and a ".001" Blender may add always fit."""
+    room = NAME_BYTES - len(suffix.encode()) - len(".001")
+    return source_name.encode()[:room].decode(errors="ignore") + suffix
+
+
+def name_after_source(result, source_name: str) -> None:
+    """Name the result's mesh, materials and images after the object it textures (the file
+    names them "material.001", "Image_0")."""
+    result.data.name = named(source_name, "_rodin")
+    materials = [m for m in result.data.materials if m is not None]
+    for number, material in enumerate(materials, start=1):
+        material.name = named(source_name, "_rodin" if len(materials) == 1 else f"_rodin_{number}")
+        if material.node_tree is None:
+            continue
+        for node in material.node_tree.nodes:
+            if node.type == "TEX_IMAGE" and node.image is not None:
+                node.image.name = named(source_name, f"_rodin_{_image_role(node)}")
+
+
+def _image_role(node) -> str:
+    """What an imported image gives the material, from where its colour goes."""
+    for link in node.outputs["Color"].links:
+        target = link.to_node
+        if target.type == "BSDF_PRINCIPLED":
+            return link.to_socket.name.lower().replace(" ", "_")  # base_color, emission_color
+        if target.type == "NORMAL_MAP":
+            return "normal"
+        if target.type in ("SEPARATE_COLOR", "SEPRGB"):
+            return "metallic_roughness"  # glTF's packed map
+    return "texture"
 
 
 def show_result(view_layer, source, result, *, shown: bool) -> None:

@@ -304,7 +304,7 @@ def unwrap(context, obj) -> None:
 
 def build_material(obj, images: dict, material: str) -> bpy.types.Material:
     """A Principled BSDF material reading the baked images through ``obj``'s active UV map."""
-    baked = bpy.data.materials.new(f"{obj.name}_rodin")
+    baked = bpy.data.materials.new(apply.named(obj.name, "_rodin"))
     if baked.node_tree is None:  # before 5.0 a new material has no node tree until asked
         baked.use_nodes = True
     tree = baked.node_tree

@@ -56,11 +56,13 @@ def export_geometry_glb(
     evaluated = obj.evaluated_get(context.evaluated_depsgraph_get())
     mesh = evaluated.to_mesh()
     try:
-        if not mesh.polygons:
+        if not mesh.polygons and any(m.show_viewport for m in obj.modifiers):
             raise ExportError(
                 f"{name} has no faces after its modifiers: Rodin textures surfaces, "
                 "so give it faces or turn off the modifiers that remove them"
             )
+        if not mesh.polygons:
+            raise ExportError(f"{name} has no faces: Rodin textures surfaces, so give it faces")
         geometry = world_geometry(mesh, np.array(obj.matrix_world))
         vertex_count = len(mesh.vertices)
     finally:
@@ -199,9 +201,24 @@ def _check_exportable(obj) -> str:
         raise ExportError("The object to texture no longer exists: select a mesh") from None
     if kind != "MESH":
         raise ExportError(
-            f"{name} is a {kind}, not a mesh: convert it to a mesh or select a mesh object"
+            f"{name} is {kind_of(obj)}, not a mesh: convert it to a mesh or select a mesh object"
         )
     return name
+
+
+# Blender's object types as a sentence names them.
+KINDS = {
+    "CURVE": "a curve", "SURFACE": "a surface", "META": "a metaball", "FONT": "a text object",
+    "CURVES": "a hair curves object", "POINTCLOUD": "a point cloud", "VOLUME": "a volume",
+    "GPENCIL": "a Grease Pencil object", "GREASEPENCIL": "a Grease Pencil object",
+    "ARMATURE": "an armature", "LATTICE": "a lattice", "EMPTY": "an empty", "LIGHT": "a light",
+    "LIGHT_PROBE": "a light probe", "CAMERA": "a camera", "SPEAKER": "a speaker",
+}  # fmt: skip
+
+
+def kind_of(obj) -> str:
+    """What the object is, with its article ("an empty", "a text object")."""
+    return KINDS.get(obj.type, "an object of another kind")
 
 
 def _read(collection, attribute: str, width: int, dtype) -> np.ndarray:

@@ -195,7 +195,7 @@ def target_meshes(context) -> list[bpy.types.Object]:
     if active is None:
         raise UserError("Select a mesh to texture")
     if active.type != "MESH":
-        raise UserError(f"{active.name} is a {active.type.lower()}, not a mesh")
+        raise UserError(f"{active.name} is {export.kind_of(active)}, not a mesh")
     return [active]
 
 

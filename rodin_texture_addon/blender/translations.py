@@ -253,7 +253,7 @@ ZH_HANS: dict[str, str] = {
     "Select a mesh to texture": "请选择要生成贴图的网格",
     "Pick a reference image (or give image_path)": "请选择一张参考图（或提供 image_path）",
     "The image {0} has no pixels (its file is missing)": "图像 {0} 没有像素（其文件已丢失）",
-    "{0} is a {1}, not a mesh": "{0} 是 {1} 类型，不是网格",
+    "{0} is {1}, not a mesh": "{0} 是{1}，不是网格",
     "{0} already has a texture job running": "{0} 已有一个贴图作业正在运行",
     "{0} has an unfinished task: resume it or clear it first": (
         "{0} 有未完成的任务：请先继续或清除它"
@@ -307,6 +307,9 @@ ZH_HANS: dict[str, str] = {
         "请重新生成（除非上传已完成，否则不会扣费）"
     ),
     # --- export and apply ---
+    "{0} has no faces: Rodin textures surfaces, so give it faces": (
+        "{0} 没有面：Rodin 只为表面生成贴图，请为它添加面"
+    ),
     "{0} has no faces after its modifiers: Rodin textures surfaces, so give it faces or "
     "turn off the modifiers that remove them": (
         "{0} 在修改器作用后没有面：Rodin 只为表面生成贴图，请为它添加面，或关闭删除面的修改器"
@@ -320,9 +323,25 @@ ZH_HANS: dict[str, str] = {
     "The object to texture no longer exists: select a mesh": (
         "要生成贴图的物体已不存在：请选择一个网格"
     ),
-    "{0} is a {1}, not a mesh: convert it to a mesh or select a mesh object": (
-        "{0} 是 {1} 类型，不是网格：请将其转换为网格，或选择一个网格物体"
+    "{0} is {1}, not a mesh: convert it to a mesh or select a mesh object": (
+        "{0} 是{1}，不是网格：请将其转换为网格，或选择一个网格物体"
     ),
+    "a curve": "曲线",
+    "a surface": "曲面",
+    "a metaball": "融球",
+    "a text object": "文本物体",
+    "a hair curves object": "毛发曲线物体",
+    "a point cloud": "点云",
+    "a volume": "体积",
+    "a Grease Pencil object": "蜡笔物体",
+    "an armature": "骨架",
+    "a lattice": "晶格",
+    "an empty": "空物体",
+    "a light": "灯光",
+    "a light probe": "光照探针",
+    "a camera": "摄像机",
+    "a speaker": "扬声器",
+    "an object of another kind": "其他类型的物体",
     "{0} holds no mesh": "{0} 中没有网格",
     "{0} has no geometry to place the result over": "{0} 没有可供放置结果的几何体",
     # --- what the service and the client report (typed errors and what to do) ---

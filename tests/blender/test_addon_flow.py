@@ -295,7 +295,7 @@ def _huge_mesh(obj):
 
 USER_MISTAKES = {
     "no selection": (_no_selection, "Select a mesh"),
-    "not a mesh": (_camera_active, "not a mesh"),
+    "not a mesh": (_camera_active, "Camera is a camera, not a mesh"),
     "empty mesh": (_empty_mesh, "no faces"),
     "no image": (_no_image, "Pick a reference image"),
     "unreadable image": (_unreadable_image, "not a PNG, JPEG or WebP"),

@@ -121,7 +121,9 @@ def test_apply_adds_a_named_object_in_the_source_collections(apply, result_glb):
     assert set(result.users_collection) == set(source.users_collection)
     assert source.matrix_world == matrix and source.data == mesh
     assert list(source.data.materials) == [material]
-    assert result.data.materials[0].name == "Result material"
+    assert result.data.materials[0].name == "Suzanne_rodin"
+    (texture,) = [n for n in result.data.materials[0].node_tree.nodes if n.type == "TEX_IMAGE"]
+    assert texture.image.name == "Suzanne_rodin_base_color"
     added = new_names(before)
     assert {kind: added[kind] for kind in IMPORTED} == IMPORTED
     assert set(added) <= {"objects", "meshes", "materials", "images"}
@@ -153,7 +155,7 @@ def test_replace_while_the_source_is_in_edit_mode(apply, result_glb):
     bpy.ops.object.mode_set(mode="OBJECT")
     assert source.data.name == "Suzanne_rodin"
     assert len(source.data.vertices) == vertex_count
-    assert [m.name for m in source.data.materials] == ["Result material"]
+    assert [m.name for m in source.data.materials] == ["Suzanne_rodin"]
 
 
 def test_apply_replace_swaps_mesh_and_material_only(apply, result_glb):
@@ -177,8 +179,8 @@ def test_apply_replace_swaps_mesh_and_material_only(apply, result_glb):
     ]
     assert set(bpy.data.objects) == objects_before
     assert source.data.name == "Suzanne_rodin" and old_mesh_name not in bpy.data.meshes
-    assert [m.name for m in source.data.materials] == ["Result material"]
-    assert [slot.material.name for slot in source.material_slots] == ["Result material"]
+    assert [m.name for m in source.data.materials] == ["Suzanne_rodin"]
+    assert [slot.material.name for slot in source.material_slots] == ["Suzanne_rodin"]
     assert all(mesh.users for mesh in bpy.data.meshes)
     scenes.assert_boxes_match(scenes.mesh_world_box(source.data, source.matrix_world), box_before)
     # the modifiers' effect is in the result already: it must not apply a second time
@@ -223,3 +225,17 @@ def test_preview_loads_once(apply, tmp_path):
     count = len(bpy.data.images)
     assert apply.load_preview(path) == image
     assert len(bpy.data.images) == count
+
+
+def test_a_long_name_keeps_its_suffix(apply, result_glb):
+    path, _ = result_glb()
+    longest = "Ж" * 20 + "x" * (apply.NAME_BYTES - 40)  # as long as Blender allows, in bytes
+    source = scenes.make_suzanne(longest)
+    assert source.name == longest
+
+    result = apply.apply_result(bpy.context, source, path)
+    again = apply.apply_result(bpy.context, source, path)
+
+    for made in (result, again, result.data, result.data.materials[0]):
+        assert made.name.startswith("Ж" * 20) and "_rodin" in made.name, made.name
+    assert again.name.endswith("_rodin.001")

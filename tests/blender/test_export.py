@@ -168,7 +168,12 @@ def test_a_failed_export_leaves_nothing_behind(export, tmp_path):
     ("build", "message"),
     [
         (lambda: None, "no longer exists"),
-        (scenes.make_curve, "Path is a CURVE, not a mesh"),
+        (scenes.make_curve, "Path is a curve, not a mesh"),
+        (lambda: scenes.link(bpy.data.objects.new("Null", None)), "Null is an empty, not a mesh"),
+        (
+            lambda: scenes.link(bpy.data.objects.new("Title", bpy.data.curves.new("T", "FONT"))),
+            "Title is a text object, not a mesh",
+        ),
     ],
 )
 def test_refuses_what_is_not_a_mesh(export, tmp_path, build, message):
@@ -213,3 +218,13 @@ def test_refuses_a_mesh_over_the_size_limit(export, tmp_path):
     assert float(message.split(" MB upload")[0].rsplit(" ", 1)[1]) > 10
     assert not (tmp_path / "model.glb").exists()
     assert scenes.datablocks() == before
+
+
+def test_a_mesh_without_faces_or_modifiers_is_told_so(export, tmp_path):
+    points = scenes.link(bpy.data.objects.new("Points", bpy.data.meshes.new("Points")))
+    points.data.from_pydata([(0, 0, 0), (1, 0, 0)], [(0, 1)], [])
+
+    with pytest.raises(export.ExportError) as refusal:
+        export.export_geometry_glb(bpy.context, points, tmp_path / "model.glb")
+
+    assert str(refusal.value) == "Points has no faces: Rodin textures surfaces, so give it faces"
