@@ -32,6 +32,33 @@ def _active_job(context, needs: str = "job_id"):
     return obj if obj is not None and getattr(obj.rodin_texture, needs) else None
 
 
+def _disabled(cls, reason: str) -> bool:
+    """False, with ``reason`` as the greyed-out button's tooltip."""
+    cls.poll_message_set(translations.tip(reason))
+    return False
+
+
+def _has_task(cls, context) -> bool:
+    obj = _active_job(context)
+    if obj is None:
+        return False
+    if not obj.rodin_texture.task_uuid:
+        return _disabled(cls, "The service never confirmed a task for this job")
+    return True
+
+
+def _has_download(cls, context) -> bool:
+    obj = _active_job(context)
+    if obj is None:
+        return False
+    state = obj.rodin_texture
+    if not state.model_path:
+        return _disabled(cls, "Nothing is downloaded yet")
+    if not Path(state.model_path).is_file():
+        return _disabled(cls, "The downloaded file is gone: press Download Again")
+    return True
+
+
 def _lacks_uvs(obj) -> bool:
     return obj.type == "MESH" and not obj.data.uv_layers
 
@@ -152,7 +179,7 @@ class RODIN_TEXTURE_OT_check_now(_NeedsService, _ReportsUserErrors, bpy.types.Op
     bl_idname = "rodin_texture.check_now"
     bl_label = "Check Now"
 
-    ready = classmethod(lambda cls, context: _active_job(context, "task_uuid") is not None)
+    ready = classmethod(_has_task)
 
     def run(self, context):
         obj = context.active_object
@@ -172,8 +199,11 @@ class RODIN_TEXTURE_OT_download(_NeedsService, _ReportsUserErrors, bpy.types.Ope
 
     @classmethod
     def ready(cls, context):
-        obj = _active_job(context)
-        return obj is not None and obj.rodin_texture.status in (Phase.DONE, Phase.FAILED)
+        if not _has_task(cls, context):
+            return False
+        if context.active_object.rodin_texture.phase not in (Phase.DONE, Phase.FAILED):
+            return _disabled(cls, "The job is still running: its result comes by itself")
+        return True
 
     def run(self, context):
         job_id = runtime.download_job(context, context.active_object)
@@ -189,7 +219,7 @@ class RODIN_TEXTURE_OT_apply(_ChoosesHowToApply, _ReportsUserErrors, bpy.types.O
     bl_label = "Apply Result"
     bl_options = {"REGISTER"}  # the undo step comes when the result is in place
 
-    poll = classmethod(lambda cls, context: _active_job(context, "model_path") is not None)
+    poll = classmethod(_has_download)
 
     def invoke(self, context, event):
         mode, options = self.apply_choice(context)
@@ -314,7 +344,12 @@ class RODIN_TEXTURE_OT_open_folder(_ReportsUserErrors, bpy.types.Operator):
     bl_idname = "rodin_texture.open_folder"
     bl_label = "Open Result Folder"
 
-    poll = classmethod(lambda cls, context: _active_job(context, "model_path") is not None)
+    @classmethod
+    def poll(cls, context):
+        obj = _active_job(context)
+        if obj is not None and not obj.rodin_texture.model_path:
+            return _disabled(cls, "Nothing is downloaded yet")
+        return obj is not None
 
     def run(self, context):
         folder = Path(context.active_object.rodin_texture.model_path).parent

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.blender
 
 SOURCE = REPO / PACKAGE
 # Functions whose returned strings are messages shown to the user.
-MESSAGE_FUNCTIONS = {"why_offline", "describe", "failure"}
+MESSAGE_FUNCTIONS = {"why_offline", "why_not_cleared", "folder_problem", "describe", "failure"}
 # Keywords and attributes that hold a message shown to the user.
 MESSAGE_NAMES = {"message", "hint", "balance", "text", "placeholder"}
 # The add-on's translation helpers: their first argument is a message.
@@ -144,7 +144,7 @@ def messages_in(tree: ast.AST, error_names: set[str]):
             name = call_name(node)
             if name in TRANSLATING_CALLS | {"poll_message_set"} and node.args:
                 yield node.args[0], node.lineno
-            elif name == "report" and len(node.args) == 2:
+            elif name in ("report", "_disabled") and len(node.args) == 2:
                 yield node.args[1], node.lineno
             elif name in error_names and node.args:
                 yield node.args[-1], node.lineno

@@ -365,3 +365,31 @@ def test_a_scale_typed_in_blender_is_sent_as_typed(rodin, emulator, reference):
     assert bpy.ops.rodin_texture.generate(reference_scale=0.01, escore=2.3) == {"FINISHED"}
     sent = emulator.tasks[source.rodin_texture.task_uuid].settings
     assert (sent["reference_scale"], sent["escore"]) == ("0.01", "2.3")
+
+
+def refusal_of(operator):
+    """What a greyed-out button says (Blender's poll message, as calling it anyway reports)."""
+    assert not operator.poll()
+    with pytest.raises(RuntimeError) as refused:
+        operator()
+    return str(refused.value)
+
+
+def test_job_buttons_that_cannot_run_are_greyed_out_with_the_reason(rodin, emulator, reference):
+    emulator.inject("rodin_texture_only", Fault.app_error("API_INSUFFICIENT_FUNDS", "none", 201))
+    source = add_suzanne()
+    with pytest.raises(RuntimeError):
+        bpy.ops.rodin_texture.generate()
+    assert source.rodin_texture.status == "failed" and not source.rodin_texture.task_uuid
+
+    never_a_task = "The service never confirmed a task for this job"
+    assert never_a_task in refusal_of(bpy.ops.rodin_texture.download)
+    assert never_a_task in refusal_of(bpy.ops.rodin_texture.check_now)
+    assert "Nothing is downloaded yet" in refusal_of(bpy.ops.rodin_texture.apply)
+    assert "Nothing is downloaded yet" in refusal_of(bpy.ops.rodin_texture.open_folder)
+
+    assert bpy.ops.rodin_texture.generate() == {"FINISHED"}
+    Path(source.rodin_texture.model_path).unlink()
+    gone = "The downloaded file is gone: press Download Again"
+    assert gone in refusal_of(bpy.ops.rodin_texture.apply)
+    assert bpy.ops.rodin_texture.download.poll()
