@@ -739,9 +739,11 @@ def resume_after_load(*_args):
         state = obj.rodin_texture
         if state.phase is Phase.DONE:
             _load_preview(state)  # images nothing uses are not saved with the file
-        if state.phase is Phase.EXPORTING or (
+        interrupted = state.phase is Phase.EXPORTING or (
             state.phase is Phase.UPLOADING and not state.task_uuid
-        ):
+        )
+        # After File > Revert during an upload, the upload still goes on: it is not interrupted.
+        if interrupted and not is_following(state.job_id):
             state.status = Phase.FAILED.value
             state.message = "Interrupted before the service confirmed the task"
             state.hint = "Generate again (nothing was charged unless the upload had finished)"
@@ -750,5 +752,5 @@ def resume_after_load(*_args):
     for obj in unfinished_objects():
         try:
             resume_job(bpy.context, obj)
-        except UserError as error:  # the panel says it is not followed; Resume Jobs says why
-            print(f"Rodin: {obj.name} not resumed: {error}")
+        except USER_FACING_ERRORS as error:  # a bad Service URL, say: opening goes on; the
+            print(f"Rodin: {obj.name} not resumed: {error}")  # panel says it is not followed

@@ -393,3 +393,35 @@ def test_job_buttons_that_cannot_run_are_greyed_out_with_the_reason(rodin, emula
     gone = "The downloaded file is gone: press Download Again"
     assert gone in refusal_of(bpy.ops.rodin_texture.apply)
     assert bpy.ops.rodin_texture.download.poll()
+
+
+def test_a_file_opened_with_a_bad_service_url_opens_and_says_the_job_is_not_followed(
+    rodin, addon, emulator, reference, prefs, tmp_path, capsys
+):
+    _submitted(rodin, emulator)
+    path = tmp_path / "scene.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    rodin.shutdown()
+    prefs.base_url = "ftp://rodin.example/api/v2"
+
+    reopened = flow.reopen(path)["Suzanne"]
+
+    assert reopened.rodin_texture.status in ("waiting", "generating")
+    assert "Suzanne not resumed: base_url" in capsys.readouterr().out
+    texts, _ = flow._job_panel_texts(addon, reopened)
+    assert "Not being followed" in texts
+
+
+def test_file_revert_during_an_upload_keeps_the_upload_going(rodin, emulator, reference, tmp_path):
+    emulator.inject("rodin_texture_only", Fault.slow(1.5))
+    source = add_suzanne()
+    template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
+    rodin.start_generation(bpy.context, [source], template, [1])
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))  # saved mid-upload
+
+    assert bpy.ops.wm.revert_mainfile() == {"FINISHED"}
+
+    reverted = bpy.data.objects["Suzanne"]
+    assert reverted.rodin_texture.status == "uploading", reverted.rodin_texture.message
+    flow.pump_until(rodin, lambda: reverted.rodin_texture.status == "done", "result")
+    assert emulator.submit_count == 1
