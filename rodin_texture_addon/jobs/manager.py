@@ -124,6 +124,7 @@ class _Job:
 
     def __post_init__(self):
         self.geometry_format = GeometryFormat(self.geometry_format)
+        self.followed_since = time.monotonic()  # the deadline counts from here
 
     poll_interval: float = 0.0
     age_checked: float = 0.0  # the task's age at its last check that found it running
@@ -224,14 +225,25 @@ class JobManager:
     def resume(self, job_id: str, client: RodinClient, folder: Path, task: JobSnapshot, fmt):
         """Follow a task submitted earlier (after a reload): poll it now, never submit again."""
         state = replace(
-            task, job_id=job_id, phase=Phase.WAITING, message="Checking", hint="", submitted=True
+            task,
+            job_id=job_id,
+            phase=Phase.WAITING,
+            message="Checking",
+            hint="",
+            submitted=True,
+            finished_at=0.0,
         )
         self._start(_Job(client, Path(folder), fmt, None, state), self._poll)
 
     def download(self, job_id: str, client: RodinClient, folder: Path, task: JobSnapshot, fmt):
         """Fetch a finished task's files again, through fresh links."""
         state = replace(
-            task, job_id=job_id, phase=Phase.DOWNLOADING, message="Downloading", hint=""
+            task,
+            job_id=job_id,
+            phase=Phase.DOWNLOADING,
+            message="Downloading",
+            hint="",
+            finished_at=0.0,
         )
         self._start(_Job(client, Path(folder), fmt, None, state), self._download)
 
@@ -337,14 +349,15 @@ class JobManager:
         return self.schedule.first_delay, self._poll
 
     def _poll(self, job: _Job):
-        elapsed = self._clock() - job.state.submitted_at
+        age = self._age(job)
+        followed = time.monotonic() - job.followed_since
         try:
             report = job.client.status(job.state.subscription_key)
         except RodinError as error:
-            if not error.retryable or elapsed > self.schedule.deadline:
+            if not error.retryable or followed > self.schedule.deadline:
                 return self._fail(job, error)
             self._post(job, message=f"Connection problem, retrying: {error}")
-            return self._next_poll(job, elapsed)
+            return self._next_poll(job, age)
         if report.failure:
             if self.ledger is not None:
                 self.ledger.generation_failed(job.state.job_id, report.failure)
@@ -355,13 +368,13 @@ class JobManager:
                     self.planner.finished(job.age_checked)
             self._post(job, phase=Phase.DOWNLOADING, progress=0.0, message="Downloading")
             return 0.0, self._download
-        if elapsed > self.schedule.deadline:
+        if followed > self.schedule.deadline:
             return self._fail(
                 job,
-                RodinError(f"no result after {elapsed / 60:.0f} minutes"),
+                RodinError(f"no result after {followed / 60:.0f} minutes"),
                 hint="The task may still finish: press Check Now later.",
             )
-        job.age_checked = elapsed
+        job.age_checked = age
         waiting = report.phase == JobStatus.WAITING
         self._post(
             job,
@@ -369,7 +382,7 @@ class JobManager:
             queue_length=report.queue_length if waiting else None,
             message="Waiting in the service's queue" if waiting else "Generating",
         )
-        return self._next_poll(job, elapsed)
+        return self._next_poll(job, age)
 
     def _download(self, job: _Job):
         """List the files (fresh links each time) and fetch the model and preview. An empty
@@ -447,7 +460,7 @@ class JobManager:
                 return None
             return (kind, 0.0, due)
         if kind is StepKind.POLL:
-            age = wall_now - job.state.submitted_at
+            age = self._age(job, wall_now)
             return (kind, -self.planner.likelihood(job.age_checked, age), due)
         return (kind, 0.0, due)
 
@@ -542,6 +555,13 @@ class JobManager:
         if job.cleanup is not None:
             shutil.rmtree(job.cleanup, ignore_errors=True)
             job.cleanup = None
+
+    def _age(self, job: _Job, wall_now: float | None = None) -> float:
+        """Seconds since the task was submitted; when that time is unknown (a task attached by
+        id, an older file), since this session began following it."""
+        if job.state.submitted_at:
+            return (self._clock() if wall_now is None else wall_now) - job.state.submitted_at
+        return time.monotonic() - job.followed_since
 
     def _next_poll(self, job: _Job, age: float):
         with self._condition:

@@ -355,3 +355,41 @@ def test_a_long_rate_limit_wait_is_shown_on_the_job(
         "Rate limited by the service: retrying in 1 s"
     )
     assert history[-1].phase is Phase.DONE
+
+
+@pytest.mark.parametrize(
+    "submitted_ago", [None, 3600.0], ids=["no submit time", "submitted an hour ago"]
+)
+def test_the_deadline_counts_from_when_this_session_follows_the_task(
+    manager, client, emulator, request_files, tmp_path, submitted_ago
+):
+    emulator.configure(waiting_seconds=0.2, generating_seconds=0.5)
+    task = client.submit(TextureRequest(*request_files))
+    stored = JobSnapshot(
+        "job-1",
+        Phase.WAITING,
+        task_uuid=task.task_uuid,
+        subscription_key=task.subscription_key,
+        submitted_at=0.0 if submitted_ago is None else time.time() - submitted_ago,
+        submitted=True,
+    )  # the deadline is 30 s: an hour-old task is still followed to its end
+    manager.resume("job-1", client, tmp_path, stored, "glb")
+    history = run_to_end(manager, ["job-1"])["job-1"]
+
+    assert Phase.GENERATING in [snapshot.phase for snapshot in history]
+    assert history[-1].phase is Phase.DONE, history[-1].message
+    assert emulator.submit_count == 1
+
+
+def test_following_a_task_again_starts_its_clock_again(
+    manager, client, emulator, request_files, tmp_path
+):
+    manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+    done = run_to_end(manager, ["job-1"])["job-1"][-1]
+    earlier = replace(done, finished_at=done.finished_at - 600)
+
+    manager.download("job-1", client, tmp_path, earlier, "glb")
+    history = run_to_end(manager, ["job-1"])["job-1"]
+
+    assert history[0].finished_at == 0.0, "no finish time while it runs again"
+    assert history[-1].finished_at > earlier.finished_at + 500
