@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 from pathlib import Path
 
@@ -510,6 +511,11 @@ def finish_done_jobs(every: bool = not TIMERS_FIRE) -> float | None:
                     state.hint = "The downloaded file is broken: press Download Again"
                 else:
                     state.hint = "The result is downloaded: fix the cause, then press Apply Result"
+            except Exception as error:  # a bug: this job says so, the console has the traceback,
+                traceback.print_exc()  # and the other finished jobs go on
+                state.status = Phase.FAILED.value
+                state.message = f"Could not apply the result: internal error: {error!r}"
+                state.hint = "The result is downloaded: press Apply Result to try again"
         if not every:
             break
     redraw_sidebars()

@@ -425,3 +425,29 @@ def test_file_revert_during_an_upload_keeps_the_upload_going(rodin, emulator, re
     assert reverted.rodin_texture.status == "uploading", reverted.rodin_texture.message
     flow.pump_until(rodin, lambda: reverted.rodin_texture.status == "done", "result")
     assert emulator.submit_count == 1
+
+
+def test_a_bug_while_applying_fails_that_job_only_and_is_logged(
+    rodin, addon, emulator, reference, monkeypatch, capsys
+):
+    apply = module(addon, "blender.apply")
+    real_apply = apply.apply_result
+
+    def apply_with_a_bug(context, source, *args, **kwargs):
+        if source.name == "Broken":
+            raise KeyError("a bug")
+        return real_apply(context, source, *args, **kwargs)
+
+    monkeypatch.setattr(apply, "apply_result", apply_with_a_bug)
+    broken, fine = add_suzanne("Broken"), add_suzanne("Fine", location=(4.0, 0.0, 0.0))
+    template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
+
+    job_ids = rodin.start_generation(bpy.context, [broken, fine], template, [1, 2])
+    rodin.wait_for(job_ids)
+
+    assert broken.rodin_texture.status == "failed"
+    assert broken.rodin_texture.message == (
+        "Could not apply the result: internal error: KeyError('a bug')"
+    )
+    assert fine.rodin_texture.status == "done" and fine.rodin_texture.result_object is not None
+    assert "Traceback" in capsys.readouterr().err
