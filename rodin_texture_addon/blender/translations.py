@@ -268,9 +268,6 @@ ZH_HANS: dict[str, str] = {
     "{0} has no downloaded result to apply": "{0} 没有可应用的已下载结果",
     "Could not apply the result: {0}": "无法应用结果：{0}",
     "Could not apply the result: internal error: {0}": "无法应用结果：内部错误：{0}",
-    "The result is downloaded: press Apply Result to try again": (
-        "结果已下载：请点击“应用结果”重试"
-    ),
     "Apply Rodin texture to {0}": "将 Rodin 贴图应用到 {0}",
     "timed out waiting for the texture jobs": "等待贴图作业超时",
     "{0} credits": "{0} 积分",
