@@ -66,7 +66,7 @@ def scratch_folder(prefix: str) -> Path:
 def blender_with_addon():
     """Import bpy with a throw-away user folder, load the add-on from the working tree as the
     extension ``bl_ext.bench.rodin_texture_addon``, allow online access; return a loader of
-    the add-on's modules (``addon("blender.runtime")``)."""
+    the add-on's modules (``addon("blender.session")``)."""
     os.environ["BLENDER_USER_RESOURCES"] = str(scratch_folder("bench-blender-user-"))
     import bpy  # noqa: I001  (addon_utils is importable only once bpy is)
     import addon_utils

@@ -8,7 +8,7 @@ paces: "as shipped" (the default poll schedule, the request budget at the highes
 preferences allow, 600 a minute) and "stress" (first check after 0.1 s, then every 0.3 s at
 most, the budget lifted: far more requests than any account may make), where nearly every job
 posts a snapshot for nearly every tick, the pump's worst case. The ticks run as Blender's timer
-runs them (every ``runtime.PUMP_INTERVAL``) while the worker threads talk to the emulator in
+runs them (every ``pump.PUMP_INTERVAL``) while the worker threads talk to the emulator in
 this process.
 
 During each tick, on the main thread only, it counts: Python audit events for files, sockets
@@ -86,8 +86,8 @@ def main():
     addon = bench.blender_with_addon()
     import bpy
 
-    runtime, operators, jobs = (addon(name) for name in
-                                ("blender.runtime", "blender.operators", "jobs"))  # fmt: skip
+    session, pump, operators, jobs = (addon(name) for name in (
+        "blender.session", "blender.pump", "blender.operators", "jobs"))  # fmt: skip
     operators.finish_headless = lambda operator, job_ids: {"FINISHED"}
     folder = bench.scratch_folder("bench-pump-")
     image = bench.reference_image(folder)
@@ -98,12 +98,12 @@ def main():
         bench.use_emulator(emulator.base_url)
         for pace, count in [(pace, count) for pace in ("as shipped", "stress")
                             for count in (1, 10, 100)]:  # fmt: skip
-            runtime.shutdown()
+            session.shutdown()
             bpy.ops.wm.read_homefile(use_empty=True)
             objects = [bench.make_grid_object(f"Grid {i}", 200) for i in range(count)]
             for obj in objects:
                 obj.select_set(True)
-            live = runtime.get()
+            live = session.get()
             if pace == "stress":
                 live.manager.schedule = jobs.PollSchedule(first_delay=0.1, max_interval=0.3)
             bpy.ops.rodin_texture.generate(image_path=str(image), seed=1)
@@ -113,16 +113,16 @@ def main():
             while not all(obj.rodin_texture.task_uuid for obj in objects):
                 if time.monotonic() > deadline:
                     raise RuntimeError("the jobs were not all submitted within a minute")
-                runtime.pump()
+                pump.pump()
                 time.sleep(0.05)
             assert live.manager.running_count == count
             times, drained, extra_calls = [], [], [0, 0]
             watch.events.clear()
             end = time.monotonic() + arguments.seconds
             while time.monotonic() < end:
-                time.sleep(runtime.PUMP_INTERVAL)
+                time.sleep(pump.PUMP_INTERVAL)
                 drained.append(live.manager.updates.qsize())
-                seconds, calls = tick(runtime.pump, watch)
+                seconds, calls = tick(pump.pump, watch)
                 times.append(seconds)
                 extra_calls[0] += calls[0] - empty_calls[0]
                 extra_calls[1] += calls[1] - empty_calls[1]
@@ -133,7 +133,7 @@ def main():
                 ", ".join(f"{name} x{n}" for name, n in sorted(watch.events.items())) or "none",
                 f"{extra_calls[0]} / {extra_calls[1]}",
             ])  # fmt: skip
-        runtime.shutdown()
+        session.shutdown()
     bench.print_table(
         f"Pump ticks with jobs in flight, {arguments.seconds:g} s of ticks each",
         ["pace", "jobs", "ticks", "snapshots/tick (median)", "max", "tick median", "tick max",

@@ -14,6 +14,7 @@ median over the runs. The add-on's task is then awaited (off the clock) to show 
 
 import argparse
 import time
+from types import SimpleNamespace
 
 import bench_common as bench
 import requests
@@ -34,7 +35,7 @@ def synchronous_submit(obj, path, image, base_url) -> int:
     return answer.status_code
 
 
-def addon_submit(bpy, runtime, obj, image) -> str:
+def addon_submit(bpy, live, obj, image) -> str:
     """Run the operator; return how it ended (refusals are reported as errors)."""
     bench.select_only(obj)
     try:
@@ -44,12 +45,12 @@ def addon_submit(bpy, runtime, obj, image) -> str:
     return "started"
 
 
-def await_task(runtime, obj, timeout=120.0) -> str:
+def await_task(live, obj, timeout=120.0) -> str:
     """Pump until the service's task id (or a failure) is on the object."""
     start = time.perf_counter()
     state = obj.rodin_texture
     while time.perf_counter() - start < timeout:
-        runtime.pump()
+        live.pump.pump()
         if state.task_uuid:
             return f"task id after {time.perf_counter() - start:.1f} s"
         if state.status == "failed":
@@ -58,12 +59,12 @@ def await_task(runtime, obj, timeout=120.0) -> str:
     return "no task id in time"
 
 
-def forget_job(bpy, runtime, obj):
-    runtime.shutdown()
+def forget_job(bpy, live, obj):
+    live.session.shutdown()
     bench.select_only(obj)
     if bpy.ops.rodin_texture.clear.poll():
         bpy.ops.rodin_texture.clear()
-    runtime.get().client(bpy.context)  # a warm runtime, as in a session that has submitted
+    live.session.get().client(bpy.context)  # a warm live, as in a session that has submitted
 
 
 def main():
@@ -75,7 +76,8 @@ def main():
     addon = bench.blender_with_addon()
     import bpy
 
-    runtime, operators = addon("blender.runtime"), addon("blender.operators")
+    live = SimpleNamespace(session=addon("blender.session"), pump=addon("blender.pump"))
+    operators = addon("blender.operators")
     # As in Blender's interface: return once the job is started (background mode waits).
     operators.finish_headless = lambda operator, job_ids: {"FINISHED"}
     folder = bench.scratch_folder("bench-submit-")
@@ -87,17 +89,17 @@ def main():
         for triangles in bench.TRIANGLE_COUNTS:
             bpy.ops.wm.read_homefile(use_empty=True)
             obj = bench.make_grid_object("Grid", triangles)
-            forget_job(bpy, runtime, obj)
+            forget_job(bpy, live, obj)
             bench.blender_export(obj, folder / "warm-up.glb")  # loads the exporter
             bare, addon_ratios, sync_ratios, outcomes, answers = [], [], [], set(), set()
             for _ in range(arguments.runs):
                 seconds, _ = bench.timed(bench.blender_export, obj, folder / "bare.glb")
                 bare.append(seconds)
-                addon_seconds, outcome = bench.timed(addon_submit, bpy, runtime, obj, image)
+                addon_seconds, outcome = bench.timed(addon_submit, bpy, live, obj, image)
                 if outcome == "started":
-                    outcome = await_task(runtime, obj)
+                    outcome = await_task(live, obj)
                 outcomes.add(outcome.split(" after ")[0])
-                forget_job(bpy, runtime, obj)
+                forget_job(bpy, live, obj)
                 sync_seconds, status = bench.timed(
                     synchronous_submit, obj, folder / "sync.glb", image, emulator.base_url
                 )

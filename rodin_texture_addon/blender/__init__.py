@@ -1,1 +1,23 @@
-"""The Blender side: everything that imports ``bpy``. Thin glue over ``rodin`` and ``jobs``."""
+"""The Blender side: everything that imports ``bpy``. Thin glue over ``rodin`` and ``jobs``.
+
+What each module owns, from the user's side down:
+
+- ``registration``: registers the classes, properties and handlers, and undoes all of it.
+- ``panel``: the sidebar tab; draws state, never does work. ``operators``: every action,
+  as ``bpy.ops.rodin_texture.*``. ``api``: ``texture_objects`` for scripts.
+- ``batch``: the batch command's Blender side (scene files in, textured files out).
+- ``handlers``: Blender's handlers (undo and redo, new copies of objects, a file opened).
+- ``following``: starting jobs, following them again, fetching again, letting them go.
+- ``balance``: the account's balance, asked for on a worker thread.
+- ``pump``: the workers' snapshots written onto objects on the main thread, and the same loop
+  headless. ``results``: what finished jobs bring, applied as chosen; previews.
+- ``checks``: the panel's questions (what can be textured, why a button cannot run).
+- ``session``: what lives while the add-on is in use (job manager, clients, the snapshots'
+  way to the objects) and which object each job belongs to. ``timers``: the add-on's timers.
+- ``errors``: the errors meant for the user.
+- ``export`` (mesh to GLB), ``images`` (the reference image as a file), ``apply`` (GLB to the
+  scene), ``bake`` and ``bake_job`` (the result baked onto the original, at once or as
+  Blender's background job), ``operator_calls`` (running Blender's own operators).
+- ``properties`` (what the .blend keeps), ``preferences`` (the account, the service, where
+  results go), ``translations`` (Simplified Chinese), ``screen`` (sidebar redraws).
+"""

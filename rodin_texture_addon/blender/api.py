@@ -11,7 +11,7 @@ from pathlib import Path
 import bpy
 
 from ..rodin import TextureRequest
-from . import bake, images, preferences, runtime
+from . import bake, errors, following, images, preferences, pump, results, session
 
 # Request fields a caller may give; each one left out (None) is the panel's.
 REQUEST_FIELDS = (
@@ -34,12 +34,12 @@ def start(context, objects, reference, *, seed=None, **given) -> list[str]:
     if unknown:
         raise TypeError(f"unknown parameters: {', '.join(sorted(unknown))}")
     if isinstance(reference, str | Path) and not str(reference).strip():
-        raise runtime.UserError(
+        raise errors.UserError(
             "The image path is empty: give an image file, or pick an image in the panel"
         )
     objects = list(dict.fromkeys(objects))
     settings = context.scene.rodin_texture_settings
-    mode, bake_options = runtime.how_to_apply(
+    mode, bake_options = results.how_to_apply(
         context, **{name: given.get(name) for name in APPLY_FIELDS}
     )
     if mode == "ORIGINAL":
@@ -57,7 +57,7 @@ def start(context, objects, reference, *, seed=None, **given) -> list[str]:
         else:
             path = images.upload_path(reference, Path(scratch))
         template = TextureRequest(image_path=path, model_path=Path(), **fields)
-        return runtime.start_generation(
+        return following.start_generation(
             context, objects, template, seeds, apply_choice=(mode, bake_options)
         )
 
@@ -107,11 +107,11 @@ def texture_objects(
             bake_material=bake_material,
             unwrap_missing_uvs=unwrap_missing_uvs,
         )
-        runtime.get().apply_when_done.update(job_ids)  # whatever the preferences say
-        runtime.wait_for(job_ids, timeout=timeout)
-    except runtime.USER_FACING_ERRORS as error:
+        session.get().apply_when_done.update(job_ids)  # whatever the preferences say
+        pump.wait_for(job_ids, timeout=timeout)
+    except errors.USER_FACING_ERRORS as error:
         raise TextureError(str(error)) from None
-    failed = runtime.failures(job_ids)
+    failed = pump.failures(job_ids)
     if failed:
         raise TextureError("; ".join(failed))
     return [obj.rodin_texture.result_object or obj for obj in objects]

@@ -128,11 +128,14 @@ def named(source_name: str, suffix: str) -> str:
 
 def name_after_source(result, source_name: str) -> None:
     """Name the result's mesh, materials and images after the object it textures (the file
-    names them "material.001", "Image_0")."""
+    names them "material.001", "Image_0"): Suzanne_rodin, Suzanne_rodin_material,
+    Suzanne_rodin_base_color."""
     result.data.name = named(source_name, "_rodin")
     materials = [m for m in result.data.materials if m is not None]
     for number, material in enumerate(materials, start=1):
-        material.name = named(source_name, "_rodin" if len(materials) == 1 else f"_rodin_{number}")
+        # Not "<source>_rodin": that is the name of the material a bake gives the original.
+        suffix = "_rodin_material" if len(materials) == 1 else f"_rodin_material_{number}"
+        material.name = named(source_name, suffix)
         if material.node_tree is None:
             continue
         for node in material.node_tree.nodes:

@@ -277,7 +277,6 @@ class _Batch:
             resubmit_unconfirmed=self.settings.resubmit_unconfirmed,
             retry_failed=self.settings.retry_failed,
         )
-        fmt = asset.request.geometry_file_format
         if action is Action.SUBMIT:
             self.journal.expect(
                 asset.name, asset.input_hash, asset.request.form_fields(), asset.label
@@ -287,8 +286,9 @@ class _Batch:
             )  # the manager removes the upload's folder once it is sent
             self.running.add(asset.name)
         elif action in (Action.RESUME, Action.DOWNLOAD):
-            start = self.manager.resume if action is Action.RESUME else self.manager.download
-            start(asset.name, self.client, self.results, _snapshot(entry), fmt)
+            download = action is Action.DOWNLOAD
+            snapshot = _snapshot(entry)
+            self.manager.follow(asset.name, self.client, self.results, snapshot, download=download)
             self.running.add(asset.name)
             self.log(f"{asset.label}: {action.value} task {entry.task_uuid}")
         elif action is Action.WRITE:

@@ -6,7 +6,7 @@ import bpy
 import numpy as np
 
 from ..rodin import contract
-from .runtime import UserError
+from .errors import UserError
 
 # Formats the service takes; anything else is written out as PNG.
 UPLOADABLE_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}

@@ -10,7 +10,21 @@ import bpy
 
 from ..jobs import Phase
 from ..rodin import contract
-from . import api, apply, bake_job, preferences, runtime, screen, translations
+from . import (
+    api,
+    apply,
+    bake_job,
+    balance,
+    checks,
+    errors,
+    following,
+    preferences,
+    pump,
+    results,
+    screen,
+    session,
+    translations,
+)
 from .properties import (
     APPLY_MODE_ITEMS,
     BAKE_MATERIAL_ITEMS,
@@ -69,7 +83,7 @@ class _NeedsService:
 
     @classmethod
     def poll(cls, context):
-        reason = runtime.why_offline(context)
+        reason = preferences.why_offline(context)
         if reason:
             cls.poll_message_set(translations.tip(reason))
             return False
@@ -86,7 +100,7 @@ class _ReportsUserErrors:
     def execute(self, context):
         try:
             return self.run(context)
-        except runtime.USER_FACING_ERRORS as error:
+        except errors.USER_FACING_ERRORS as error:
             self.report({"ERROR"}, translations.rpt(str(error)))
             return {"CANCELLED"}
 
@@ -111,7 +125,7 @@ class _ChoosesHowToApply:
         return {name: getattr(self, name) for name in names if given(name)}
 
     def apply_choice(self, context):
-        return runtime.how_to_apply(context, **self.given(api.APPLY_FIELDS))
+        return results.how_to_apply(context, **self.given(api.APPLY_FIELDS))
 
 
 class RODIN_TEXTURE_OT_generate(
@@ -137,7 +151,7 @@ class RODIN_TEXTURE_OT_generate(
     texture_delight: texture_delight_property(options=SKIP)
 
     def run(self, context):
-        objects = runtime.target_meshes(context)
+        objects = checks.target_meshes(context)
         if self.properties.is_property_set("image_path"):
             reference = self.image_path
         else:
@@ -162,11 +176,11 @@ class RODIN_TEXTURE_OT_resume(_NeedsService, _ReportsUserErrors, bpy.types.Opera
     bl_options = {"REGISTER"}
 
     def run(self, context):
-        objects = runtime.unfinished_objects()
+        objects = following.unfinished_objects()
         if not objects:
             self.report({"INFO"}, translations.rpt("No unfinished texture jobs in this file"))
             return {"FINISHED"}
-        job_ids = [runtime.resume_job(context, obj) for obj in objects]
+        job_ids = [following.resume_job(context, obj) for obj in objects]
         self.report({"INFO"}, translations.rpt(f"Resuming {len(job_ids)} texture job(s)"))
         if bpy.app.background:
             return finish_headless(self, job_ids)
@@ -184,8 +198,8 @@ class RODIN_TEXTURE_OT_check_now(_NeedsService, _ReportsUserErrors, bpy.types.Op
     def run(self, context):
         obj = context.active_object
         job_id = obj.rodin_texture.job_id
-        if not runtime.get().manager.check_now(job_id):
-            job_id = runtime.resume_job(context, obj)
+        if not session.get().manager.check_now(job_id):
+            job_id = following.resume_job(context, obj)
         if bpy.app.background:
             return finish_headless(self, [job_id])
         return {"FINISHED"}
@@ -206,7 +220,7 @@ class RODIN_TEXTURE_OT_download(_NeedsService, _ReportsUserErrors, bpy.types.Ope
         return True
 
     def run(self, context):
-        job_id = runtime.download_job(context, context.active_object)
+        job_id = following.download_job(context, context.active_object)
         if bpy.app.background:
             return finish_headless(self, [job_id])
         return {"FINISHED"}
@@ -237,7 +251,7 @@ class RODIN_TEXTURE_OT_apply(_ChoosesHowToApply, _ReportsUserErrors, bpy.types.O
 
     def run(self, context):
         mode, options = self.apply_choice(context)
-        result = runtime.apply_job(context, context.active_object, mode, options)
+        result = results.apply_job(context, context.active_object, mode, options)
         if bake_job.running(result) is not None:
             message = f"Baking the result onto {result.name}: the Rodin panel shows how far"
         else:
@@ -275,13 +289,13 @@ class RODIN_TEXTURE_OT_clear(_ReportsUserErrors, bpy.types.Operator):
         obj = _active_job(context)
         if obj is None:
             return False
-        reason = runtime.why_not_cleared(obj)
+        reason = checks.why_not_cleared(obj)
         if reason:
             cls.poll_message_set(translations.tip(reason))
         return not reason
 
     def run(self, context):
-        runtime.clear_job(context.active_object)
+        following.clear_job(context.active_object)
         return {"FINISHED"}
 
 
@@ -354,7 +368,7 @@ class RODIN_TEXTURE_OT_open_folder(_ReportsUserErrors, bpy.types.Operator):
     def run(self, context):
         folder = Path(context.active_object.rodin_texture.model_path).parent
         if not folder.is_dir():
-            raise runtime.UserError(f"The folder {folder} no longer exists")
+            raise errors.UserError(f"The folder {folder} no longer exists")
         bpy.ops.wm.path_open(filepath=str(folder))
         return {"FINISHED"}
 
@@ -380,10 +394,10 @@ class RODIN_TEXTURE_OT_refresh_balance(_NeedsService, _ReportsUserErrors, bpy.ty
     bl_label = "Refresh Balance"
 
     def run(self, context):
-        thread = runtime.refresh_balance(context)
+        thread = balance.refresh_balance(context)
         if bpy.app.background:
             thread.join()
-            self.report({"INFO"}, translations.rpt(f"Balance: {runtime.get().balance}"))
+            self.report({"INFO"}, translations.rpt(f"Balance: {session.get().balance}"))
         return {"FINISHED"}
 
 
@@ -402,8 +416,8 @@ class RODIN_TEXTURE_OT_open_preferences(bpy.types.Operator):
 
 def finish_headless(operator, job_ids: list[str]) -> set[str]:
     """Background mode: wait for the jobs, then report like the panel would."""
-    runtime.wait_for(job_ids)
-    failed = runtime.failures(job_ids)
+    pump.wait_for(job_ids)
+    failed = pump.failures(job_ids)
     if failed:
         operator.report({"ERROR"}, "; ".join(failed))
         return {"CANCELLED"}

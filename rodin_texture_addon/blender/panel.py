@@ -8,7 +8,16 @@ import bpy
 
 from ..jobs import Phase
 from ..rodin import contract
-from . import bake_job, preferences, runtime, translations
+from . import (
+    bake_job,
+    balance,
+    checks,
+    following,
+    preferences,
+    pump,
+    results,
+    translations,
+)
 from .operators import (
     RODIN_TEXTURE_OT_apply,
     RODIN_TEXTURE_OT_cancel_bake,
@@ -69,7 +78,7 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
         meshes = [obj for obj in context.selected_objects if obj.type == "MESH"]
         count = len(meshes) or 1
         cost = contract.CREDITS_PER_TASK * count
-        reason = runtime.why_cannot_generate(context)
+        reason = checks.why_cannot_generate(context)
         column = layout.column()
         column.scale_y = 1.5
         column.enabled = not reason
@@ -83,13 +92,13 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
             label(layout, context, translations.iface(reason), icon="ERROR")
             if preferences.key_problem(context):  # no key, or one that cannot work
                 layout.operator(RODIN_TEXTURE_OT_open_preferences.bl_idname, icon="PREFERENCES")
-        if any(runtime.why_not_followed(context, obj) for obj in runtime.unfinished_objects()):
+        if any(checks.why_not_followed(context, obj) for obj in following.unfinished_objects()):
             layout.operator(RODIN_TEXTURE_OT_resume.bl_idname, icon="PLAY")
 
-        runtime.fetch_balance_once(context)
+        balance.fetch_balance_once(context)
         row = layout.row(align=True)
-        balance = translations.iface(f"Balance: {runtime.balance_text() or '?'}")
-        row.label(text=balance, translate=False)
+        shown = translations.iface(f"Balance: {balance.balance_text() or '?'}")
+        row.label(text=shown, translate=False)
         row.operator(RODIN_TEXTURE_OT_refresh_balance.bl_idname, text="", icon="FILE_REFRESH")
 
 
@@ -137,7 +146,7 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
             layout.label(text=status.capitalize(), translate=False, icon=PHASE_ICONS[phase])
             layout.progress(factor=state.progress, text=text)
         else:
-            status = translations.iface(runtime.describe(obj))
+            status = translations.iface(pump.describe(obj))
             label(layout, context, status[:1].upper() + status[1:], icon=PHASE_ICONS[phase])
         message = translations.iface(state.message)
         if state.message and phase is not Phase.FAILED and message.lower() not in status.lower():
@@ -145,7 +154,7 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
         baking = bake_job.running(obj)
         if baking is not None:
             draw_bake(layout, context, baking)
-        unfollowed = runtime.why_not_followed(context, obj)
+        unfollowed = checks.why_not_followed(context, obj)
         if unfollowed:
             text = translations.iface(f"Not being followed: {unfollowed}")
             label(layout, context, text, icon="ERROR")
@@ -176,7 +185,7 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
             result = translations.iface(f"Result: {state.result_object.name}")
             layout.label(text=result, translate=False, icon="OBJECT_DATA")
         draw_result_view(layout, context)
-        preview = runtime.preview_image(state.preview_path)
+        preview = results.preview_image(state.preview_path)
         if preview is not None:
             layout.template_icon(icon_value=layout.icon(preview), scale=5.0)
 

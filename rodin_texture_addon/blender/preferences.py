@@ -103,6 +103,15 @@ def key_problem(context=None) -> str:
     return f"{problem[0].upper()}{problem[1:]}" if problem else ""
 
 
+def why_offline(context) -> str:
+    """Why the service may not be reached now (empty: it may)."""
+    if not bpy.app.online_access:
+        return "Online access is off: allow it in Preferences > System > Network"
+    if not api_key(context):
+        return "No API key: set it in the add-on preferences (or RODIN_API_KEY)"
+    return key_problem(context)
+
+
 def client_settings(context=None) -> ClientSettings:
     prefs = get(context)
     return ClientSettings(

@@ -20,7 +20,6 @@ import queue
 import shutil
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import IntEnum, StrEnum
 from pathlib import Path
@@ -117,21 +116,27 @@ class StepKind(IntEnum):
 class _Job:
     client: RodinClient
     folder: Path
-    geometry_format: GeometryFormat
-    request: TextureRequest | None
+    request: TextureRequest | None  # None for a task submitted earlier
     state: JobSnapshot
     cleanup: Path | None = None  # the upload's folder, removed once the upload is over
 
     def __post_init__(self):
-        self.geometry_format = GeometryFormat(self.geometry_format)
         self.followed_since = time.monotonic()  # the deadline counts from here
 
     poll_interval: float = 0.0
     age_checked: float = 0.0  # the task's age at its last check that found it running
     download_attempts: int = 0
     last_progress_post: float = 0.0
-    # The next step: (kind, due on the monotonic clock, step); None while a step runs.
-    pending: "tuple[StepKind, float, Step] | None" = None
+    # The next step: (its kind, due on the monotonic clock); None while a step runs.
+    pending: "tuple[StepKind, float] | None" = None
+
+    @property
+    def geometry_format(self) -> GeometryFormat:
+        """The result model's format: the request's, and GLB (the add-on's) for a task
+        submitted earlier."""
+        if self.request is None:
+            return GeometryFormat.GLB
+        return GeometryFormat(self.request.geometry_file_format)
 
     @property
     def in_flight(self) -> bool:
@@ -139,12 +144,10 @@ class _Job:
         return self.state.submitted and self.state.phase in (Phase.WAITING, Phase.GENERATING)
 
 
-Step = Callable[[_Job], "tuple[float, Step] | None"]
-
-
 class JobManager:
-    """Owns the dispatcher and worker threads. Start jobs with ``submit``, ``resume`` or
-    ``download``. ``request_gate`` is the gate to give the clients of its jobs."""
+    """Owns the dispatcher and worker threads. Start jobs with ``submit`` (a new task) or
+    ``follow`` (one submitted earlier). ``request_gate`` and ``retry_notice`` are for the
+    clients of its jobs."""
 
     def __init__(
         self,
@@ -219,33 +222,31 @@ class JobManager:
         """Upload and start a new task; ``cleanup`` (the upload's folder) is removed once the
         upload is over. Refuses a job id that is still running."""
         state = JobSnapshot(job_id, Phase.UPLOADING, message="Uploading")
-        job = _Job(client, Path(folder), request.geometry_file_format, request, state, cleanup)
-        self._start(job, self._submit)
+        self._start(_Job(client, Path(folder), request, state, cleanup), StepKind.SUBMIT)
 
-    def resume(self, job_id: str, client: RodinClient, folder: Path, task: JobSnapshot, fmt):
-        """Follow a task submitted earlier (after a reload): poll it now, never submit again."""
+    def follow(
+        self,
+        job_id: str,
+        client: RodinClient,
+        folder: Path,
+        task: JobSnapshot,
+        *,
+        download: bool = False,
+    ):
+        """Follow a task submitted earlier (after a reload, say), never submitting it again:
+        ask for its status now, or with ``download``, fetch its files again through fresh
+        links."""
         state = replace(
             task,
             job_id=job_id,
-            phase=Phase.WAITING,
-            message="Checking",
+            phase=Phase.DOWNLOADING if download else Phase.WAITING,
+            message="Downloading" if download else "Checking",
             hint="",
             submitted=True,
             finished_at=0.0,
         )
-        self._start(_Job(client, Path(folder), fmt, None, state), self._poll)
-
-    def download(self, job_id: str, client: RodinClient, folder: Path, task: JobSnapshot, fmt):
-        """Fetch a finished task's files again, through fresh links."""
-        state = replace(
-            task,
-            job_id=job_id,
-            phase=Phase.DOWNLOADING,
-            message="Downloading",
-            hint="",
-            finished_at=0.0,
-        )
-        self._start(_Job(client, Path(folder), fmt, None, state), self._download)
+        first = StepKind.DOWNLOAD if download else StepKind.POLL
+        self._start(_Job(client, Path(folder), None, state), first)
 
     def check_now(self, job_id: str) -> bool:
         """Poll a waiting job at once instead of at its next turn."""
@@ -256,7 +257,7 @@ class JobManager:
             if not job.state.submitted:
                 return False
             if job.pending is not None:
-                job.pending = (StepKind.URGENT, time.monotonic(), self._poll)
+                job.pending = (StepKind.URGENT, time.monotonic())
                 self._condition.notify_all()
             return True
 
@@ -320,7 +321,7 @@ class JobManager:
                 accepted = sum(other.in_flight for other in self._jobs.values())
                 self.slots.refused(accepted, time.monotonic())
             self._post(job, phase=Phase.WAITING, message="Waiting for a free slot on the account")
-            return self.schedule.retry_delay, self._submit
+            return self.schedule.retry_delay, StepKind.SUBMIT
         except RodinError as error:
             if self.ledger is not None and _surely_refused(error):
                 self.ledger.refused(job.state.job_id, error)
@@ -346,7 +347,7 @@ class JobManager:
             submitted=True,
         )
         job.poll_interval = self.schedule.first_delay
-        return self.schedule.first_delay, self._poll
+        return self.schedule.first_delay, StepKind.POLL
 
     def _poll(self, job: _Job):
         age = self._age(job)
@@ -367,7 +368,7 @@ class JobManager:
                 if job.age_checked > 0.0:
                     self.planner.finished(job.age_checked)
             self._post(job, phase=Phase.DOWNLOADING, progress=0.0, message="Downloading")
-            return 0.0, self._download
+            return 0.0, StepKind.DOWNLOAD
         if followed > self.schedule.deadline:
             return self._fail(
                 job,
@@ -404,7 +405,7 @@ class JobManager:
             job.download_attempts += 1
             if error.retryable and job.download_attempts <= self.schedule.download_retries:
                 self._post(job, message=f"Download problem, retrying: {error}")
-                return self.schedule.download_retry_delay, self._download
+                return self.schedule.download_retry_delay, StepKind.DOWNLOAD
             return self._fail(job, error)
         except OSError as error:  # the results folder: a file, full, not writable
             return self._fail(
@@ -427,7 +428,7 @@ class JobManager:
 
     # --- plumbing ---
 
-    def _start(self, job: _Job, first_step: Step):
+    def _start(self, job: _Job, first: StepKind):
         job_id = job.state.job_id
         with self._condition:
             if self._stopped.is_set():
@@ -435,16 +436,20 @@ class JobManager:
             if job_id in self._jobs:
                 raise RuntimeError(f"job {job_id} is already running")
             self._jobs[job_id] = job
-            self._set_pending(job, 0.0, first_step)
+            self._set_pending(job, 0.0, first)
         self.updates.put(job.state)
 
-    def _kind(self, step: Step) -> StepKind:
-        if step == self._download:
-            return StepKind.DOWNLOAD
-        return StepKind.SUBMIT if step == self._submit else StepKind.POLL
+    def _step(self, kind: StepKind):
+        """The step a kind stands for (an urgent check is a poll, run first)."""
+        return {
+            StepKind.URGENT: self._poll,
+            StepKind.DOWNLOAD: self._download,
+            StepKind.SUBMIT: self._submit,
+            StepKind.POLL: self._poll,
+        }[kind]
 
-    def _set_pending(self, job: _Job, delay: float, step: Step):
-        job.pending = (self._kind(step), time.monotonic() + delay, step)
+    def _set_pending(self, job: _Job, delay: float, kind: StepKind):
+        job.pending = (kind, time.monotonic() + delay)
         self._condition.notify_all()
 
     def _in_flight(self) -> int:
@@ -452,7 +457,7 @@ class JobManager:
 
     def _rank(self, job: _Job, now: float, wall_now: float):
         """The sort key of a due step (lowest first), or None when it may not run yet."""
-        kind, due, _ = job.pending
+        kind, due = job.pending
         if due > now:
             return None
         if kind is StepKind.SUBMIT:
@@ -501,22 +506,22 @@ class JobManager:
                     job = self._pick()
                     if job is None or not self._idle_workers:
                         continue  # something changed while waiting for the budget
-                    _, _, step = job.pending
+                    kind, _ = job.pending
                     job.pending = None
                     self._idle_workers -= 1
-                    if step == self._submit:
+                    if kind is StepKind.SUBMIT:
                         self._submitting += 1
-                self._work.put((job, step))
+                self._work.put((job, kind))
                 paid = False
         except Cancelled:
             return
 
     def _serve(self):
         while (work := self._work.get()) is not None:
-            job, step = work
+            job, kind = work
             self._prepaid.turn, self._prepaid.job = True, job
             try:
-                following = step(job)
+                following = self._step(kind)(job)
             except Cancelled:  # the client was closed: shutting down
                 following = None
             except Exception as error:  # a bug must fail the job, not kill the worker
@@ -525,7 +530,7 @@ class JobManager:
                 self._prepaid.turn, self._prepaid.job = False, None
             with self._condition:
                 self._idle_workers += 1
-                if step == self._submit:
+                if kind is StepKind.SUBMIT:
                     self._submitting -= 1
                 if self._jobs.get(job.state.job_id) is job:
                     if following is None:
@@ -566,7 +571,7 @@ class JobManager:
     def _next_poll(self, job: _Job, age: float):
         with self._condition:
             job.poll_interval = self.planner.next_interval(age, job.poll_interval)
-        return job.poll_interval, self._poll
+        return job.poll_interval, StepKind.POLL
 
     def _post(self, job: _Job, **changes):
         # Whatever text an error brings (a bug's repr too), the key never reaches the state.

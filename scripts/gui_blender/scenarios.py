@@ -430,7 +430,7 @@ def time_addon_work(d) -> list[tuple[float, float]]:
         call.__name__ = function.__name__
         return call
 
-    timers = {"blender.runtime": ("pump", "finish_done_jobs"), "blender.bake_job": ("follow",)}
+    timers = {"blender.pump": ("pump", "finish_done_jobs"), "blender.bake_job": ("follow",)}
     for module_name, names in timers.items():
         module = sys.modules.get(f"{d.addon}.{module_name}")  # an older add-on may lack one
         for name in names if module else ():

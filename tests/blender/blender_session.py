@@ -31,10 +31,10 @@ def enable(extensions_dir: str, base_url: str):
     prefs = bpy.context.preferences.addons[ADDON].preferences
     prefs.api_key = "test-key"
     prefs.base_url = base_url
-    runtime = sys.modules[ADDON + ".blender.runtime"]
+    session = sys.modules[ADDON + ".blender.session"]
     jobs = sys.modules[ADDON + ".jobs"]
-    runtime.get().manager.schedule = jobs.PollSchedule(first_delay=0.05, max_interval=0.2)
-    return runtime
+    session.get().manager.schedule = jobs.PollSchedule(first_delay=0.05, max_interval=0.2)
+    return session
 
 
 def submit_and_die(extensions_dir, base_url, blend, image):
@@ -49,28 +49,30 @@ def submit_and_exit(extensions_dir, base_url, blend, image):
 
 
 def submit_and_save(extensions_dir, base_url, blend, image):
-    runtime = enable(extensions_dir, base_url)
+    enable(extensions_dir, base_url)
+    following = sys.modules[ADDON + ".blender.following"]
+    pump = sys.modules[ADDON + ".blender.pump"]
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.ops.mesh.primitive_monkey_add(location=(0.0, 1.0, 2.0))
     source = bpy.context.active_object
     bpy.ops.wm.save_as_mainfile(filepath=blend)
     rodin = sys.modules[ADDON + ".rodin"]
     request = rodin.TextureRequest(image_path=image, model_path="")
-    runtime.start_generation(bpy.context, [source], request, [1])
+    following.start_generation(bpy.context, [source], request, [1])
     deadline = time.monotonic() + 30
     while not source.rodin_texture.task_uuid:
         assert time.monotonic() < deadline, "no task id"
-        runtime.pump()
+        pump.pump()
         time.sleep(0.02)
     bpy.ops.wm.save_mainfile()
     print(json.dumps({"task_uuid": source.rodin_texture.task_uuid}), flush=True)
 
 
 def resume(extensions_dir, base_url, blend):
-    runtime = enable(extensions_dir, base_url)
+    session = enable(extensions_dir, base_url)
     bpy.ops.wm.open_mainfile(filepath=blend)
     source = next(obj for obj in bpy.data.objects if obj.rodin_texture.task_uuid)
-    resumed_on_load = runtime.get().manager.is_running(source.rodin_texture.job_id)
+    resumed_on_load = session.get().manager.is_running(source.rodin_texture.job_id)
     bpy.ops.rodin_texture.resume()
     state = source.rodin_texture
     print(

@@ -90,8 +90,8 @@ def main(zip_path, base_url, image_path, results_dir):
     report.update(generate(base_url, image_path, results_dir))
     # Timers never fire in background mode, so the add-on registers none here; register its
     # pump as it does in the interface while a job runs, for disabling to clean up.
-    runtime = sys.modules[ADDON + ".blender.runtime"]
-    for timer in (runtime.pump, runtime.finish_done_jobs):
+    pump, results = (sys.modules[f"{ADDON}.blender.{name}"] for name in ("pump", "results"))
+    for timer in (pump.pump, results.finish_done_jobs):
         bpy.app.timers.register(timer, first_interval=60.0, persistent=True)
     functions = addon_functions()
     report["timers_while_enabled"] = timers_of(functions)

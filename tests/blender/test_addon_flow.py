@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import bpy
 import numpy as np
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.blender
 SECRET_KEY = "sk-rodin-secret-0123456789"
 # Seconds a test waits for what the emulator does in well under one before it fails.
 DEADLINE = 30
+LIVE_PARTS = ("session", "following", "results", "pump", "balance", "checks", "timers", "errors")
 
 
 def module(addon, name):
@@ -31,18 +33,22 @@ def module(addon, name):
 
 @pytest.fixture
 def rodin(addon, emulator, tmp_path):
-    """The add-on's runtime, pointed at the emulator with fast polling; reset afterwards."""
-    runtime = module(addon, "blender.runtime")
+    """The add-on's live parts (``rodin.session``, ``.following``, ``.results``, ``.pump``, and
+    the rest of ``LIVE_PARTS``), pointed at the emulator with fast polling; reset afterwards."""
+    runtime = SimpleNamespace(
+        **{name: module(addon, f"blender.{name}") for name in LIVE_PARTS},
+        request_type=module(addon, "rodin").TextureRequest,
+    )
     jobs = module(addon, "jobs")
     prefs = bpy.context.preferences.addons[addon.__name__].preferences
     prefs.api_key = "test-key"
     prefs.base_url = emulator.base_url
     prefs.results_folder = str(tmp_path / "results")
-    runtime.get().manager.schedule = jobs.PollSchedule(
+    runtime.session.get().manager.schedule = jobs.PollSchedule(
         first_delay=0.05, max_interval=0.2, download_retry_delay=0.05, retry_delay=0.1
     )
     yield runtime
-    runtime.shutdown()
+    runtime.session.shutdown()
 
 
 @pytest.fixture
@@ -63,7 +69,7 @@ def pump_until(runtime, done, what):
     deadline = time.monotonic() + DEADLINE
     while not done():
         assert time.monotonic() < deadline, f"no {what} after {DEADLINE} s"
-        runtime.pump()
+        runtime.pump.pump()
         time.sleep(0.01)
 
 
@@ -213,7 +219,7 @@ def test_a_running_job_is_never_submitted_twice(rodin, emulator, reference):
     emulator.configure(generating_seconds=30)
     source = add_suzanne()
     template = module_request(rodin, bpy.context.scene.rodin_texture_settings)
-    rodin.start_generation(bpy.context, [source], template, [1])
+    rodin.following.start_generation(bpy.context, [source], template, [1])
     with pytest.raises(RuntimeError, match="already has a texture job running"):
         bpy.ops.rodin_texture.generate()
     pump_until(rodin, lambda: source.rodin_texture.task_uuid, "task id")
@@ -343,7 +349,7 @@ def test_a_key_pasted_with_a_curly_quote_is_refused_and_never_shown(
     source = add_suzanne()
     before = object_state(source)
     said = "Character 10 of 10 in the API key is RIGHT SINGLE QUOTATION MARK"
-    assert rodin.why_cannot_generate(bpy.context).startswith(said)
+    assert rodin.checks.why_cannot_generate(bpy.context).startswith(said)
     assert not bpy.ops.rodin_texture.generate.poll()
     with pytest.raises(RuntimeError) as raised:
         bpy.ops.rodin_texture.generate()
@@ -378,8 +384,8 @@ def test_with_online_access_off_check_now_and_download_send_nothing(rodin, emula
     for operator in (bpy.ops.rodin_texture.check_now, bpy.ops.rodin_texture.download):
         with pytest.raises(RuntimeError, match="Online access is off"):
             operator()
-    with pytest.raises(rodin.UserError, match="Online access is off"):
-        rodin.download_job(bpy.context, source)  # refused below the operators too
+    with pytest.raises(rodin.errors.UserError, match="Online access is off"):
+        rodin.following.download_job(bpy.context, source)  # refused below the operators too
 
     assert len(emulator.requests) == requests_before
     assert source.rodin_texture.status == "done"
@@ -460,14 +466,17 @@ def test_the_pump_writes_worker_snapshots_onto_the_object(rodin, emulator, refer
     context = bpy.context
     settings = context.scene.rodin_texture_settings
     template = module_request(rodin, settings)
-    (job_id,) = rodin.start_generation(context, [source], template, [7])
+    (job_id,) = rodin.following.start_generation(context, [source], template, [7])
     seen = []
-    while rodin.get().manager.is_running(job_id) or not rodin.get().manager.updates.empty():
-        rodin.pump()
+    while (
+        rodin.session.get().manager.is_running(job_id)
+        or not rodin.session.get().manager.updates.empty()
+    ):
+        rodin.pump.pump()
         if not seen or seen[-1] != source.rodin_texture.status:
             seen.append(source.rodin_texture.status)
-    rodin.pump()
-    rodin.finish_done_jobs()
+    rodin.pump.pump()
+    rodin.results.finish_done_jobs()
     if seen[-1] != source.rodin_texture.status:
         seen.append(source.rodin_texture.status)
     assert seen[0] == "uploading" and seen[-1] == "done"
@@ -477,8 +486,7 @@ def test_the_pump_writes_worker_snapshots_onto_the_object(rodin, emulator, refer
 
 def module_request(runtime, settings):
     """A request template like the operator builds, from the panel's image file."""
-    rodin_module = importlib.import_module(runtime.__name__.rsplit(".", 2)[0] + ".rodin")
-    return rodin_module.TextureRequest(
+    return runtime.request_type(
         image_path=Path(settings.image.filepath), model_path=Path(), material="PBR"
     )
 
@@ -499,12 +507,12 @@ def test_worker_threads_never_call_into_bpy(rodin, addon, emulator, reference):
     def trace(frame, event, argument):
         files.add(frame.f_code.co_filename)  # each function a worker runs ("call" events)
 
-    rodin.shutdown()  # the next runtime's threads start under the profiler and the tracer
+    rodin.session.shutdown()  # the next runtime's threads start under the profiler and the tracer
     threading.setprofile(profile)
     threading.settrace(trace)
     try:
-        rodin.get().manager.schedule = replace(
-            rodin.get().manager.schedule, first_delay=0.05, max_interval=0.2
+        rodin.session.get().manager.schedule = replace(
+            rodin.session.get().manager.schedule, first_delay=0.05, max_interval=0.2
         )
         source = add_suzanne()
         bpy.ops.rodin_texture.generate()
@@ -542,18 +550,18 @@ def test_disabling_the_add_on_stops_its_timers_and_threads(rodin, addon, emulato
     emulator.configure(generating_seconds=30)
     source = add_suzanne()
     template = module_request(rodin, bpy.context.scene.rodin_texture_settings)
-    rodin.TIMERS_FIRE = True  # the pump's timer registered as in Blender's interface
+    rodin.timers.TIMERS_FIRE = True  # the pump's timer registered as in Blender's interface
     try:
-        rodin.start_generation(bpy.context, [source], template, [1])
+        rodin.following.start_generation(bpy.context, [source], template, [1])
     finally:
-        rodin.TIMERS_FIRE = False
-    assert bpy.app.timers.is_registered(rodin.pump)
+        rodin.timers.TIMERS_FIRE = False
+    assert bpy.app.timers.is_registered(rodin.pump.pump)
     assert any(t.name.startswith("rodin-worker") for t in threading.enumerate())
 
     addon_utils.disable(addon.__name__)
     try:
         assert not [t for t in threading.enumerate() if t.name.startswith("rodin-")]
-        assert not bpy.app.timers.is_registered(rodin.pump)
+        assert not bpy.app.timers.is_registered(rodin.pump.pump)
         assert not hasattr(bpy.types.Object, "rodin_texture")
         assert not _operator_exists()
     finally:
@@ -640,8 +648,8 @@ def test_one_result_that_cannot_be_applied_does_not_stop_the_others(
     broken, fine = add_suzanne("Broken"), add_suzanne("Fine", location=(4.0, 0.0, 0.0))
     template = module_request(rodin, bpy.context.scene.rodin_texture_settings)
 
-    job_ids = rodin.start_generation(bpy.context, [broken, fine], template, [1, 2])
-    rodin.wait_for(job_ids)
+    job_ids = rodin.following.start_generation(bpy.context, [broken, fine], template, [1, 2])
+    rodin.pump.wait_for(job_ids)
 
     assert broken.rodin_texture.status == "failed"
     assert "Bad GLB" in broken.rodin_texture.message
@@ -661,14 +669,14 @@ def test_a_finished_jobs_preview_is_shown_after_reopening(rodin, addon, referenc
     source = add_suzanne()
     bpy.ops.rodin_texture.generate()
     preview = source.rodin_texture.preview_path
-    assert rodin.preview_image(preview) is not None
+    assert rodin.results.preview_image(preview) is not None
     path = tmp_path / "scene.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
 
     reopened = reopen(path)["Suzanne"]
 
     assert reopened.rodin_texture.preview_path == preview
-    assert rodin.preview_image(preview) is not None
+    assert rodin.results.preview_image(preview) is not None
     panel = module(addon, "blender.panel")
     scenes.select_only(reopened, active=reopened)
     shown = draw(panel.RODIN_TEXTURE_PT_job)
@@ -689,7 +697,7 @@ def test_an_interrupted_upload_without_a_task_is_marked_failed_on_reopening(rodi
         assert state.status == "failed"
         assert "Interrupted before the service confirmed" in state.message
         assert state.hint
-    assert not rodin.is_following("job-uploading")
+    assert not rodin.session.is_following("job-uploading")
 
 
 def _submitted_job(rodin, emulator):
@@ -697,7 +705,7 @@ def _submitted_job(rodin, emulator):
     emulator.configure(generating_seconds=30)
     source = add_suzanne()
     template = module_request(rodin, bpy.context.scene.rodin_texture_settings)
-    rodin.start_generation(bpy.context, [source], template, [1])
+    rodin.following.start_generation(bpy.context, [source], template, [1])
     pump_until(rodin, lambda: source.rodin_texture.task_uuid, "task id")
     return source
 
@@ -716,7 +724,7 @@ def test_a_job_opened_without_a_key_says_it_is_not_followed(
     assert "Not being followed" not in texts
     path = tmp_path / "scene.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
-    rodin.shutdown()  # as if Blender had closed
+    rodin.session.shutdown()  # as if Blender had closed
     for name in ("RODIN_API_KEY", "HYPER3D_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     bpy.context.preferences.addons[addon.__name__].preferences.api_key = ""
@@ -737,7 +745,7 @@ def test_a_job_cut_off_by_restarting_the_add_on_says_so_and_resumes(
     source = _submitted_job(rodin, emulator)
     addon_utils.disable(addon.__name__)
     addon_utils.enable(addon.__name__, default_set=True)
-    rodin.get().manager.schedule = module(addon, "jobs").PollSchedule(
+    rodin.session.get().manager.schedule = module(addon, "jobs").PollSchedule(
         first_delay=0.05, max_interval=0.2
     )
 
@@ -775,12 +783,14 @@ def test_results_go_beside_the_saved_file_else_into_the_extensions_folder(
 
 def test_the_balance_is_drawn_when_it_arrives_with_no_job_running(rodin, emulator, monkeypatch):
     redraws = []
-    monkeypatch.setattr(rodin, "redraw_sidebars", lambda: redraws.append(rodin.balance_text()))
-    rodin.refresh_balance(bpy.context).join()
+    monkeypatch.setattr(
+        rodin.pump, "redraw_sidebars", lambda: redraws.append(rodin.balance.balance_text())
+    )
+    rodin.balance.refresh_balance(bpy.context).join()
 
-    assert rodin.pump() is None  # the answer is drawn: the pump may stop
+    assert rodin.pump.pump() is None  # the answer is drawn: the pump may stop
     assert redraws == ["100 credits"]
-    assert rodin.pump() is None
+    assert rodin.pump.pump() is None
     assert redraws == ["100 credits"], "drawn once"
 
 

@@ -121,7 +121,7 @@ def test_apply_adds_a_named_object_in_the_source_collections(apply, result_glb):
     assert set(result.users_collection) == set(source.users_collection)
     assert source.matrix_world == matrix and source.data == mesh
     assert list(source.data.materials) == [material]
-    assert result.data.materials[0].name == "Suzanne_rodin"
+    assert result.data.materials[0].name == "Suzanne_rodin_material"
     (texture,) = [n for n in result.data.materials[0].node_tree.nodes if n.type == "TEX_IMAGE"]
     assert texture.image.name == "Suzanne_rodin_base_color"
     added = new_names(before)
@@ -155,7 +155,7 @@ def test_replace_while_the_source_is_in_edit_mode(apply, result_glb):
     bpy.ops.object.mode_set(mode="OBJECT")
     assert source.data.name == "Suzanne_rodin"
     assert len(source.data.vertices) == vertex_count
-    assert [m.name for m in source.data.materials] == ["Suzanne_rodin"]
+    assert [m.name for m in source.data.materials] == ["Suzanne_rodin_material"]
 
 
 def test_apply_replace_swaps_mesh_and_material_only(apply, result_glb):
@@ -179,8 +179,8 @@ def test_apply_replace_swaps_mesh_and_material_only(apply, result_glb):
     ]
     assert set(bpy.data.objects) == objects_before
     assert source.data.name == "Suzanne_rodin" and old_mesh_name not in bpy.data.meshes
-    assert [m.name for m in source.data.materials] == ["Suzanne_rodin"]
-    assert [slot.material.name for slot in source.material_slots] == ["Suzanne_rodin"]
+    assert [m.name for m in source.data.materials] == ["Suzanne_rodin_material"]
+    assert [slot.material.name for slot in source.material_slots] == ["Suzanne_rodin_material"]
     assert all(mesh.users for mesh in bpy.data.meshes)
     scenes.assert_boxes_match(scenes.mesh_world_box(source.data, source.matrix_world), box_before)
     # the modifiers' effect is in the result already: it must not apply a second time

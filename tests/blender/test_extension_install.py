@@ -71,6 +71,7 @@ def test_installed_zip_textures_a_mesh_then_uninstalls_leaving_nothing_running(
     assert "rodin_texture_addon" not in report["installed_after_uninstall"]
     assert report["timers_left"] == []
     assert report["handlers_while_enabled"] == [
+        "depsgraph_update_post: forget_jobs_of_new_copies",
         "load_post: resume_after_load",
         "load_pre: forget_on_load",
         "object_bake_cancel: bake_cancelled",

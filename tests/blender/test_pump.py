@@ -12,10 +12,10 @@ pytestmark = pytest.mark.blender
 
 
 @pytest.fixture
-def runtime(addon_module):
-    runtime = addon_module("blender.runtime")
-    yield runtime
-    runtime.shutdown()
+def pump(addon_module):
+    """The add-on's pump module; the session it starts is shut down afterwards."""
+    yield addon_module("blender.pump")
+    addon_module("blender.session").shutdown()
 
 
 @pytest.fixture
@@ -32,56 +32,56 @@ def objects_with_jobs(count):
     return objects
 
 
-def post(runtime, jobs, job_id, message, phase="WAITING"):
-    runtime.get().manager.updates.put(jobs.JobSnapshot(job_id, jobs.Phase[phase], message=message))
+def post(pump, jobs, job_id, message, phase="WAITING"):
+    pump.session.get().manager.updates.put(
+        jobs.JobSnapshot(job_id, jobs.Phase[phase], message=message)
+    )
 
 
-def test_a_tick_over_its_budget_leaves_the_rest_for_the_next_ticks(runtime, jobs):
+def test_a_tick_over_its_budget_leaves_the_rest_for_the_next_ticks(pump, jobs):
     objects = objects_with_jobs(3)
     for index in range(3):
-        post(runtime, jobs, f"job-{index}", f"first {index}")
-    post(runtime, jobs, "job-0", "second 0")
+        post(pump, jobs, f"job-{index}", f"first {index}")
+    post(pump, jobs, "job-0", "second 0")
 
-    assert runtime.pump(budget=0.0) == runtime.PUMP_INTERVAL  # more to write: call again
+    assert pump.pump(budget=0.0) == pump.PUMP_INTERVAL  # more to write: call again
     assert [obj.rodin_texture.message for obj in objects] == ["second 0", "", ""]
 
-    post(runtime, jobs, "job-2", "second 2")  # replaces the unwritten one, keeps its place
-    post(runtime, jobs, "job-0", "third 0")  # after the others, who waited longer
-    runtime.pump(budget=0.0)
+    post(pump, jobs, "job-2", "second 2")  # replaces the unwritten one, keeps its place
+    post(pump, jobs, "job-0", "third 0")  # after the others, who waited longer
+    pump.pump(budget=0.0)
     assert [obj.rodin_texture.message for obj in objects] == ["second 0", "first 1", ""]
-    runtime.pump(budget=0.0)
+    pump.pump(budget=0.0)
     assert [obj.rodin_texture.message for obj in objects] == ["second 0", "first 1", "second 2"]
-    assert runtime.pump(budget=0.0) is None  # the last one written, no job running: stop
+    assert pump.pump(budget=0.0) is None  # the last one written, no job running: stop
     assert [obj.rodin_texture.message for obj in objects] == ["third 0", "first 1", "second 2"]
     assert all(obj.rodin_texture.status == "waiting" for obj in objects)
 
 
-def test_an_unlimited_tick_writes_everything(runtime, jobs):
+def test_an_unlimited_tick_writes_everything(pump, jobs):
     objects = objects_with_jobs(20)
     for index, obj in enumerate(objects):
-        post(runtime, jobs, obj.rodin_texture.job_id, f"message {index}", phase="GENERATING")
+        post(pump, jobs, obj.rodin_texture.job_id, f"message {index}", phase="GENERATING")
 
-    assert runtime.pump(budget=math.inf) is None
+    assert pump.pump(budget=math.inf) is None
 
     assert [obj.rodin_texture.message for obj in objects] == [f"message {i}" for i in range(20)]
     assert {obj.rodin_texture.status for obj in objects} == {"generating"}
 
 
-def test_jobs_finishing_in_one_tick_leave_one_timer_that_shutdown_removes(
-    runtime, jobs, monkeypatch
-):
+def test_jobs_finishing_in_one_tick_leave_one_timer_that_shutdown_removes(pump, jobs, monkeypatch):
     """Blender keeps duplicate timers; one left registered would hang Blender at exit."""
     objects_with_jobs(2)
-    post(runtime, jobs, "job-0", "Done", phase="DONE")
-    post(runtime, jobs, "job-1", "Done", phase="DONE")
-    monkeypatch.setattr(runtime, "TIMERS_FIRE", True)  # as in Blender's interface
+    post(pump, jobs, "job-0", "Done", phase="DONE")
+    post(pump, jobs, "job-1", "Done", phase="DONE")
+    monkeypatch.setattr(pump.timers, "TIMERS_FIRE", True)  # as in Blender's interface
     try:
-        runtime.pump(budget=math.inf)
-        assert bpy.app.timers.is_registered(runtime.finish_done_jobs)
+        pump.pump(budget=math.inf)
+        assert bpy.app.timers.is_registered(pump.results.finish_done_jobs)
 
-        runtime.shutdown()
+        pump.session.shutdown()
 
-        assert not bpy.app.timers.is_registered(runtime.finish_done_jobs)
+        assert not bpy.app.timers.is_registered(pump.results.finish_done_jobs)
     finally:
-        while bpy.app.timers.is_registered(runtime.finish_done_jobs):
-            bpy.app.timers.unregister(runtime.finish_done_jobs)
+        while bpy.app.timers.is_registered(pump.results.finish_done_jobs):
+            bpy.app.timers.unregister(pump.results.finish_done_jobs)

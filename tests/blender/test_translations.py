@@ -173,8 +173,8 @@ def source_strings(error_names: set[str]) -> dict:
 
 def error_names(addon_module) -> set[str]:
     """The error classes whose text reaches the user (as a report or a job's message)."""
-    runtime = addon_module("blender.runtime")
-    names, pending = set(), list(runtime.USER_FACING_ERRORS)
+    errors = addon_module("blender.errors")
+    names, pending = set(), list(errors.USER_FACING_ERRORS)
     while pending:
         cls = pending.pop()
         names.add(cls.__name__)

@@ -166,7 +166,7 @@ def test_a_copy_made_mid_job_carries_no_job_and_the_original_gets_its_result(
     emulator.configure(generating_seconds=2)
     source = add_suzanne()
     template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
-    rodin.start_generation(bpy.context, [source], template, [1])
+    rodin.following.start_generation(bpy.context, [source], template, [1])
     flow.pump_until(rodin, lambda: source.rodin_texture.task_uuid, "task id")
 
     copy = duplicate(source)
@@ -175,12 +175,12 @@ def test_a_copy_made_mid_job_carries_no_job_and_the_original_gets_its_result(
     assert copy.rodin_texture.status == "idle" and copy.rodin_texture.task_uuid == ""
     path = tmp_path / "scene.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
-    rodin.shutdown()  # as if Blender had closed
+    rodin.session.shutdown()  # as if Blender had closed
 
     objects = flow.reopen(path)
     original = objects["Suzanne"]
     flow.pump_until(rodin, lambda: original.rodin_texture.status == "done", "result")
-    rodin.finish_done_jobs(every=True)
+    rodin.results.finish_done_jobs(every=True)
 
     assert original.rodin_texture.result_object is not None
     assert objects["Suzanne.001"].rodin_texture.status == "idle"
@@ -203,10 +203,10 @@ def test_a_copy_from_a_script_is_told_apart_when_it_is_resumed(rodin, emulator, 
     source = _submitted(rodin, emulator)
     copy = source.copy()  # no depsgraph update yet: the copy still carries the job
     bpy.context.collection.objects.link(copy)
-    rodin.shutdown()
+    rodin.session.shutdown()
 
-    with pytest.raises(rodin.UserError, match="has no submitted task to resume"):
-        rodin.resume_job(bpy.context, copy)
+    with pytest.raises(rodin.errors.UserError, match="has no submitted task to resume"):
+        rodin.following.resume_job(bpy.context, copy)
     assert copy.rodin_texture.job_id == "" and source.rodin_texture.task_uuid
 
 
@@ -225,7 +225,7 @@ def _submitted(rodin, emulator, generating_seconds=30):
     emulator.configure(generating_seconds=generating_seconds)
     source = add_suzanne()
     template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
-    rodin.start_generation(bpy.context, [source], template, [1])
+    rodin.following.start_generation(bpy.context, [source], template, [1])
     flow.pump_until(rodin, lambda: source.rodin_texture.task_uuid, "task id")
     return source
 
@@ -239,16 +239,16 @@ def test_a_followed_job_can_be_cleared_and_is_no_longer_asked_about(rodin, emula
     task = source.rodin_texture.task_uuid
     flow.pump_until(rodin, lambda: status_requests(emulator) > 0, "status request")
     scenes.select_only(source, active=source)
-    assert rodin.is_following(source.rodin_texture.job_id)
+    assert rodin.session.is_following(source.rodin_texture.job_id)
     assert bpy.ops.rodin_texture.clear.poll()
 
     assert bpy.ops.rodin_texture.clear() == {"FINISHED"}
 
     assert object_state(source) == ("", "idle", "", "")
-    assert rodin.get().manager.running_count == 0
+    assert rodin.session.get().manager.running_count == 0
     asked = status_requests(emulator)
     time.sleep(0.5)  # several polling intervals of the fast schedule
-    rodin.pump()
+    rodin.pump.pump()
     assert status_requests(emulator) == asked
     assert task in emulator.tasks and emulator.submit_count == 1
     assert not bpy.ops.rodin_texture.clear.poll()  # nothing left to clear
@@ -258,13 +258,13 @@ def test_an_upload_not_yet_a_task_cannot_be_cleared_and_says_why(rodin, emulator
     emulator.inject("rodin_texture_only", Fault.slow(2.0))
     source = add_suzanne()
     template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
-    rodin.start_generation(bpy.context, [source], template, [1])
+    rodin.following.start_generation(bpy.context, [source], template, [1])
     scenes.select_only(source, active=source)
 
     assert source.rodin_texture.status == "uploading"
     assert not bpy.ops.rodin_texture.clear.poll()
-    with pytest.raises(rodin.UserError, match="wait until the service confirms it"):
-        rodin.clear_job(source)
+    with pytest.raises(rodin.errors.UserError, match="wait until the service confirms it"):
+        rodin.following.clear_job(source)
 
     flow.pump_until(rodin, lambda: source.rodin_texture.task_uuid, "task id")
     assert bpy.ops.rodin_texture.clear() == {"FINISHED"}
@@ -401,7 +401,7 @@ def test_a_file_opened_with_a_bad_service_url_opens_and_says_the_job_is_not_foll
     _submitted(rodin, emulator)
     path = tmp_path / "scene.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
-    rodin.shutdown()
+    rodin.session.shutdown()
     prefs.base_url = "ftp://rodin.example/api/v2"
 
     reopened = flow.reopen(path)["Suzanne"]
@@ -416,7 +416,7 @@ def test_file_revert_during_an_upload_keeps_the_upload_going(rodin, emulator, re
     emulator.inject("rodin_texture_only", Fault.slow(1.5))
     source = add_suzanne()
     template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
-    rodin.start_generation(bpy.context, [source], template, [1])
+    rodin.following.start_generation(bpy.context, [source], template, [1])
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))  # saved mid-upload
 
     assert bpy.ops.wm.revert_mainfile() == {"FINISHED"}
@@ -442,8 +442,8 @@ def test_a_bug_while_applying_fails_that_job_only_and_is_logged(
     broken, fine = add_suzanne("Broken"), add_suzanne("Fine", location=(4.0, 0.0, 0.0))
     template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
 
-    job_ids = rodin.start_generation(bpy.context, [broken, fine], template, [1, 2])
-    rodin.wait_for(job_ids)
+    job_ids = rodin.following.start_generation(bpy.context, [broken, fine], template, [1, 2])
+    rodin.pump.wait_for(job_ids)
 
     assert broken.rodin_texture.status == "failed"
     assert broken.rodin_texture.message == (

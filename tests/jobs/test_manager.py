@@ -123,7 +123,7 @@ def test_resume_follows_a_submitted_task_without_submitting_again(
         submitted_at=time.time(),
         submitted=True,
     )
-    manager.resume("job-1", client, tmp_path, stored, "glb")
+    manager.follow("job-1", client, tmp_path, stored)
     final = run_to_end(manager, ["job-1"])["job-1"][-1]
     assert final.phase is Phase.DONE
     assert emulator.submit_count == 1
@@ -135,7 +135,7 @@ def test_download_again_uses_fresh_links(manager, client, emulator, request_file
     done = run_to_end(manager, ["job-1"])["job-1"][-1]
     emulator.configure(link_lifetime=600.0)
     time.sleep(1.2)  # every link the first download was given has expired
-    manager.download("job-1", client, tmp_path / "again", replace(done, model_path=""), "glb")
+    manager.follow("job-1", client, tmp_path / "again", replace(done, model_path=""), download=True)
     final = run_to_end(manager, ["job-1"])["job-1"][-1]
     assert final.phase is Phase.DONE
     assert final.model_path.startswith(str(tmp_path / "again"))
@@ -281,7 +281,7 @@ def test_a_results_folder_that_cannot_hold_files_fails_the_download_with_a_way_o
     assert final.hint == "Choose a results folder you can write to, then press Download Again."
 
     folder = tmp_path / "elsewhere"
-    manager.download("job-1", client, folder, final, "glb")
+    manager.follow("job-1", client, folder, final, download=True)
     final = run_to_end(manager, ["job-1"])["job-1"][-1]
     assert final.phase is Phase.DONE and Path(final.model_path).parent.parent == folder
     assert emulator.submit_count == 1
@@ -329,7 +329,7 @@ def test_a_task_the_service_forgot_says_to_clear_and_generate_again(
     forgotten = JobSnapshot(
         "job-1", Phase.WAITING, task_uuid="gone", subscription_key="gone", submitted=True
     )
-    manager.download("job-1", client, tmp_path, forgotten, "glb")
+    manager.follow("job-1", client, tmp_path, forgotten, download=True)
     final = run_to_end(manager, ["job-1"])["job-1"][-1]
 
     assert final.phase is Phase.FAILED and "NO_SUCH_TASK" in final.message, final.message
@@ -373,7 +373,7 @@ def test_the_deadline_counts_from_when_this_session_follows_the_task(
         submitted_at=0.0 if submitted_ago is None else time.time() - submitted_ago,
         submitted=True,
     )  # the deadline is 30 s: an hour-old task is still followed to its end
-    manager.resume("job-1", client, tmp_path, stored, "glb")
+    manager.follow("job-1", client, tmp_path, stored)
     history = run_to_end(manager, ["job-1"])["job-1"]
 
     assert Phase.GENERATING in [snapshot.phase for snapshot in history]
@@ -388,7 +388,7 @@ def test_following_a_task_again_starts_its_clock_again(
     done = run_to_end(manager, ["job-1"])["job-1"][-1]
     earlier = replace(done, finished_at=done.finished_at - 600)
 
-    manager.download("job-1", client, tmp_path, earlier, "glb")
+    manager.follow("job-1", client, tmp_path, earlier, download=True)
     history = run_to_end(manager, ["job-1"])["job-1"]
 
     assert history[0].finished_at == 0.0, "no finish time while it runs again"

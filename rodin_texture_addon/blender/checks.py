@@ -1,0 +1,58 @@
+"""The panel's questions: what can be textured, and why something cannot run now, in words that
+say what to do. Asking never starts the session."""
+
+import bpy
+
+from ..jobs import Phase
+from . import bake_job, export, preferences, session
+from .errors import UserError
+from .properties import UNFINISHED
+
+
+def target_meshes(context) -> list[bpy.types.Object]:
+    """The selected meshes, else the active object; refuses what cannot be textured."""
+    selected = [obj for obj in context.selected_objects if obj.type == "MESH"]
+    if selected:
+        return selected
+    active = context.active_object
+    if active is None:
+        raise UserError("Select a mesh to texture")
+    if active.type != "MESH":
+        raise UserError(f"{active.name} is {export.kind_of(active)}, not a mesh")
+    return [active]
+
+
+def why_cannot_generate(context) -> str:
+    """Why the panel's Generate button cannot run now (empty: it can)."""
+    reason = preferences.why_offline(context)
+    if reason:
+        return reason
+    try:
+        target_meshes(context)
+    except UserError as error:
+        return str(error)
+    if context.scene.rodin_texture_settings.image is None:
+        return "Pick a reference image"
+    return ""
+
+
+def why_not_followed(context, obj) -> str:
+    """Why an unfinished job stored on the object is not being followed (empty: it is, or it
+    is finished): a file opened offline or without a key, or the add-on restarted mid-job."""
+    state = obj.rodin_texture
+    if state.phase not in UNFINISHED or session.is_following(state.job_id):
+        return ""
+    if not state.task_uuid:
+        return "Interrupted before the service confirmed the task"
+    return preferences.why_offline(context) or "nothing follows it now: press Resume Jobs"
+
+
+def why_not_cleared(obj) -> str:
+    """Why the object's job cannot be forgotten now (empty: it can), without starting the
+    runtime."""
+    if bake_job.running(obj) is not None:
+        return f"{obj.name}'s result is being baked: wait for it, or cancel it"
+    state = obj.rodin_texture
+    if state.phase is Phase.UPLOADING and session.is_following(state.job_id):
+        return "The upload may become a paid task: wait until the service confirms it"
+    return ""

@@ -1,0 +1,190 @@
+"""Following jobs (main thread): starting them, following them again after a reload, fetching
+their results again, and letting them go."""
+
+import dataclasses
+import json
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import bpy
+
+from ..jobs import JobSnapshot, Phase
+from ..rodin import TextureRequest, files
+from ..rodin.errors import RodinError
+from . import bake_job, checks, export, preferences, pump, session
+from .errors import UserError
+from .properties import UNFINISHED
+
+
+def start_generation(
+    context, objects, template: TextureRequest, seeds: list[int], apply_choice=None
+) -> list[str]:
+    """Export each object and submit one task per object. All or nothing: a bad input refuses
+    the whole batch before anything is sent or any object is changed. ``apply_choice`` (mode,
+    bake options) is how results are applied when they arrive (default: the panel's, then)."""
+    runtime = session.get()
+    client = runtime.client(context)
+    folder = results_folder(context)
+    for obj in objects:
+        state = obj.rodin_texture
+        bake_job.refuse_if_baking(obj)
+        if state.job_id and runtime.manager.is_running(state.job_id):
+            raise UserError(f"{obj.name} already has a texture job running")
+        if state.phase in UNFINISHED and state.task_uuid:
+            raise UserError(f"{obj.name} has an unfinished task: resume it or clear it first")
+    uploads, staged = [], []
+    try:
+        for obj, seed in zip(objects, seeds, strict=True):
+            uploads.append(Path(tempfile.mkdtemp(dir=preferences.user_folder("uploads"))))
+            exported = export.export_geometry_glb(context, obj, uploads[-1] / "model.glb")
+            image = _stage_image(Path(template.image_path), uploads[-1])
+            request = dataclasses.replace(
+                template, image_path=image, model_path=exported.path, seed=seed
+            )
+            request.validate()
+            staged.append((obj, request, uploads[-1]))
+    except BaseException as error:
+        for folder in uploads:
+            shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(error, export.ExportError | RodinError | UserError):
+            raise UserError(str(error)) from None
+        raise
+    job_ids = []
+    for obj, request, upload_folder in staged:
+        job_id = uuid.uuid4().hex
+        state = obj.rodin_texture
+        state.job_id, state.owner = job_id, obj.name
+        state.write(JobSnapshot(job_id, Phase.UPLOADING, message="Uploading"))
+        state.settings_json = settings_json(request)
+        state.result_folder = str(folder)
+        runtime.object_names[job_id] = obj.name
+        if applies_when_done(context):
+            runtime.apply_when_done.add(job_id)
+        if apply_choice is not None:
+            runtime.apply_choices[job_id] = apply_choice
+        runtime.manager.submit(job_id, client, request, folder, cleanup=upload_folder)
+        job_ids.append(job_id)
+    pump.ensure_pump()
+    return job_ids
+
+
+def _stage_image(image: Path, upload_folder: Path) -> Path:
+    """A copy of the reference image in the job's upload folder, which the job removes once its
+    submit is over: a temporary copy of a Blender image can then go at once, and a file edited
+    meanwhile changes no job."""
+    staged = upload_folder / "reference" / image.name
+    staged.parent.mkdir()
+    try:
+        shutil.copyfile(image, staged)
+    except OSError as error:
+        raise UserError(f"Cannot read the image {image.name}: {error.strerror}") from None
+    return staged
+
+
+def applies_when_done(context) -> bool:
+    """Whether results are applied as they arrive: always headless, else as the user chose."""
+    return bpy.app.background or preferences.get(context).auto_import
+
+
+def results_folder(context) -> Path:
+    """The folder new results go to, made if missing; UserError when it cannot hold them."""
+    setting = preferences.get(context).results_folder
+    if setting.startswith("//") and not bpy.data.filepath:
+        raise UserError(
+            f"The results folder {setting} is relative to the .blend file: save the file "
+            "first, or choose a full path in the add-on's preferences"
+        )
+    folder = preferences.results_folder(context)
+    problem = files.folder_problem(folder)
+    if problem:
+        raise UserError(f"Results folder: {problem}; choose another in the add-on's preferences")
+    return folder
+
+
+def job_folder(context, state) -> Path:
+    """Where a stored job's files go: the folder it started with while it can hold them, else
+    the current results folder, where the job then moves."""
+    if state.result_folder and not files.folder_problem(Path(state.result_folder)):
+        return Path(state.result_folder)
+    folder = results_folder(context)
+    state.result_folder = str(folder)
+    return folder
+
+
+def resume_job(context, obj) -> str:
+    """Follow an object's submitted task again (never submits anything); its result is applied
+    when it arrives if the preferences say so."""
+    return _follow(context, obj, download=False)
+
+
+def download_job(context, obj) -> str:
+    """Fetch an object's task's result again through fresh links, then apply it as the panel
+    says (whatever was chosen when it was submitted)."""
+    return _follow(context, obj, download=True)
+
+
+def _follow(context, obj, *, download: bool) -> str:
+    """Resume and Download Again: the same path, but for the first step and the answer to
+    whether the result is applied. A job already followed is left as it runs (resume) or
+    refused (download)."""
+    state = obj.rodin_texture
+    if session.copied_job(obj):
+        state.forget()
+    if not state.task_uuid and download:
+        raise UserError(f"{obj.name} has no task to download")
+    if not state.task_uuid:
+        raise UserError(f"{obj.name} has no submitted task to resume")
+    runtime = session.get()
+    if download:
+        bake_job.refuse_if_baking(obj)
+        if state.job_id and runtime.manager.is_running(state.job_id):
+            raise UserError(f"{obj.name}'s job is still running")
+    job_id = _claim_job_id(obj)
+    if not runtime.manager.is_running(job_id):
+        runtime.apply_choices.pop(job_id, None)  # chosen for a submit this no longer follows
+        runtime.apply_when_done.discard(job_id)
+        if download or applies_when_done(context):
+            runtime.apply_when_done.add(job_id)
+        folder = job_folder(context, state)
+        runtime.manager.follow(
+            job_id, runtime.client(context), folder, state.snapshot(), download=download
+        )
+    pump.ensure_pump()
+    return job_id
+
+
+def _claim_job_id(obj) -> str:
+    """The object's job id (a new one if it has none), remembered for the pump's look-ups."""
+    state = obj.rodin_texture
+    state.job_id, state.owner = state.job_id or uuid.uuid4().hex, obj.name
+    session.get().object_names[state.job_id] = obj.name
+    return state.job_id
+
+
+def clear_job(obj) -> None:
+    """Forget the object's job and stop following it; its task stays in the service."""
+    reason = checks.why_not_cleared(obj)
+    if reason:
+        raise UserError(reason)
+    job_id = obj.rodin_texture.job_id
+    runtime = session.current()
+    if runtime is not None and not runtime.manager.stop_following(job_id):
+        raise UserError("The upload may become a paid task: wait until the service confirms it")
+    if runtime is not None:
+        runtime.written.pop(job_id, None)
+    obj.rodin_texture.forget()
+
+
+def unfinished_objects() -> list[bpy.types.Object]:
+    session.forget_copied_jobs()
+    return [
+        obj
+        for obj in bpy.data.objects
+        if obj.rodin_texture.phase in UNFINISHED and obj.rodin_texture.task_uuid
+    ]
+
+
+def settings_json(request: TextureRequest) -> str:
+    return json.dumps(request.form_fields(), sort_keys=True)

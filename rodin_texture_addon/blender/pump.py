@@ -1,0 +1,132 @@
+"""The main-thread pump: the workers' snapshots written onto objects by a timer, within a small
+budget a tick; finished jobs handed to ``results``; and, headless (no timers), the same run in a
+loop until the jobs end."""
+
+import math
+import queue
+import time
+
+from ..jobs import Phase
+from . import results, session, timers, translations
+from .errors import UserError
+from .screen import redraw_sidebars
+
+PUMP_INTERVAL = 0.2
+# Seconds of writing one tick may spend; what is left waits for the next tick, so a tick stays
+# short however many jobs post at once (each job's latest snapshot keeps its place in line).
+PUMP_BUDGET = 0.001
+HEADLESS_POLL_INTERVAL = 0.05
+# A redraw of the sidebar for a job's progress alone waits at least this long after the last
+# (in software OpenGL one costs tens of milliseconds); a change of stage redraws at once.
+PROGRESS_REDRAW_INTERVAL = 0.5
+
+
+def ensure_pump():
+    timers.run_on_main_thread(pump)
+
+
+@timers.timer
+def pump(budget: float = PUMP_BUDGET) -> float | None:
+    """Write the workers' latest snapshots onto objects, for about ``budget`` seconds (at least
+    one snapshot); the rest waits for the next tick. Cheap: no network, no disk, no import."""
+    runtime = session.current()
+    if runtime is None:
+        return None
+    deadline = time.perf_counter() + budget
+    while True:
+        try:
+            snapshot = runtime.manager.updates.get_nowait()
+        except queue.Empty:
+            break
+        runtime.unwritten[snapshot.job_id] = snapshot
+    taken = 0
+    stage_changed = False
+    for job_id in list(runtime.unwritten):
+        if taken and time.perf_counter() > deadline:
+            break
+        taken += 1
+        snapshot = runtime.unwritten.pop(job_id)
+        obj = session.find_job_object(job_id)
+        if obj is None:
+            continue
+        state = obj.rodin_texture
+        stage_changed |= (state.status, state.message) != (snapshot.phase.value, snapshot.message)
+        state.write(snapshot)
+        runtime.written[job_id] = snapshot
+        if snapshot.phase is Phase.DONE:
+            runtime.finished.put(job_id)
+            timers.run_on_main_thread(results.finish_done_jobs)
+    balance_arrived = runtime.balance_fetch is not None and not runtime.balance_fetch.is_alive()
+    if balance_arrived:
+        runtime.balance_fetch = None
+    runtime.redraw_due |= bool(taken)
+    now = time.monotonic()
+    if (
+        stage_changed
+        or balance_arrived
+        or (runtime.redraw_due and now - runtime.last_redraw >= PROGRESS_REDRAW_INTERVAL)
+    ):
+        runtime.last_redraw, runtime.redraw_due = now, False
+        redraw_sidebars()
+    busy = (
+        runtime.manager.running_count
+        or not runtime.manager.updates.empty()
+        or runtime.unwritten
+        or runtime.redraw_due
+        or runtime.balance_fetch is not None
+    )
+    return PUMP_INTERVAL if busy else None
+
+
+# --- headless ---------------------------------------------------------------------------------
+
+
+def wait_for(job_ids: list[str], timeout: float | None = None, log=print) -> None:
+    """Run jobs to completion on this thread (background mode, where timers never fire)."""
+    runtime = session.get()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    shown: dict[str, str] = {}
+    while True:
+        pump()
+        results.finish_done_jobs()
+        for job_id in job_ids:
+            obj = session.find_job_object(job_id)
+            if obj is None:
+                continue
+            line = describe(obj)
+            if shown.get(job_id) != line:
+                shown[job_id] = line
+                log(f"Rodin: {obj.name}: {line}")
+        running = [job_id for job_id in job_ids if runtime.manager.is_running(job_id)]
+        if not running and runtime.manager.updates.empty():
+            pump(budget=math.inf)
+            results.finish_done_jobs()
+            return
+        if deadline is not None and time.monotonic() > deadline:
+            raise UserError("timed out waiting for the texture jobs")
+        time.sleep(HEADLESS_POLL_INTERVAL)
+
+
+def failures(job_ids: list[str]) -> list[str]:
+    """``object: why`` for each of the jobs that did not end done."""
+    failed = []
+    for job_id in job_ids:
+        obj = session.find_job_object(job_id)
+        if obj is not None and obj.rodin_texture.phase is not Phase.DONE:
+            failed.append(f"{obj.name}: {translations.rpt(describe(obj))}")
+    return failed
+
+
+def describe(obj) -> str:
+    """One line for a job's state, as the panel and the headless log show it."""
+    state = obj.rodin_texture
+    phase = state.phase
+    if phase is Phase.UPLOADING:
+        return f"uploading {state.progress:.0%}"
+    if phase is Phase.DOWNLOADING:
+        return f"downloading {state.progress:.0%}"
+    if phase is Phase.WAITING and state.queue_length >= 0:
+        return f"waiting (queue {state.queue_length})"
+    if phase is Phase.FAILED:
+        return f"failed: {state.message}"
+    return phase.value

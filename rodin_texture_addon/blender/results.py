@@ -1,0 +1,145 @@
+"""What finished jobs bring, put in the scene: how to apply (the panel's choice or the
+caller's), applying (a new object, the mesh replaced, or baked onto the original), previews."""
+
+import queue
+import traceback
+from pathlib import Path
+
+import bpy
+
+from ..jobs import Phase
+from ..rodin import contract
+from . import apply, bake, bake_job, session, timers, translations
+from .errors import USER_FACING_ERRORS, UserError
+from .properties import APPLY_MODE_ITEMS, BAKE_MATERIAL_ITEMS, BAKE_SIZE_ITEMS
+from .screen import redraw_sidebars
+
+
+def how_to_apply(
+    context, apply_mode=None, bake_size=None, bake_material=None, unwrap_missing_uvs=None
+) -> tuple[str, bake.BakeOptions]:
+    """The apply mode and bake options: each value given (not None), else the panel's."""
+    settings = context.scene.rodin_texture_settings
+    for name, value, items in (
+        ("apply_mode", apply_mode, APPLY_MODE_ITEMS),
+        ("bake_size", bake_size, BAKE_SIZE_ITEMS),
+        ("bake_material", bake_material, BAKE_MATERIAL_ITEMS),
+    ):
+        allowed = [item[0] for item in items]
+        if value is not None and value not in allowed:
+            raise UserError(f"{name}: must be one of {', '.join(allowed)}, not {value!r}")
+
+    def chosen(value, panel_value):
+        return panel_value if value is None else value
+
+    options = bake.bake_options(
+        chosen(bake_size, settings.bake_size),
+        chosen(bake_material, settings.bake_material),
+        chosen(unwrap_missing_uvs, settings.unwrap_missing_uvs),
+    )
+    return chosen(apply_mode, settings.apply_mode), options
+
+
+@timers.timer
+def finish_done_jobs(every: bool = bpy.app.background) -> float | None:
+    """Load the previews of finished jobs and apply the results that were asked for.
+
+    Runs as a timer (or from the headless loop), not in the pump: it reads files. As a timer,
+    one job a call, so results arriving together are imported one main-loop turn apart."""
+    runtime = session.current()
+    while runtime is not None:
+        try:
+            job_id = runtime.finished.get_nowait()
+        except queue.Empty:
+            break
+        obj = session.find_job_object(job_id)
+        if obj is None:
+            continue
+        state = obj.rodin_texture
+        load_preview(state)
+        if job_id in runtime.apply_when_done:
+            runtime.apply_when_done.discard(job_id)
+            try:
+                apply_job(bpy.context, obj, *runtime.apply_choices.pop(job_id, ()))
+            except USER_FACING_ERRORS as error:
+                state.status = Phase.FAILED.value
+                state.message = f"Could not apply the result: {error}"
+                if isinstance(error, apply.BrokenResult):
+                    state.hint = "The downloaded file is broken: press Download Again"
+                else:
+                    state.hint = "The result is downloaded: fix the cause, then press Apply Result"
+            except Exception as error:  # a bug: this job says so, the console has the traceback,
+                traceback.print_exc()  # and the other finished jobs go on
+                state.status = Phase.FAILED.value
+                state.message = f"Could not apply the result: internal error: {error!r}"
+                state.hint = "The result is downloaded: press Apply Result to try again"
+        if not every:
+            break
+    redraw_sidebars()
+    return 0.0 if runtime is not None and not runtime.finished.empty() else None
+
+
+def load_preview(state) -> None:
+    """Load a job's preview picture, if it has one on disk, for the panel to show."""
+    if state.preview_path and Path(state.preview_path).is_file():
+        apply.load_preview(Path(state.preview_path))
+
+
+def preview_image(path: str) -> bpy.types.Image | None:
+    """The loaded preview image of a result, if any (drawing must not load files)."""
+    if not path:
+        return None
+    return next((image for image in bpy.data.images if image.filepath == path), None)
+
+
+def apply_job(
+    context, obj, mode: str | None = None, bake_options: bake.BakeOptions | None = None
+) -> bpy.types.Object:
+    """Put the object's downloaded result in the scene, linked both ways with its source; or,
+    in mode ``ORIGINAL``, bake it onto the object's own UVs (with a window, as Blender's
+    background bake job: the object has its material when ``bake_job`` says it is done). Mode
+    and options default to the panel's. With a window, the change is one undo step."""
+    state = obj.rodin_texture
+    if not state.model_path or not Path(state.model_path).is_file():
+        raise UserError(f"{obj.name} has no downloaded result to apply")
+    bake_job.refuse_if_baking(obj)
+    panel_mode, panel_options = how_to_apply(context)
+    mode = mode or panel_mode
+    model = Path(state.model_path)
+    try:
+        if mode == "ORIGINAL":
+            material = state.settings.get("material", contract.Material.PBR)
+            options = bake_options or panel_options
+            if timers.TIMERS_FIRE:
+                bake_job.start(context, obj, model, material, options, on_success=_baked)
+            else:
+                bake.apply_to_original(context, obj, model, material, options)
+            return obj
+        result = apply.apply_result(
+            context, obj, model, replace=mode == "REPLACE", in_place=not bpy.app.background
+        )
+    except apply.ApplyError:
+        raise
+    except RuntimeError as error:  # a Blender operator's failure (import, bake, unwrap, ...)
+        step = "baking it onto the original" if mode == "ORIGINAL" else f"importing {model.name}"
+        raise apply.ApplyError(f"Blender failed while {step}: {error}") from error
+    if result is not obj:
+        result.rodin_texture.source_object = obj
+        state.result_object = result
+    _push_undo_step(obj)
+    return result
+
+
+def _baked(source) -> None:
+    """The window's bake is done: the original, textured now, is what shows."""
+    pair = source.rodin_texture.result_object
+    if pair is not None:
+        apply.show_result(bpy.context.view_layer, source, pair, shown=False)
+    _push_undo_step(source)
+
+
+def _push_undo_step(obj) -> None:
+    """With a window, one undo step for an applied result (timers make none of their own,
+    and a bake's operator ends before the bake does)."""
+    if not bpy.app.background:
+        bpy.ops.ed.undo_push(message=translations.iface(f"Apply Rodin texture to {obj.name}"))

@@ -1,0 +1,145 @@
+"""The session: what lives while the add-on is enabled and in use (the job manager, one
+client per account, the workers' snapshots on their way to the objects, the balance), and which
+object each job belongs to. Created on first use, so an idle add-on starts no threads."""
+
+import queue
+import threading
+
+import bpy
+
+from ..jobs import JobManager, JobSnapshot
+from ..rodin import RodinClient
+from . import bake_job, preferences, timers
+from .errors import UserError
+from .properties import UNFINISHED
+
+
+class Runtime:
+    """What lives while the add-on is enabled; created on first use, so an idle add-on starts
+    no threads."""
+
+    def __init__(self):
+        self.manager = JobManager()
+        self.budget = self.manager.budget
+        self.clients: dict[tuple, RodinClient] = {}
+        self.object_names: dict[str, str] = {}
+        self.unwritten: dict[str, JobSnapshot] = {}  # the latest snapshot per job, in line
+        # The last snapshot written for each job of this session, to write again after an undo
+        # (Blender's undo takes the objects back to a step the job has moved past).
+        self.written: dict[str, JobSnapshot] = {}
+        self.apply_when_done: set[str] = set()
+        # How a job's result is applied when its operator chose it: (apply mode, bake options).
+        self.apply_choices: dict[str, tuple] = {}
+        self.finished: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.balance: str = ""
+        # The balance request in flight, if any: the pump runs until its answer is drawn.
+        self.balance_fetch: threading.Thread | None = None
+        self.last_redraw = 0.0
+        self.redraw_due = False  # progress arrived that the sidebar does not show yet
+
+    def client(self, context) -> RodinClient:
+        """One client per account and service settings, shared by that account's jobs. Refused
+        while the service may not be reached, so no request can start then."""
+        reason = preferences.why_offline(context)
+        if reason:
+            raise UserError(reason)
+        settings = preferences.client_settings(context)
+        self.budget.per_minute = preferences.get(context).requests_per_minute
+        key = (settings.api_key, settings.base_url, settings.ca_bundle, settings.proxy_url)
+        if key not in self.clients:
+            self.clients[key] = RodinClient(
+                settings,
+                request_gate=self.manager.request_gate,
+                retry_notice=self.manager.retry_notice,
+            )
+        return self.clients[key]
+
+    def shutdown(self):
+        self.manager.shutdown()
+        for client in self.clients.values():
+            client.close()
+
+
+_runtime: Runtime | None = None
+_asked: set[str] = set()  # what was asked once in this session
+
+
+def get() -> Runtime:
+    """The session, started on first use."""
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime()
+    return _runtime
+
+
+def current() -> "Runtime | None":
+    """The session if something started it (asking never starts one)."""
+    return _runtime
+
+
+def shutdown():
+    """Stop everything the add-on started: timers, a bake under way, threads."""
+    global _runtime
+    _asked.clear()
+    timers.stop_all()
+    bake_job.shutdown()
+    if _runtime is not None:
+        _runtime.shutdown()
+        _runtime = None
+
+
+def first_time(question: str) -> bool:
+    """True the first time ``question`` is asked in this session (until ``shutdown``)."""
+    if question in _asked:
+        return False
+    _asked.add(question)
+    return True
+
+
+def is_following(job_id: str) -> bool:
+    """Whether a job is running in this session, or has ended with its last word not yet
+    written onto its object (without starting the runtime to find out)."""
+    if _runtime is None or not job_id:
+        return False
+    last = _runtime.written.get(job_id)
+    return _runtime.manager.is_running(job_id) or (last is not None and last.phase in UNFINISHED)
+
+
+# --- which object a job belongs to -------------------------------------------------------
+
+
+def find_job_object(job_id: str) -> bpy.types.Object | None:
+    runtime = get()
+    obj = bpy.data.objects.get(runtime.object_names.get(job_id, ""))
+    if obj is not None and obj.rodin_texture.job_id == job_id:
+        return obj
+    for obj in bpy.data.objects:
+        if obj.rodin_texture.job_id == job_id and not copied_job(obj):
+            runtime.object_names[job_id] = obj.name
+            obj.rodin_texture.owner = obj.name
+            return obj
+    return None
+
+
+def copied_job(obj) -> bool:
+    """Whether the job stored on ``obj`` came with it from another object (a copy carries every
+    property): another object carrying it has the name it was started on (``owner``), or, when
+    none has (renamed since), comes before it."""
+    state = obj.rodin_texture
+    if not state.job_id or state.owner == obj.name:
+        return False
+    holders = [o for o in bpy.data.objects if o.rodin_texture.job_id == state.job_id]
+    rightful = next((o for o in holders if o.rodin_texture.owner == o.name), holders[0])
+    return rightful != obj
+
+
+def forget_copied_jobs() -> None:
+    """Clear the jobs that came with copies of objects (Shift-D, copy and paste), and note
+    the new name of an object renamed since its job started."""
+    for obj in bpy.data.objects:
+        state = obj.rodin_texture
+        if state.job_id and state.owner != obj.name:
+            if copied_job(obj):
+                state.forget()
+            else:
+                state.owner = obj.name
