@@ -195,3 +195,18 @@ def test_a_result_object_points_to_its_source(panels, prefs):
     result.rodin_texture.source_object = source
     scenes.select_only(result, active=result)
     assert "Result of Suzanne" in draw(panels.RODIN_TEXTURE_PT_job).texts()
+
+
+def test_the_job_panels_buttons_ask_without_starting_the_session(addon, panels, prefs):
+    session = importlib.import_module(f"{addon.__name__}.blender.session")
+    session.shutdown()
+    obj = scenes.make_suzanne(material=False)
+    scenes.select_only(obj, active=obj)
+    state = obj.rodin_texture
+    state.job_id, state.status, state.task_uuid = "job", "generating", "task-123"
+    draw(panels.RODIN_TEXTURE_PT_job)
+
+    for name in ("check_now", "download", "apply", "open_folder", "clear", "resume"):
+        getattr(bpy.ops.rodin_texture, name).poll()  # as Blender asks when it draws a button
+
+    assert session.current() is None, "asking started threads"

@@ -451,3 +451,18 @@ def test_a_bug_while_applying_fails_that_job_only_and_is_logged(
     )
     assert fine.rodin_texture.status == "done" and fine.rodin_texture.result_object is not None
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_clear_job_forgets_everything_of_the_job(rodin, emulator, reference):
+    source = add_suzanne()
+    assert bpy.ops.rodin_texture.generate() == {"FINISHED"}
+    state = source.rodin_texture
+    assert state.model_path and state.result_object and state.settings_json
+
+    assert bpy.ops.rodin_texture.clear() == {"FINISHED"}
+
+    properties = [p.identifier for p in state.bl_rna.properties if p.identifier != "rna_type"]
+    assert not [name for name in properties if state.is_property_set(name)], "all at default"
+    assert state.status == "idle" and state.result_object is None
+    for name in ("apply", "open_folder", "download", "check_now", "clear"):
+        assert not getattr(bpy.ops.rodin_texture, name).poll(), name
