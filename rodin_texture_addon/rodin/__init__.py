@@ -1,19 +1,17 @@
-"""The Rodin texture-only API, without Blender: contract, typed errors, HTTP client."""
+"""The Rodin texture-only API, without Blender: the contract, typed errors, the request and
+result models (``models``), and the HTTP client (``client``, transport only)."""
 
-from .client import (
-    ClientSettings,
+from .client import ClientSettings, RetryPolicy, RodinClient, api_key_problem
+from .contract import GeometryFormat, JobStatus, Material, Resolution
+from .models import (
     JobState,
     ResultFile,
-    RetryPolicy,
-    RodinClient,
     StatusReport,
     SubmittedTask,
     TextureRequest,
-    api_key_problem,
     choose_model_file,
     choose_preview,
 )
-from .contract import GeometryFormat, JobStatus, Material, Resolution
 
 __all__ = [
     "ClientSettings",
