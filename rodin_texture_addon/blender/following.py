@@ -1,8 +1,10 @@
 """Following jobs (main thread): starting them, following them again after a reload, fetching
 their results again, and letting them go."""
 
+import contextlib
 import dataclasses
 import json
+import os
 import shutil
 import tempfile
 import uuid
@@ -34,12 +36,12 @@ def start_generation(
             raise UserError(f"{obj.name} already has a texture job running")
         if state.phase in UNFINISHED and state.task_uuid:
             raise UserError(f"{obj.name} has an unfinished task: resume it or clear it first")
-    uploads, staged = [], []
+    uploads, staged, image = [], [], None
     try:
         for obj, seed in zip(objects, seeds, strict=True):
             uploads.append(Path(tempfile.mkdtemp(dir=preferences.user_folder("uploads"))))
             exported = export.export_geometry_glb(context, obj, uploads[-1] / "model.glb")
-            image = _stage_image(Path(template.image_path), uploads[-1])
+            image = _stage_image(Path(template.image_path), uploads[-1], staged_before=image)
             request = dataclasses.replace(
                 template, image_path=image, model_path=exported.path, seed=seed
             )
@@ -70,14 +72,19 @@ def start_generation(
     return job_ids
 
 
-def _stage_image(image: Path, upload_folder: Path) -> Path:
+def _stage_image(image: Path, upload_folder: Path, staged_before: Path | None) -> Path:
     """A copy of the reference image in the job's upload folder, which the job removes once its
     submit is over: a temporary copy of a Blender image can then go at once, and a file edited
-    meanwhile changes no job."""
+    meanwhile changes no job. The image is copied once for several meshes: the other jobs get
+    a hard link to that copy (a copy where the file system has no links)."""
     staged = upload_folder / "reference" / image.name
     staged.parent.mkdir()
+    if staged_before is not None:
+        with contextlib.suppress(OSError):
+            os.link(staged_before, staged)
+            return staged
     try:
-        shutil.copyfile(image, staged)
+        shutil.copyfile(staged_before or image, staged)
     except OSError as error:
         raise UserError(f"Cannot read the image {image.name}: {error.strerror}") from None
     return staged

@@ -466,3 +466,17 @@ def test_clear_job_forgets_everything_of_the_job(rodin, emulator, reference):
     assert state.status == "idle" and state.result_object is None
     for name in ("apply", "open_folder", "download", "check_now", "clear"):
         assert not getattr(bpy.ops.rodin_texture, name).poll(), name
+
+
+def test_the_reference_is_copied_once_for_several_meshes(rodin, emulator, reference, uploads):
+    emulator.inject("rodin_texture_only", Fault.slow(1.0), times=3)
+    meshes = [add_suzanne(f"Mesh {i}", location=(3.0 * i, 0.0, 0.0)) for i in range(3)]
+    template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
+
+    rodin.following.start_generation(bpy.context, meshes, template, [1, 2, 3])
+
+    staged = sorted(uploads.glob("*/reference/*"))
+    assert len(staged) == 3
+    assert len({path.stat().st_ino for path in staged}) == 1, "one copy, linked twice"
+    flow.pump_until(rodin, lambda: all(m.rodin_texture.status == "done" for m in meshes), "results")
+    assert list(uploads.iterdir()) == [] and emulator.submit_count == 3
