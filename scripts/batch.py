@@ -23,6 +23,7 @@ import bpy
 from rodin_texture_addon.blender import batch
 from rodin_texture_addon.jobs import PollSchedule
 from rodin_texture_addon.jobs.batch import BatchInputError
+from rodin_texture_addon.jobs.journal import JournalInUse
 from rodin_texture_addon.rodin import ClientSettings, TextureRequest, contract
 from rodin_texture_addon.rodin.errors import InvalidInput
 
@@ -163,7 +164,7 @@ def main(argv: list[str]) -> int:
         settings = batch_settings(arguments)
         go_online()
         return batch.run(settings, log=lambda line: print(line, flush=True))
-    except (BatchInputError, InvalidInput) as error:
+    except (BatchInputError, InvalidInput, JournalInUse) as error:
         print(f"batch.py: error: {error}", file=sys.stderr, flush=True)
         return 2
     except KeyboardInterrupt:

@@ -127,6 +127,7 @@ def run(settings: BatchSettings, log: Callable[[str], None] = print) -> int:
         meshes = sum(bool(asset.object_name) for asset in assets)
         log(f"{meshes} meshes in {len(sources)} files")
         settings.work_folder.mkdir(parents=True, exist_ok=True)
+        # Held by one run at a time: a second run on the work folder stops before any submit.
         with Journal(settings.journal or settings.work_folder / "journal.jsonl") as journal:
             _Batch(settings, journal, assets, log).run()
     log(summary_table([asset.outcome for asset in assets]))

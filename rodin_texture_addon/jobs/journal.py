@@ -35,6 +35,10 @@ class JournalError(Exception):
     """The journal cannot be read: a damaged record that is not the last one."""
 
 
+class JournalInUse(JournalError):
+    """Another process holds the journal: two runs on one work folder would both submit."""
+
+
 class AssetState(StrEnum):
     NEW = "new"
     UNCONFIRMED = "unconfirmed"  # an intent without an answer: maybe submitted, maybe not
@@ -97,13 +101,20 @@ class Journal:
     job ids are asset names: call ``expect`` first so that intents carry hash and settings."""
 
     def __init__(self, path: Path):
+        """Open (or create) the journal at ``path``, held by this process alone until
+        ``close`` (or its end): ``JournalInUse`` names the process that holds it."""
         self.path = Path(path)
         self._lock = threading.Lock()
         self._entries: dict[str, AssetEntry] = {}
         self._expected: dict[str, tuple[str, dict, str]] = {}
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._holder = _hold(self.path.with_name(self.path.name + ".lock"))
         created = not self.path.exists()
-        self._load()
+        try:
+            self._load()
+        except BaseException:
+            os.close(self._holder)
+            raise
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._end = os.fstat(self._fd).st_size  # where the complete records end
         self._torn = False  # a write failed part way: cut its bytes off before the next
@@ -114,6 +125,7 @@ class Journal:
         with self._lock:
             if self._fd >= 0:
                 os.close(self._fd)
+                os.close(self._holder)  # lets another run have the journal
                 self._fd = -1
 
     def __enter__(self) -> "Journal":
@@ -241,3 +253,28 @@ def _fsync_folder(folder: Path):
         pass
     finally:
         os.close(descriptor)
+
+
+def _hold(lock_path: Path) -> int:
+    """Take the lock file's exclusive lock (the system releases it if the process dies) and
+    write this process's id in it; ``JournalInUse`` when another process holds it."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.read(fd, 100).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise JournalInUse(
+            f"another batch (process {holder}) is using {lock_path.with_suffix('')}: wait for "
+            "it to end, or give this run a work folder of its own"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}".encode())
+    return fd

@@ -174,6 +174,22 @@ def test_killed_with_tasks_in_flight_it_resumes_them_and_submits_nothing(
     assert len(submits(emulator)) == MESHES
 
 
+def test_a_second_run_on_the_same_folder_refuses_while_the_first_runs(emulator, inputs, tmp_path):
+    emulator.configure(generating_seconds=3.0)
+    first = Batch(emulator, inputs, tmp_path / "out")
+    deadline = time.monotonic() + 60
+    while not first.events("submitted"):
+        assert first.process.poll() is None and time.monotonic() < deadline, first.text
+        time.sleep(0.02)
+
+    second = Batch(emulator, inputs, tmp_path / "out")
+
+    assert second.finish() == 2, second.text
+    assert f"another batch (process {first.process.pid})" in second.text
+    assert first.finish() == 0, first.text
+    assert emulator.submit_count == MESHES, "each asset submitted once"
+
+
 def test_killed_after_some_downloads_then_moved_it_pays_and_fetches_nothing_twice(
     emulator, inputs, tmp_path
 ):

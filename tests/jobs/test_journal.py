@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rodin_texture_addon.jobs.batch import Action, plan
-from rodin_texture_addon.jobs.journal import AssetState, Journal, JournalError
+from rodin_texture_addon.jobs.journal import AssetState, Journal, JournalError, JournalInUse
 from rodin_texture_addon.rodin import SubmittedTask
 from rodin_texture_addon.rodin.errors import InsufficientFunds
 
@@ -180,3 +180,31 @@ def test_the_plan_never_submits_what_may_have_been_paid_for(tmp_path, events, fl
     assert plan(entry, "hash-a", outputs_exist=outputs_exist, **flags) is action
     if entry.state is not AssetState.NEW:
         assert plan(entry, "changed", outputs_exist=outputs_exist) is Action.SUBMIT
+
+
+HOLDER = """
+import sys, time
+from rodin_texture_addon.jobs.journal import Journal
+journal = Journal(sys.argv[1])
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
+def test_one_process_at_a_time_holds_a_journal(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    repo = Path(__file__).resolve().parents[2]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)], cwd=repo, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(JournalInUse, match=rf"another batch \(process {holder.pid}\)"):
+            Journal(path)
+    finally:
+        holder.kill()  # the system lets go of a dead process's lock
+        holder.wait()
+    with Journal(path) as journal:
+        journal.append("intent", "a")
+    with Journal(path) as journal:  # and of a closed journal's
+        assert journal.entry("a").state is AssetState.UNCONFIRMED
