@@ -107,7 +107,8 @@ def texture_objects(
             bake_material=bake_material,
             unwrap_missing_uvs=unwrap_missing_uvs,
         )
-        session.get().apply_when_done.update(job_ids)  # whatever the preferences say
+        for job_id in job_ids:  # whatever the preferences say
+            session.get().followed[job_id].apply = True
         pump.wait_for(job_ids, timeout=timeout)
     except errors.USER_FACING_ERRORS as error:
         raise TextureError(str(error)) from None

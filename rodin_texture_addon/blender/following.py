@@ -61,11 +61,7 @@ def start_generation(
         state.write(JobSnapshot(job_id, Phase.UPLOADING, message="Uploading"))
         state.settings_json = settings_json(request)
         state.result_folder = str(folder)
-        runtime.object_names[job_id] = obj.name
-        if applies_when_done(context):
-            runtime.apply_when_done.add(job_id)
-        if apply_choice is not None:
-            runtime.apply_choices[job_id] = apply_choice
+        runtime.follow(job_id, obj, apply=applies_when_done(context), apply_choice=apply_choice)
         runtime.manager.submit(job_id, client, request, folder, cleanup=upload_folder)
         job_ids.append(job_id)
     pump.ensure_pump()
@@ -148,26 +144,18 @@ def _follow(context, obj, *, download: bool) -> str:
         bake_job.refuse_if_baking(obj)
         if state.job_id and runtime.manager.is_running(state.job_id):
             raise UserError(f"{obj.name}'s job is still running")
-    job_id = _claim_job_id(obj)
+    state.job_id, state.owner = state.job_id or uuid.uuid4().hex, obj.name
+    job_id = state.job_id
     if not runtime.manager.is_running(job_id):
-        runtime.apply_choices.pop(job_id, None)  # chosen for a submit this no longer follows
-        runtime.apply_when_done.discard(job_id)
-        if download or applies_when_done(context):
-            runtime.apply_when_done.add(job_id)
+        # What was chosen at submit is not this start's: Download Again applies as the panel
+        # says, a resume as the preferences do.
+        runtime.follow(job_id, obj, apply=download or applies_when_done(context))
         folder = job_folder(context, state)
         runtime.manager.follow(
             job_id, runtime.client(context), folder, state.snapshot(), download=download
         )
     pump.ensure_pump()
     return job_id
-
-
-def _claim_job_id(obj) -> str:
-    """The object's job id (a new one if it has none), remembered for the pump's look-ups."""
-    state = obj.rodin_texture
-    state.job_id, state.owner = state.job_id or uuid.uuid4().hex, obj.name
-    session.get().object_names[state.job_id] = obj.name
-    return state.job_id
 
 
 def clear_job(obj) -> None:
@@ -180,7 +168,7 @@ def clear_job(obj) -> None:
     if runtime is not None and not runtime.manager.stop_following(job_id):
         raise UserError("The upload may become a paid task: wait until the service confirms it")
     if runtime is not None:
-        runtime.written.pop(job_id, None)
+        runtime.followed.pop(job_id, None)
     obj.rodin_texture.forget()
 
 

@@ -20,9 +20,9 @@ def keep_jobs_through_undo(*_args):
     if runtime is None:
         return
     for obj in bpy.data.objects:
-        snapshot = runtime.written.get(obj.rodin_texture.job_id)
-        if snapshot is not None:
-            obj.rodin_texture.write(snapshot)
+        followed = runtime.followed.get(obj.rodin_texture.job_id)
+        if followed is not None and followed.written is not None:
+            obj.rodin_texture.write(followed.written)
     redraw_sidebars()
 
 

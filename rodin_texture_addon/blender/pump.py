@@ -52,7 +52,8 @@ def pump(budget: float = PUMP_BUDGET) -> float | None:
         state = obj.rodin_texture
         stage_changed |= (state.status, state.message) != (snapshot.phase.value, snapshot.message)
         state.write(snapshot)
-        runtime.written[job_id] = snapshot
+        if job_id in runtime.followed:
+            runtime.followed[job_id].written = snapshot
         if snapshot.phase is Phase.DONE:
             runtime.finished.put(job_id)
             timers.run_on_main_thread(results.finish_done_jobs)

@@ -57,10 +57,11 @@ def finish_done_jobs(every: bool = bpy.app.background) -> float | None:
             continue
         state = obj.rodin_texture
         load_preview(state)
-        if job_id in runtime.apply_when_done:
-            runtime.apply_when_done.discard(job_id)
+        followed = runtime.followed.get(job_id)
+        if followed is not None and followed.apply:
+            followed.apply = False
             try:
-                apply_job(bpy.context, obj, *runtime.apply_choices.pop(job_id, ()))
+                apply_job(bpy.context, obj, *(followed.apply_choice or ()))
             except USER_FACING_ERRORS as error:
                 state.status = Phase.FAILED.value
                 state.message = f"Could not apply the result: {error}"

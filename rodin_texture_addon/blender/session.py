@@ -4,6 +4,7 @@ object each job belongs to. Created on first use, so an idle add-on starts no th
 
 import queue
 import threading
+from dataclasses import dataclass
 
 import bpy
 
@@ -14,6 +15,19 @@ from .errors import UserError
 from .properties import UNFINISHED
 
 
+@dataclass
+class Followed:
+    """One job this session follows (or followed), by its id."""
+
+    object_name: str  # where its snapshots go (looked up again if the object was renamed)
+    apply: bool = False  # whether its result is applied when it arrives
+    # How, when its operator chose (apply mode, bake options); None: the panel's, then.
+    apply_choice: tuple | None = None
+    # The last snapshot written onto its object: written again after an undo (Blender's undo
+    # takes the objects back to a step the job has moved past), and kept after the job ends.
+    written: JobSnapshot | None = None
+
+
 class Runtime:
     """What lives while the add-on is enabled; created on first use, so an idle add-on starts
     no threads."""
@@ -22,20 +36,19 @@ class Runtime:
         self.manager = JobManager()
         self.budget = self.manager.budget
         self.clients: dict[tuple, RodinClient] = {}
-        self.object_names: dict[str, str] = {}
+        self.followed: dict[str, Followed] = {}
         self.unwritten: dict[str, JobSnapshot] = {}  # the latest snapshot per job, in line
-        # The last snapshot written for each job of this session, to write again after an undo
-        # (Blender's undo takes the objects back to a step the job has moved past).
-        self.written: dict[str, JobSnapshot] = {}
-        self.apply_when_done: set[str] = set()
-        # How a job's result is applied when its operator chose it: (apply mode, bake options).
-        self.apply_choices: dict[str, tuple] = {}
         self.finished: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.balance: str = ""
         # The balance request in flight, if any: the pump runs until its answer is drawn.
         self.balance_fetch: threading.Thread | None = None
         self.last_redraw = 0.0
         self.redraw_due = False  # progress arrived that the sidebar does not show yet
+
+    def follow(self, job_id: str, obj, *, apply: bool, apply_choice=None) -> None:
+        """Record (again) that ``job_id`` is followed for ``obj``: a new start of the job, so
+        what an earlier start chose is replaced."""
+        self.followed[job_id] = Followed(obj.name, apply, apply_choice)
 
     def client(self, context) -> RodinClient:
         """One client per account and service settings, shared by that account's jobs. Refused
@@ -101,7 +114,8 @@ def is_following(job_id: str) -> bool:
     written onto its object (without starting the runtime to find out)."""
     if _runtime is None or not job_id:
         return False
-    last = _runtime.written.get(job_id)
+    followed = _runtime.followed.get(job_id)
+    last = followed.written if followed is not None else None
     return _runtime.manager.is_running(job_id) or (last is not None and last.phase in UNFINISHED)
 
 
@@ -110,12 +124,14 @@ def is_following(job_id: str) -> bool:
 
 def find_job_object(job_id: str) -> bpy.types.Object | None:
     runtime = get()
-    obj = bpy.data.objects.get(runtime.object_names.get(job_id, ""))
+    followed = runtime.followed.get(job_id)
+    obj = bpy.data.objects.get(followed.object_name) if followed is not None else None
     if obj is not None and obj.rodin_texture.job_id == job_id:
         return obj
     for obj in bpy.data.objects:
         if obj.rodin_texture.job_id == job_id and not copied_job(obj):
-            runtime.object_names[job_id] = obj.name
+            if followed is not None:
+                followed.object_name = obj.name
             obj.rodin_texture.owner = obj.name
             return obj
     return None
