@@ -8,6 +8,8 @@ from . import bake_job, export, preferences, session
 from .errors import UserError
 from .properties import UNFINISHED
 
+UPLOAD_NOT_CONFIRMED = "The upload may become a paid task: wait until the service confirms it"
+
 
 def target_meshes(context) -> list[bpy.types.Object]:
     """The selected meshes, else the active object; refuses what cannot be textured."""
@@ -54,5 +56,5 @@ def why_not_cleared(obj) -> str:
         return f"{obj.name}'s result is being baked: wait for it, or cancel it"
     state = obj.rodin_texture
     if state.phase is Phase.UPLOADING and session.is_following(state.job_id):
-        return "The upload may become a paid task: wait until the service confirms it"
+        return UPLOAD_NOT_CONFIRMED
     return ""

@@ -166,18 +166,21 @@ def clear_job(obj) -> None:
     job_id = obj.rodin_texture.job_id
     runtime = session.current()
     if runtime is not None and not runtime.manager.stop_following(job_id):
-        raise UserError("The upload may become a paid task: wait until the service confirms it")
+        raise UserError(checks.UPLOAD_NOT_CONFIRMED)
     if runtime is not None:
         runtime.followed.pop(job_id, None)
     obj.rodin_texture.forget()
 
 
 def unfinished_objects() -> list[bpy.types.Object]:
-    session.forget_copied_jobs()
+    """The objects with a submitted task not yet finished, copies left out. Only reads: the
+    panel asks while it draws, where Blender lets nothing be written."""
     return [
         obj
         for obj in bpy.data.objects
-        if obj.rodin_texture.phase in UNFINISHED and obj.rodin_texture.task_uuid
+        if obj.rodin_texture.phase in UNFINISHED
+        and obj.rodin_texture.task_uuid
+        and not session.copied_job(obj)
     ]
 
 

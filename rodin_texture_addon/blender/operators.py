@@ -85,8 +85,7 @@ class _NeedsService:
     def poll(cls, context):
         reason = preferences.why_offline(context)
         if reason:
-            cls.poll_message_set(translations.tip(reason))
-            return False
+            return _disabled(cls, reason)
         return cls.ready(context)
 
     @classmethod
@@ -176,6 +175,7 @@ class RODIN_TEXTURE_OT_resume(_NeedsService, _ReportsUserErrors, bpy.types.Opera
     bl_options = {"REGISTER"}
 
     def run(self, context):
+        session.forget_copied_jobs()
         objects = following.unfinished_objects()
         if not objects:
             self.report({"INFO"}, translations.rpt("No unfinished texture jobs in this file"))
@@ -290,9 +290,7 @@ class RODIN_TEXTURE_OT_clear(_ReportsUserErrors, bpy.types.Operator):
         if obj is None:
             return False
         reason = checks.why_not_cleared(obj)
-        if reason:
-            cls.poll_message_set(translations.tip(reason))
-        return not reason
+        return _disabled(cls, reason) if reason else True
 
     def run(self, context):
         following.clear_job(context.active_object)

@@ -323,10 +323,11 @@ class JobManager:
             self._post(job, phase=Phase.WAITING, message="Waiting for a free slot on the account")
             return self.schedule.retry_delay, StepKind.SUBMIT
         except RodinError as error:
-            if self.ledger is not None and _surely_refused(error):
+            refused = _surely_refused(error)
+            if self.ledger is not None and refused:
                 self.ledger.refused(job.state.job_id, error)
             self._remove_upload(job)
-            following = self._fail(job, error, hint="" if _surely_refused(error) else MAYBE_PAID)
+            following = self._fail(job, error, hint="" if refused else MAYBE_PAID)
             if isinstance(error, LASTING_REFUSALS):
                 self.lasting_refusal = self.lasting_refusal or error
                 self._refuse_waiting_submits(job.client, error)

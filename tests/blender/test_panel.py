@@ -210,3 +210,20 @@ def test_the_job_panels_buttons_ask_without_starting_the_session(addon, panels, 
         getattr(bpy.ops.rodin_texture, name).poll()  # as Blender asks when it draws a button
 
     assert session.current() is None, "asking started threads"
+
+
+def test_drawing_the_panels_writes_nothing_on_objects(panels, prefs):
+    """Blender refuses writes to objects while a panel draws (and would fail the draw)."""
+    renamed = scenes.make_suzanne("Renamed", material=False)
+    copy = scenes.make_suzanne("Copy", material=False)
+    scenes.select_only(renamed, active=renamed)
+    # As a file saved with a renamed object and a copy of it holds them.
+    for obj, owner in ((renamed, "Old"), (copy, "Renamed")):
+        state = obj.rodin_texture
+        state.job_id, state.owner, state.status, state.task_uuid = "job", owner, "waiting", "t"
+
+    draw(panels.RODIN_TEXTURE_PT_main)
+    draw(panels.RODIN_TEXTURE_PT_job)
+
+    assert (renamed.rodin_texture.owner, copy.rodin_texture.owner) == ("Old", "Renamed")
+    assert copy.rodin_texture.job_id == "job"
