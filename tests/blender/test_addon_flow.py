@@ -84,6 +84,11 @@ def object_state(obj):
     return (state.job_id, state.status, state.task_uuid, state.message)
 
 
+def object_states():
+    """Each object's job, by name: what a refused action must leave as it was."""
+    return {obj.name: object_state(obj) for obj in bpy.data.objects}
+
+
 def assert_aligned(result, source):
     scenes.assert_boxes_match(
         scenes.evaluated_world_box(result), scenes.evaluated_world_box(source)
@@ -316,14 +321,14 @@ def test_user_mistakes_give_a_message_send_nothing_and_change_nothing(
     source = add_suzanne()
     make_mistake, words = USER_MISTAKES[mistake]
     parameters = make_mistake(source) or {}
-    before = {obj.name: object_state(obj) for obj in bpy.data.objects}
+    before = object_states()
     counts = (len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.materials))
 
     with pytest.raises(RuntimeError, match=words):
         bpy.ops.rodin_texture.generate(**parameters)
 
     assert emulator.requests == []
-    assert {obj.name: object_state(obj) for obj in bpy.data.objects} == before
+    assert object_states() == before
     assert (len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.materials)) == counts
     uploads = Path(bpy.utils.extension_path_user(addon.__name__, path="uploads", create=True))
     assert list(uploads.iterdir()) == [], "no staged upload is left behind"
@@ -700,9 +705,9 @@ def test_an_interrupted_upload_without_a_task_is_marked_failed_on_reopening(rodi
     assert not rodin.session.is_following("job-uploading")
 
 
-def _submitted_job(rodin, emulator):
-    """A Suzanne whose task is submitted and still generating."""
-    emulator.configure(generating_seconds=30)
+def submitted_job(rodin, emulator, generating_seconds=30):
+    """A Suzanne whose task is submitted and still generating (for ``generating_seconds``)."""
+    emulator.configure(generating_seconds=generating_seconds)
     source = add_suzanne()
     template = module_request(rodin, bpy.context.scene.rodin_texture_settings)
     rodin.following.start_generation(bpy.context, [source], template, [1])
@@ -719,7 +724,7 @@ def _job_panel_texts(addon, obj):
 def test_a_job_opened_without_a_key_says_it_is_not_followed(
     rodin, addon, emulator, reference, tmp_path, monkeypatch
 ):
-    source = _submitted_job(rodin, emulator)
+    source = submitted_job(rodin, emulator)
     texts, _ = _job_panel_texts(addon, source)
     assert "Not being followed" not in texts
     path = tmp_path / "scene.blend"
@@ -742,7 +747,7 @@ def test_a_job_cut_off_by_restarting_the_add_on_says_so_and_resumes(
 ):
     import addon_utils
 
-    source = _submitted_job(rodin, emulator)
+    source = submitted_job(rodin, emulator)
     addon_utils.disable(addon.__name__)
     addon_utils.enable(addon.__name__, default_set=True)
     rodin.session.get().manager.schedule = module(addon, "jobs").PollSchedule(

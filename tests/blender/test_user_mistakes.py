@@ -16,7 +16,7 @@ from rodin_emulator import Fault
 
 from . import scenes
 from . import test_addon_flow as flow
-from .test_addon_flow import add_suzanne, module, object_state
+from .test_addon_flow import add_suzanne, module, object_state, object_states
 
 pytestmark = pytest.mark.blender
 rodin, reference, uploads = flow.rodin, flow.reference, flow.uploads  # fixtures
@@ -29,51 +29,58 @@ def prefs(addon):
 
 def assert_nothing_sent_or_changed(emulator, uploads, before):
     assert emulator.requests == []
-    assert {obj.name: object_state(obj) for obj in bpy.data.objects} == before
+    assert object_states() == before
     assert list(uploads.iterdir()) == [], "no staged upload is left behind"
 
 
-def test_a_results_folder_that_is_a_file_is_refused_before_submitting(
-    rodin,
-    emulator,
-    reference,
-    uploads,
-    prefs,
-    tmp_path,
-):
-    add_suzanne()
+def _folder_is_a_file(tmp_path):
     a_file = tmp_path / "results"
     a_file.write_text("a file, not a folder")
-    prefs.results_folder = str(a_file)
-    before = {obj.name: object_state(obj) for obj in bpy.data.objects}
-
-    said = f"Results folder: {a_file} is a file, not a folder"
-    with pytest.raises(RuntimeError, match=re.escape(said)):
-        bpy.ops.rodin_texture.generate()
-
-    assert_nothing_sent_or_changed(emulator, uploads, before)
-    assert a_file.read_text() == "a file, not a folder"
+    return str(a_file), re.escape(f"Results folder: {a_file} is a file, not a folder")
 
 
-def test_a_relative_results_folder_in_an_unsaved_file_is_refused(
-    rodin,
-    emulator,
-    reference,
-    uploads,
-    prefs,
-    tmp_path,
-    monkeypatch,
+def _relative_folder_in_an_unsaved_file(tmp_path):
+    return "//rodin_out", r"relative to the \.blend file: save the file first"
+
+
+def _folder_that_cannot_be_written(tmp_path):
+    if os.geteuid() == 0:
+        under_a_file = tmp_path / "a file"
+        under_a_file.write_text("")
+        folder = under_a_file / "results"  # no permission stops root; a file in the way does
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        folder = locked / "results"
+    return str(folder), re.escape(f"Results folder: cannot write in {folder}")
+
+
+FOLDER_MISTAKES = {
+    "a file": _folder_is_a_file,
+    "relative in an unsaved file": _relative_folder_in_an_unsaved_file,
+    "cannot be written": _folder_that_cannot_be_written,
+}
+
+
+@pytest.mark.parametrize("mistake", FOLDER_MISTAKES)
+def test_a_results_folder_that_cannot_hold_results_is_refused_before_submitting(
+    rodin, emulator, reference, uploads, prefs, tmp_path, monkeypatch, mistake
 ):
     add_suzanne()
     monkeypatch.chdir(tmp_path)  # where a relative folder would land
-    prefs.results_folder = "//rodin_out"
-    before = {obj.name: object_state(obj) for obj in bpy.data.objects}
+    prefs.results_folder, said = FOLDER_MISTAKES[mistake](tmp_path)
+    files_before, before = folder_contents(tmp_path), object_states()
 
-    with pytest.raises(RuntimeError, match=r"relative to the \.blend file: save the file first"):
+    with pytest.raises(RuntimeError, match=said):
         bpy.ops.rodin_texture.generate()
 
     assert_nothing_sent_or_changed(emulator, uploads, before)
-    assert list(tmp_path.iterdir()) == []
+    assert folder_contents(tmp_path) == files_before, "no folder made, no file changed"
+
+
+def folder_contents(folder):
+    """Every path under ``folder`` with its bytes (None for a folder)."""
+    return {path: path.read_bytes() if path.is_file() else None for path in folder.rglob("*")}
 
 
 def test_a_job_whose_folder_went_bad_moves_to_the_current_results_folder(
@@ -104,7 +111,7 @@ def test_a_job_whose_folder_went_bad_moves_to_the_current_results_folder(
 def test_an_empty_image_path_is_refused(rodin, addon, emulator, uploads):
     api = module(addon, "blender.api")
     source = add_suzanne()
-    before = {obj.name: object_state(obj) for obj in bpy.data.objects}
+    before = object_states()
     said = "The image path is empty: give an image file, or pick an image in the panel"
 
     with pytest.raises(RuntimeError, match=said):
@@ -126,32 +133,6 @@ def test_an_object_given_twice_is_one_task(rodin, addon, emulator, reference_ima
     assert [obj.name for obj in bpy.data.objects] == ["Suzanne", "Suzanne_rodin"]
 
 
-def test_a_results_folder_that_cannot_be_written_is_refused(
-    rodin,
-    emulator,
-    reference,
-    uploads,
-    prefs,
-    tmp_path,
-):
-    if os.geteuid() == 0:
-        under_a_file = tmp_path / "a file"
-        under_a_file.write_text("")
-        folder = under_a_file / "results"  # no permission stops root; a file in the way does
-    else:
-        locked = tmp_path / "locked"
-        locked.mkdir(mode=0o500)
-        folder = locked / "results"
-    add_suzanne()
-    prefs.results_folder = str(folder)
-    before = {obj.name: object_state(obj) for obj in bpy.data.objects}
-
-    with pytest.raises(RuntimeError, match=re.escape(f"Results folder: cannot write in {folder}")):
-        bpy.ops.rodin_texture.generate()
-
-    assert_nothing_sent_or_changed(emulator, uploads, before)
-
-
 def duplicate(obj):
     """Shift-D, as the user does it."""
     scenes.select_only(obj, active=obj)
@@ -163,11 +144,7 @@ def duplicate(obj):
 def test_a_copy_made_mid_job_carries_no_job_and_the_original_gets_its_result(
     rodin, emulator, reference, tmp_path
 ):
-    emulator.configure(generating_seconds=2)
-    source = add_suzanne()
-    template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
-    rodin.following.start_generation(bpy.context, [source], template, [1])
-    flow.pump_until(rodin, lambda: source.rodin_texture.task_uuid, "task id")
+    source = flow.submitted_job(rodin, emulator, generating_seconds=2)
 
     copy = duplicate(source)
 
@@ -200,7 +177,7 @@ def test_a_copy_of_a_textured_object_does_not_claim_its_result(rodin, emulator, 
 
 
 def test_a_copy_from_a_script_is_told_apart_when_it_is_resumed(rodin, emulator, reference):
-    source = _submitted(rodin, emulator)
+    source = flow.submitted_job(rodin, emulator)
     copy = source.copy()  # no depsgraph update yet: the copy still carries the job
     bpy.context.collection.objects.link(copy)
     rodin.session.shutdown()
@@ -211,7 +188,7 @@ def test_a_copy_from_a_script_is_told_apart_when_it_is_resumed(rodin, emulator, 
 
 
 def test_a_renamed_object_keeps_its_job(rodin, emulator, reference):
-    source = _submitted(rodin, emulator, generating_seconds=1)
+    source = flow.submitted_job(rodin, emulator, generating_seconds=1)
     source.name = "Hero"
     copy = duplicate(source)
 
@@ -221,21 +198,12 @@ def test_a_renamed_object_keeps_its_job(rodin, emulator, reference):
     assert emulator.submit_count == 1
 
 
-def _submitted(rodin, emulator, generating_seconds=30):
-    emulator.configure(generating_seconds=generating_seconds)
-    source = add_suzanne()
-    template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
-    rodin.following.start_generation(bpy.context, [source], template, [1])
-    flow.pump_until(rodin, lambda: source.rodin_texture.task_uuid, "task id")
-    return source
-
-
 def status_requests(emulator):
     return sum(r.path.endswith("/status") for r in emulator.requests)
 
 
 def test_a_followed_job_can_be_cleared_and_is_no_longer_asked_about(rodin, emulator, reference):
-    source = _submitted(rodin, emulator)
+    source = flow.submitted_job(rodin, emulator)
     task = source.rodin_texture.task_uuid
     flow.pump_until(rodin, lambda: status_requests(emulator) > 0, "status request")
     scenes.select_only(source, active=source)
@@ -334,7 +302,7 @@ def test_out_of_range_values_are_refused_the_same_everywhere(
 ):
     parameters, said = OUT_OF_RANGE[case]
     source = add_suzanne()
-    before = {obj.name: object_state(obj) for obj in bpy.data.objects}
+    before = object_states()
 
     if through == "operator":
         with pytest.raises(RuntimeError, match=re.escape(said)):
@@ -350,7 +318,7 @@ def test_out_of_range_values_are_refused_the_same_everywhere(
 def test_unknown_apply_choices_are_refused(rodin, addon, emulator, reference_image, uploads):
     api = module(addon, "blender.api")
     source = add_suzanne()
-    before = {obj.name: object_state(obj) for obj in bpy.data.objects}
+    before = object_states()
 
     with pytest.raises(api.TextureError, match="apply_mode: must be one of NEW_OBJECT, REPLACE"):
         api.texture_objects([source], reference_image, apply_mode="MERGE")
@@ -398,7 +366,7 @@ def test_job_buttons_that_cannot_run_are_greyed_out_with_the_reason(rodin, emula
 def test_a_file_opened_with_a_bad_service_url_opens_and_says_the_job_is_not_followed(
     rodin, addon, emulator, reference, prefs, tmp_path, capsys
 ):
-    _submitted(rodin, emulator)
+    flow.submitted_job(rodin, emulator)
     path = tmp_path / "scene.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
     rodin.session.shutdown()

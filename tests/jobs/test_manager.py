@@ -111,18 +111,24 @@ def test_at_the_parallelism_limit_a_job_waits_for_a_free_slot(
     assert emulator.submit_count == 2
 
 
+def submitted_elsewhere(client, request_files, phase, submitted_at) -> JobSnapshot:
+    """A task submitted straight through the client, as a saved file or another session
+    holds it: its ids, a phase and a submit time (0: unknown)."""
+    task = client.submit(TextureRequest(*request_files))
+    return JobSnapshot(
+        "job-1",
+        phase,
+        task_uuid=task.task_uuid,
+        subscription_key=task.subscription_key,
+        submitted_at=submitted_at,
+        submitted=True,
+    )
+
+
 def test_resume_follows_a_submitted_task_without_submitting_again(
     manager, client, emulator, request_files, tmp_path
 ):
-    task = client.submit(TextureRequest(*request_files))
-    stored = JobSnapshot(
-        "job-1",
-        Phase.GENERATING,
-        task_uuid=task.task_uuid,
-        subscription_key=task.subscription_key,
-        submitted_at=time.time(),
-        submitted=True,
-    )
+    stored = submitted_elsewhere(client, request_files, Phase.GENERATING, time.time())
     manager.follow("job-1", client, tmp_path, stored)
     final = run_to_end(manager, ["job-1"])["job-1"][-1]
     assert final.phase is Phase.DONE
@@ -289,17 +295,17 @@ def test_a_results_folder_that_cannot_hold_files_fails_the_download_with_a_way_o
 
 FAILED_SUBMITS = {
     "HTTP 500": (
-        lambda emulator, client_for: (Fault.server_error(500, "oops"), None),
+        lambda emulator: (Fault.server_error(500, "oops"), None),
         "HTTP 500",
         "The service may have taken the task",
     ),
     "no such page": (
-        lambda emulator, client_for: (None, emulator.base_url.removesuffix("/api/v2")),
+        lambda emulator: (None, emulator.base_url.removesuffix("/api/v2")),
         "the Service URL looks wrong",
         "ending in /api/v2",
     ),
     "nothing listening": (
-        lambda emulator, client_for: (None, "http://127.0.0.1:9/api/v2"),
+        lambda emulator: (None, "http://127.0.0.1:9/api/v2"),
         "could not reach the service",
         "Check the internet connection",
     ),
@@ -311,7 +317,7 @@ def test_a_failed_submit_says_what_to_do(
     manager, client_for, emulator, request_files, tmp_path, case
 ):
     make, message, hint = FAILED_SUBMITS[case]
-    fault, base_url = make(emulator, client_for)
+    fault, base_url = make(emulator)
     if fault is not None:
         emulator.inject("rodin_texture_only", fault)
     client = client_for(**({"base_url": base_url} if base_url else {}))
@@ -364,15 +370,9 @@ def test_the_deadline_counts_from_when_this_session_follows_the_task(
     manager, client, emulator, request_files, tmp_path, submitted_ago
 ):
     emulator.configure(waiting_seconds=0.2, generating_seconds=0.5)
-    task = client.submit(TextureRequest(*request_files))
-    stored = JobSnapshot(
-        "job-1",
-        Phase.WAITING,
-        task_uuid=task.task_uuid,
-        subscription_key=task.subscription_key,
-        submitted_at=0.0 if submitted_ago is None else time.time() - submitted_ago,
-        submitted=True,
-    )  # the deadline is 30 s: an hour-old task is still followed to its end
+    submitted_at = 0.0 if submitted_ago is None else time.time() - submitted_ago
+    stored = submitted_elsewhere(client, request_files, Phase.WAITING, submitted_at)
+    # The deadline is 30 s: an hour-old task is still followed to its end.
     manager.follow("job-1", client, tmp_path, stored)
     history = run_to_end(manager, ["job-1"])["job-1"]
 
