@@ -162,9 +162,9 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
                 layout.operator(RODIN_TEXTURE_OT_resume.bl_idname, icon="PLAY")
         if state.hint:
             label(layout, context, translations.iface(state.hint), icon="INFO")
-        if state.submitted_at:
-            end = state.finished_at or time.time()
-            elapsed = translations.iface(f"Elapsed: {int(end - state.submitted_at)} s")
+        if state.submitted_time:
+            end = state.finished_time or time.time()
+            elapsed = translations.iface(f"Elapsed: {int(end - state.submitted_time)} s")
             layout.label(text=elapsed, translate=False)
         if state.task_uuid:
             # On rows of its own: the id is as wide as the sidebar.

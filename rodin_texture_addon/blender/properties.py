@@ -140,9 +140,11 @@ class RodinTextureJob(bpy.types.PropertyGroup):
     subscription_key: bpy.props.StringProperty(name="Subscription Key")
     job_uuids: bpy.props.StringProperty(name="Job IDs", description="Comma-separated job ids")
     queue_length: bpy.props.IntProperty(name="Queue Length", default=-1)
-    # Seconds since the epoch: an int holds them exactly, a (32-bit) float does not.
-    submitted_at: bpy.props.IntProperty(name="Submitted At")
-    finished_at: bpy.props.IntProperty(name="Finished At")
+    # Seconds since the epoch, as text: a (32-bit) IntProperty ends in January 2038 and a
+    # (32-bit) FloatProperty is off by minutes. Files from before kept them in "submitted_at"
+    # and "finished_at" integers, which ``submitted_time`` and ``finished_time`` still read.
+    submitted_seconds: bpy.props.StringProperty(name="Submitted At")
+    finished_seconds: bpy.props.StringProperty(name="Finished At")
     settings_json: bpy.props.StringProperty(name="Settings Used")
     result_folder: bpy.props.StringProperty(name="Result Folder", subtype="DIR_PATH")
     model_path: bpy.props.StringProperty(name="Result Model", subtype="FILE_PATH")
@@ -153,6 +155,15 @@ class RodinTextureJob(bpy.types.PropertyGroup):
     @property
     def phase(self) -> Phase:
         return Phase(self.status)
+
+    @property
+    def submitted_time(self) -> float:
+        """When the task was submitted, in seconds since the epoch (0: unknown)."""
+        return _seconds(self.submitted_seconds, self.get("submitted_at"))
+
+    @property
+    def finished_time(self) -> float:
+        return _seconds(self.finished_seconds, self.get("finished_at"))
 
     @property
     def settings(self) -> dict:
@@ -174,8 +185,8 @@ class RodinTextureJob(bpy.types.PropertyGroup):
         self.subscription_key = snapshot.subscription_key
         self.job_uuids = ",".join(snapshot.job_uuids)
         self.queue_length = -1 if snapshot.queue_length is None else snapshot.queue_length
-        self.submitted_at = int(snapshot.submitted_at)
-        self.finished_at = int(snapshot.finished_at)
+        self.submitted_seconds = _seconds_text(snapshot.submitted_at)
+        self.finished_seconds = _seconds_text(snapshot.finished_at)
         self.model_path = snapshot.model_path
         self.preview_path = snapshot.preview_path
 
@@ -187,12 +198,23 @@ class RodinTextureJob(bpy.types.PropertyGroup):
             task_uuid=self.task_uuid,
             subscription_key=self.subscription_key,
             job_uuids=tuple(uuid for uuid in self.job_uuids.split(",") if uuid),
-            submitted_at=float(self.submitted_at),
-            finished_at=float(self.finished_at),
+            submitted_at=self.submitted_time,
+            finished_at=self.finished_time,
             model_path=self.model_path,
             preview_path=self.preview_path,
             submitted=bool(self.task_uuid),
         )
+
+
+def _seconds(text: str, legacy) -> float:
+    try:
+        return float(text) if text else float(legacy or 0)
+    except (TypeError, ValueError):  # a script or a damaged file wrote something else
+        return 0.0
+
+
+def _seconds_text(seconds: float) -> str:
+    return str(int(seconds)) if seconds else ""
 
 
 CLASSES = (RodinTextureSettings, RodinTextureJob)

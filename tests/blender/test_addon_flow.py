@@ -705,6 +705,30 @@ def test_an_interrupted_upload_without_a_task_is_marked_failed_on_reopening(rodi
     assert not rodin.session.is_following("job-uploading")
 
 
+def test_job_times_past_2038_and_those_of_older_files_survive_saving(rodin, addon, tmp_path):
+    after_2038 = 2**31 + 3600.0  # an IntProperty holds at most 2**31 - 1
+    jobs, panel = module(addon, "jobs"), module(addon, "blender.panel")
+    later, older = add_suzanne("Later"), add_suzanne("Older")
+    snapshot = jobs.JobSnapshot(
+        job_id="job-later", phase=jobs.Phase.DONE, task_uuid="task-later", submitted_at=after_2038
+    )
+    later.rodin_texture.write(replace(snapshot, finished_at=after_2038 + 90))
+    older.rodin_texture.job_id = "job-older"
+    older.rodin_texture["submitted_at"] = 1_700_000_000  # where files from before kept them
+    older.rodin_texture["finished_at"] = 1_700_000_300
+    path = tmp_path / "scene.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+
+    objects = reopen(path)
+
+    reopened = objects["Later"].rodin_texture.snapshot()
+    assert (reopened.submitted_at, reopened.finished_at) == (after_2038, after_2038 + 90)
+    reopened = objects["Older"].rodin_texture.snapshot()
+    assert (reopened.submitted_at, reopened.finished_at) == (1_700_000_000, 1_700_000_300)
+    scenes.select_only(objects["Older"], active=objects["Older"])
+    assert "Elapsed: 300 s" in draw(panel.RODIN_TEXTURE_PT_job).texts()
+
+
 def submitted_job(rodin, emulator, generating_seconds=30):
     """A Suzanne whose task is submitted and still generating (for ``generating_seconds``)."""
     emulator.configure(generating_seconds=generating_seconds)

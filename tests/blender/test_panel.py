@@ -154,7 +154,7 @@ def test_the_job_panel_shows_each_state(status, panels, prefs):
     scenes.select_only(obj, active=obj)
     state = obj.rodin_texture
     state.job_id, state.status, state.task_uuid = "job", status, "task-123"
-    state.queue_length, state.progress, state.submitted_at = 3, 0.25, 1_700_000_000
+    state.queue_length, state.progress, state.submitted_seconds = 3, 0.25, "1700000000"
     state.message = "the service reported the generation as Failed"
     state.hint = "Generate again"
     assert panels.RODIN_TEXTURE_PT_job.poll(bpy.context)

@@ -215,7 +215,7 @@ def drawn_strings(panel, preferences, prefs, monkeypatch) -> dict:
     source = scenes.make_suzanne("Source", material=False)
     obj = scenes.make_suzanne("Textured", material=False)
     state = obj.rodin_texture
-    state.job_id, state.task_uuid, state.submitted_at = "job", "task-123", 1_700_000_000
+    state.job_id, state.task_uuid, state.submitted_seconds = "job", "task-123", "1700000000"
     state.message, state.hint = "Submitted", "Generate again"
     state.result_object = source
     scenes.select_only(obj, active=obj)
