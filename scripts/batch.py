@@ -26,6 +26,7 @@ from rodin_texture_addon.jobs.batch import BatchInputError
 from rodin_texture_addon.jobs.journal import JournalInUse
 from rodin_texture_addon.rodin import ClientSettings, TextureRequest, contract
 from rodin_texture_addon.rodin.errors import InvalidInput
+from rodin_texture_addon.rodin.texture_settings import SETTING_NAMES, TEXTURE_SETTINGS
 
 KEY_VARIABLES = ("RODIN_API_KEY", "HYPER3D_API_KEY")
 
@@ -42,16 +43,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         type=Path,
         help="JSON or CSV: asset ([folder/]file.ext::Object, [folder/]file.ext or Object), image",
     )
-    settings = parser.add_argument_group("texture settings")
-    settings.add_argument("--prompt", default="")
-    settings.add_argument("--seed", type=int, help="0..65535 (default: the service picks)")
-    settings.add_argument("--material", default="PBR", choices=["PBR", "Shaded"])
-    settings.add_argument("--resolution", default="Basic", choices=["Basic", "High"])
-    settings.add_argument("--reference-scale", type=float)
-    settings.add_argument("--escore", type=float, help="PBR detail (service default 3.5)")
-    settings.add_argument(
-        "--texture-delight", action=argparse.BooleanOptionalAction, help="remove baked lighting"
-    )
+    add_texture_settings(parser.add_argument_group("texture settings (default: the service's)"))
     output = parser.add_argument_group("output")
     output.add_argument("--write", choices=["glb", "blend", "both"], default="glb")
     output.add_argument(
@@ -99,6 +91,21 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     return arguments
 
 
+def add_texture_settings(group) -> None:
+    """An option for each texture setting; one left out is not sent."""
+    for setting in TEXTURE_SETTINGS:
+        option = "--" + setting.name.replace("_", "-")
+        allowed = setting.range_text()
+        help_text = f"{setting.tooltip} ({allowed})" if allowed else setting.tooltip
+        if setting.kind is bool:
+            group.add_argument(option, action=argparse.BooleanOptionalAction, help=help_text)
+        elif setting.choices:
+            choices = [member.value for member in setting.kind]
+            group.add_argument(option, choices=choices, help=setting.tooltip)
+        else:
+            group.add_argument(option, type=setting.kind, help=help_text)
+
+
 def api_key(arguments: argparse.Namespace) -> str:
     key = arguments.api_key or next(
         (os.environ[name] for name in KEY_VARIABLES if os.environ.get(name)), ""
@@ -109,16 +116,11 @@ def api_key(arguments: argparse.Namespace) -> str:
 
 
 def batch_settings(arguments: argparse.Namespace) -> batch.BatchSettings:
+    given = {name: getattr(arguments, name) for name in SETTING_NAMES}
     template = TextureRequest(
         image_path=Path(),
         model_path=Path(),
-        prompt=arguments.prompt,
-        seed=arguments.seed,
-        reference_scale=arguments.reference_scale,
-        escore=arguments.escore,
-        material=arguments.material,
-        resolution=arguments.resolution,
-        texture_delight=arguments.texture_delight,
+        **{name: value for name, value in given.items() if value is not None},
     )
     return batch.BatchSettings(
         inputs=arguments.inputs,

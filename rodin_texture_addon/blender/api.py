@@ -11,12 +11,10 @@ from pathlib import Path
 import bpy
 
 from ..rodin import TextureRequest
+from ..rodin.texture_settings import SETTING_NAMES
 from . import bake, errors, following, images, preferences, pump, results, session
 
-# Request fields a caller may give; each one left out (None) is the panel's.
-REQUEST_FIELDS = (
-    "prompt", "material", "resolution", "reference_scale", "escore", "texture_delight",
-)  # fmt: skip
+# How a result is applied: keywords a caller may give beside the texture settings.
 APPLY_FIELDS = ("apply_mode", "bake_size", "bake_material", "unwrap_missing_uvs")
 
 
@@ -25,12 +23,13 @@ class TextureError(RuntimeError):
     RuntimeError like the failures of ``bpy.ops``."""
 
 
-def start(context, objects, reference, *, seed=None, **given) -> list[str]:
+def start(context, objects, reference, **given) -> list[str]:
     """Start one task per object from ``reference`` (an image file's path, or a Blender image);
-    each field of ``REQUEST_FIELDS`` and ``APPLY_FIELDS`` not given, or None, is the panel's,
-    and so is the seed. Returns the job ids, one per object (an object given twice is one
-    task). All or nothing: a bad input refuses every object."""
-    unknown = set(given) - {*REQUEST_FIELDS, *APPLY_FIELDS}
+    each texture setting (``SETTING_NAMES``) and each of ``APPLY_FIELDS`` not given, or None,
+    is the panel's (the seed too: a new one per task when the panel's is random). Returns the
+    job ids, one per object (an object given twice is one task). All or nothing: a bad input
+    refuses every object."""
+    unknown = set(given) - {*SETTING_NAMES, *APPLY_FIELDS}
     if unknown:
         raise TypeError(f"unknown parameters: {', '.join(sorted(unknown))}")
     if isinstance(reference, str | Path) and not str(reference).strip():
@@ -45,10 +44,12 @@ def start(context, objects, reference, *, seed=None, **given) -> list[str]:
     if mode == "ORIGINAL":
         for obj in objects:  # before anything is spent on a result that cannot be baked
             bake.check_bakeable(obj, bake_options)
-    fields = {name: given.get(name) for name in REQUEST_FIELDS}
-    for name, value in fields.items():
-        if value is None:
-            fields[name] = getattr(settings, name)
+    fields = {
+        name: getattr(settings, name) if given.get(name) is None else given[name]
+        for name in SETTING_NAMES
+        if name != "seed"
+    }
+    seed = given.get("seed")
     seeds = [settings.chosen_seed() if seed is None else seed for _ in objects]
     # Each job copies the image into its own upload folder; a copy made here is removed at once.
     with tempfile.TemporaryDirectory(dir=preferences.user_folder("uploads")) as scratch:
@@ -62,51 +63,21 @@ def start(context, objects, reference, *, seed=None, **given) -> list[str]:
         )
 
 
-def texture_objects(
-    objects,
-    image_path,
-    *,
-    prompt=None,
-    seed=None,
-    material=None,
-    resolution=None,
-    reference_scale=None,
-    escore=None,
-    texture_delight=None,
-    apply_mode=None,
-    bake_size=None,
-    bake_material=None,
-    unwrap_missing_uvs=None,
-    timeout=None,
-) -> list[bpy.types.Object]:
+def texture_objects(objects, image_path, *, timeout=None, **settings) -> list[bpy.types.Object]:
     """Texture each mesh of ``objects`` from the image file at ``image_path`` (0.5 credits a
-    mesh), wait for the results and apply them. Parameters left out are the panel's; they take
-    the values the ``rodin_texture.generate`` operator takes. ``timeout`` (seconds) stops the
-    waiting, not the jobs.
+    mesh), wait for the results and apply them. The keywords are those the
+    ``rodin_texture.generate`` operator takes: a texture setting (``prompt``, ``seed``,
+    ``material``, ``resolution``, ``reference_scale``: every name of ``SETTING_NAMES``) or how
+    to apply (``APPLY_FIELDS``); each one left out is the panel's. ``timeout`` (seconds) stops
+    the waiting, not the jobs.
 
     Returns, for each object (once, if it is given twice), the object that shows its result
     (the new ``<name>_rodin`` object, or the object itself with ``apply_mode`` ``REPLACE`` or
     ``ORIGINAL``). Raises ``TextureError`` naming each object that failed and why, after all
     others have finished. Blocks Blender until done: meant for scripts and background mode."""
     objects = list(dict.fromkeys(objects))
-    context = bpy.context
     try:
-        job_ids = start(
-            context,
-            objects,
-            image_path,
-            prompt=prompt,
-            seed=seed,
-            material=material,
-            resolution=resolution,
-            reference_scale=reference_scale,
-            escore=escore,
-            texture_delight=texture_delight,
-            apply_mode=apply_mode,
-            bake_size=bake_size,
-            bake_material=bake_material,
-            unwrap_missing_uvs=unwrap_missing_uvs,
-        )
+        job_ids = start(bpy.context, objects, image_path, **settings)
         for job_id in job_ids:  # whatever the preferences say
             session.get().followed[job_id].apply = True
         pump.wait_for(job_ids, timeout=timeout)

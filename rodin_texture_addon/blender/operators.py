@@ -10,6 +10,7 @@ import bpy
 
 from ..jobs import Phase
 from ..rodin import contract
+from ..rodin.texture_settings import SETTING_NAMES
 from . import (
     api,
     apply,
@@ -29,12 +30,7 @@ from .properties import (
     APPLY_MODE_ITEMS,
     BAKE_MATERIAL_ITEMS,
     BAKE_SIZE_ITEMS,
-    MATERIAL_ITEMS,
-    RESOLUTION_ITEMS,
-    escore_property,
-    limits,
-    reference_scale_property,
-    texture_delight_property,
+    with_texture_settings,
 )
 
 SKIP = {"SKIP_SAVE"}
@@ -127,6 +123,7 @@ class _ChoosesHowToApply:
         return results.how_to_apply(context, **self.given(api.APPLY_FIELDS))
 
 
+@with_texture_settings(clamped=False, options=SKIP)
 class RODIN_TEXTURE_OT_generate(
     _ChoosesHowToApply, _NeedsService, _ReportsUserErrors, bpy.types.Operator
 ):
@@ -139,15 +136,6 @@ class RODIN_TEXTURE_OT_generate(
     bl_options = {"UNDO"}
 
     image_path: bpy.props.StringProperty(name="Image Path", subtype="FILE_PATH", options=SKIP)
-    prompt: bpy.props.StringProperty(name="Prompt", options=SKIP)
-    seed: bpy.props.IntProperty(
-        name="Seed", options=SKIP, **limits(False, contract.SEED_MIN, contract.SEED_MAX)
-    )
-    material: bpy.props.EnumProperty(name="Material", items=MATERIAL_ITEMS, options=SKIP)
-    resolution: bpy.props.EnumProperty(name="Resolution", items=RESOLUTION_ITEMS, options=SKIP)
-    reference_scale: reference_scale_property(clamped=False, options=SKIP)
-    escore: escore_property(clamped=False, options=SKIP)
-    texture_delight: texture_delight_property(options=SKIP)
 
     def run(self, context):
         objects = checks.target_meshes(context)
@@ -155,7 +143,7 @@ class RODIN_TEXTURE_OT_generate(
             reference = self.image_path
         else:
             reference = context.scene.rodin_texture_settings.image
-        given = self.given((*api.REQUEST_FIELDS, *api.APPLY_FIELDS, "seed"))
+        given = self.given((*SETTING_NAMES, *api.APPLY_FIELDS))
         job_ids = api.start(context, objects, reference, **given)
         cost = contract.CREDITS_PER_TASK * len(job_ids)
         self.report(

@@ -8,6 +8,7 @@ import bpy
 
 from ..jobs import Phase
 from ..rodin import contract
+from ..rodin.texture_settings import TEXTURE_SETTINGS
 from . import (
     bake_job,
     balance,
@@ -54,6 +55,36 @@ class _RodinPanel:
     bl_category = "Rodin"
 
 
+def draw_texture_settings(layout, settings, *, advanced: bool) -> None:
+    """The texture settings of one section of the panel, in the table's order; choices of the
+    main section as a row of buttons."""
+    for setting in TEXTURE_SETTINGS:
+        if setting.advanced != advanced:
+            continue
+        draw = _SETTING_DRAWERS.get(setting.name)
+        if draw is not None:
+            draw(layout, settings)
+        else:
+            layout.prop(settings, setting.name, expand=not advanced and bool(setting.choices))
+
+
+def _draw_prompt(layout, settings) -> None:
+    # Translated here: Blender is not known to translate placeholders itself.
+    hint = translations.iface("Prompt (optional)")
+    layout.prop(settings, "prompt", text="", placeholder=hint, translate=False)
+
+
+def _draw_seed(layout, settings) -> None:
+    row = layout.row(align=True)
+    row.prop(settings, "random_seed", text="", icon="FILE_REFRESH")
+    sub = row.row(align=True)
+    sub.enabled = not settings.random_seed
+    sub.prop(settings, "seed")
+
+
+_SETTING_DRAWERS = {"prompt": _draw_prompt, "seed": _draw_seed}
+
+
 class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
     bl_label = "Rodin Texture"
 
@@ -63,17 +94,7 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
         layout.template_ID(settings, "image", open="image.open", text="Image")
         if settings.image is not None:
             layout.template_icon(icon_value=layout.icon(settings.image), scale=5.0)
-        # Translated here: Blender is not known to translate placeholders itself.
-        hint = translations.iface("Prompt (optional)")
-        layout.prop(settings, "prompt", text="", placeholder=hint, translate=False)
-        layout.prop(settings, "material", expand=True)
-        layout.prop(settings, "resolution", expand=True)
-        row = layout.row(align=True)
-        row.prop(settings, "random_seed", text="", icon="FILE_REFRESH")
-        sub = row.row(align=True)
-        sub.enabled = not settings.random_seed
-        sub.prop(settings, "seed")
-        layout.prop(settings, "reference_scale")
+        draw_texture_settings(layout, settings, advanced=False)
 
         meshes = [obj for obj in context.selected_objects if obj.type == "MESH"]
         count = len(meshes) or 1
@@ -111,8 +132,7 @@ class RODIN_TEXTURE_PT_advanced(_RodinPanel, bpy.types.Panel):
         settings = context.scene.rodin_texture_settings
         layout = self.layout
         layout.use_property_split = True
-        layout.prop(settings, "escore")
-        layout.prop(settings, "texture_delight")
+        draw_texture_settings(layout, settings, advanced=True)
         layout.prop(settings, "apply_mode")
         if settings.apply_mode == "ORIGINAL":
             layout.prop(settings, "bake_size")

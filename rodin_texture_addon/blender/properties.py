@@ -6,20 +6,14 @@ never saved into a .blend file.
 
 import json
 import random
+from enum import Enum
 
 import bpy
 
 from ..jobs import JobSnapshot, Phase
 from ..rodin import contract
+from ..rodin.texture_settings import TEXTURE_SETTINGS, TextureSetting
 
-MATERIAL_ITEMS = [
-    (contract.Material.PBR.value, "PBR", "Base colour, roughness, metallic and normal maps"),
-    (contract.Material.SHADED.value, "Shaded", "One colour map with lighting baked in"),
-]
-RESOLUTION_ITEMS = [
-    (contract.Resolution.BASIC.value, "Basic (2K)", "2048 × 2048 textures"),
-    (contract.Resolution.HIGH.value, "High (4K)", "4096 × 4096 textures"),
-]
 STATUS_ITEMS = [(phase.value, phase.value.title(), "") for phase in Phase]
 APPLY_MODE_ITEMS = [
     (
@@ -45,70 +39,63 @@ BAKE_MATERIAL_ITEMS = [
     ("REPLACE", "Replace", "Put the baked material in place of the original's materials"),
 ]
 UNFINISHED = {Phase.UPLOADING, Phase.WAITING, Phase.GENERATING, Phase.DOWNLOADING}
+# The lowest value a panel takes for a setting that must be greater than its minimum.
+PANEL_STEP = 0.01
 
 
-# The request's numeric and switch fields, as the panel and the generate operator both declare
-# them. The panel's are clamped to their range; an operator's are not, so that a value out of
-# range reaches the request's validation, which refuses it with a message, instead of being
-# changed without a word.
 def limits(clamped: bool, low, high=None) -> dict:
     """A property's range: hard (``min``, ``max``) when ``clamped``, else for the slider only."""
     bounds = {"min": low} | ({} if high is None else {"max": high})
     return bounds if clamped else {f"soft_{name}": value for name, value in bounds.items()}
 
 
-def reference_scale_property(*, clamped=True, **options):
-    return bpy.props.FloatProperty(
-        name="Reference Scale",
-        default=contract.DEFAULT_REFERENCE_SCALE,
-        soft_max=4.0,
-        description="How strongly the reference image drives the texture",
-        **limits(clamped, 0.01),
-        **options,
-    )
+def texture_property(setting: TextureSetting, *, clamped: bool, **options):
+    """The Blender property of one texture setting. The panel's are ``clamped`` to their range;
+    an operator's are not, so that a value out of range reaches the request's validation, which
+    refuses it with a message, instead of being changed without a word."""
+    common = {"name": setting.label, "description": setting.tooltip, **options}
+    if issubclass(setting.kind, Enum):
+        items = [(member.value, *setting.choices[member]) for member in setting.kind]
+        return bpy.props.EnumProperty(items=items, default=setting.default.value, **common)
+    if setting.kind is str:
+        return bpy.props.StringProperty(default=setting.default, **common)
+    if setting.kind is bool:
+        return bpy.props.BoolProperty(default=setting.default, **common)
+    low = setting.minimum
+    if setting.minimum_excluded:
+        low += PANEL_STEP
+    bounds = limits(clamped, low, setting.maximum)
+    if setting.kind is int:
+        return bpy.props.IntProperty(default=setting.default, **bounds, **common)
+    if setting.slider_maximum is not None:
+        bounds.setdefault("soft_max", setting.slider_maximum)
+    return bpy.props.FloatProperty(default=setting.default, **bounds, **common)
 
 
-def escore_property(*, clamped=True, **options):
-    return bpy.props.FloatProperty(
-        name="PBR Detail",
-        default=contract.DEFAULT_ESCORE,
-        soft_max=10.0,
-        description="The service's 'escore': how much detail the PBR maps get",
-        **limits(clamped, 0.0),
-        **options,
-    )
+def with_texture_settings(*, clamped: bool, **options):
+    """Class decorator: a property for each texture setting, beside the class's own."""
+
+    def declare(cls):
+        for setting in TEXTURE_SETTINGS:
+            cls.__annotations__[setting.name] = texture_property(
+                setting, clamped=clamped, **options
+            )
+        return cls
+
+    return declare
 
 
-def texture_delight_property(**options):
-    return bpy.props.BoolProperty(
-        name="Remove Lighting",
-        description="Remove lighting baked into the reference image (texture_delight)",
-        **options,
-    )
-
-
+@with_texture_settings(clamped=True)
 class RodinTextureSettings(bpy.types.PropertyGroup):
-    """What the next Generate sends: the panel's settings, saved with the scene."""
+    """What the next Generate sends: the panel's settings, saved with the scene (a property
+    for each texture setting, and how the result is applied)."""
 
     image: bpy.props.PointerProperty(
         name="Reference Image", type=bpy.types.Image, description="The image the texture follows"
     )
-    prompt: bpy.props.StringProperty(
-        name="Prompt", description="Optional text to guide the texture"
-    )
-    seed: bpy.props.IntProperty(
-        name="Seed",
-        description="The same seed with the same inputs gives a similar texture",
-        **limits(True, contract.SEED_MIN, contract.SEED_MAX),
-    )
     random_seed: bpy.props.BoolProperty(
         name="Random Seed", default=True, description="Pick a new seed for every generation"
     )
-    reference_scale: reference_scale_property()
-    material: bpy.props.EnumProperty(name="Material", items=MATERIAL_ITEMS)
-    resolution: bpy.props.EnumProperty(name="Resolution", items=RESOLUTION_ITEMS)
-    escore: escore_property()
-    texture_delight: texture_delight_property()
     apply_mode: bpy.props.EnumProperty(name="Apply As", items=APPLY_MODE_ITEMS)
     bake_size: bpy.props.EnumProperty(name="Bake Size", items=BAKE_SIZE_ITEMS)
     bake_material: bpy.props.EnumProperty(name="Baked Material", items=BAKE_MATERIAL_ITEMS)

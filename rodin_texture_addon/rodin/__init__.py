@@ -1,5 +1,6 @@
-"""The Rodin texture-only API, without Blender: the contract, typed errors, the request and
-result models (``models``), and the HTTP client (``client``, transport only)."""
+"""The Rodin texture-only API, without Blender: the contract, typed errors, the texture
+settings declared once (``texture_settings``), the request and result models (``models``), and
+the HTTP client (``client``, transport only)."""
 
 from .client import ClientSettings, RetryPolicy, RodinClient, api_key_problem
 from .contract import GeometryFormat, JobStatus, Material, Resolution

@@ -2,21 +2,21 @@
 validation, the submitted task, the status report, the listed result files and which of them is
 the model. No network: the client (``client``) sends and receives these."""
 
-import math
-import struct
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 from . import contract
 from .contract import GeometryFormat, JobStatus, Material, Resolution
 from .errors import InvalidInput, ServiceError
 from .files import safe_file_name
+from .texture_settings import REQUEST_SETTINGS
 
 
 @dataclass
 class TextureRequest:
-    """Everything one ``rodin_texture_only`` call sends. ``validate`` checks it all locally."""
+    """Everything one ``rodin_texture_only`` call sends: the two files, and a field for each
+    setting of ``texture_settings.REQUEST_SETTINGS`` (None: not sent). ``validate`` checks it
+    all locally."""
 
     image_path: Path
     model_path: Path
@@ -33,29 +33,8 @@ class TextureRequest:
         """Raise ``InvalidInput`` naming the first bad field; return the image type."""
         self.image_path = Path(self.image_path)
         self.model_path = Path(self.model_path)
-        self.geometry_file_format = _enum_value(
-            "geometry_file_format", GeometryFormat, self.geometry_file_format
-        )
-        self.material = _enum_value("material", Material, self.material)
-        self.resolution = _enum_value("resolution", Resolution, self.resolution)
-        if self.seed is not None and (
-            isinstance(self.seed, bool)
-            or not isinstance(self.seed, int)
-            or not contract.SEED_MIN <= self.seed <= contract.SEED_MAX
-        ):
-            raise InvalidInput(
-                "seed",
-                f"must be a whole number from {contract.SEED_MIN} to {contract.SEED_MAX}, "
-                f"not {self.seed!r}",
-            )
-        if self.reference_scale is not None:
-            _check_number("reference_scale", self.reference_scale, zero_allowed=False)
-        if self.escore is not None:
-            _check_number("escore", self.escore, zero_allowed=True)
-        if self.texture_delight is not None and not isinstance(self.texture_delight, bool):
-            raise InvalidInput("texture_delight", "must be true or false")
-        if not isinstance(self.prompt, str):
-            raise InvalidInput("prompt", "must be text")
+        for setting in REQUEST_SETTINGS:
+            setattr(self, setting.name, setting.check(getattr(self, setting.name)))
         model_head = _read_head("model", self.model_path, limit=contract.MAX_MODEL_BYTES)
         if self.model_path.suffix.lower() == ".glb" and not model_head.startswith(b"glTF"):
             raise InvalidInput("model", f"{self.model_path.name} is not a binary glTF (GLB) file")
@@ -69,22 +48,13 @@ class TextureRequest:
         return image_type
 
     def form_fields(self) -> dict[str, str]:
-        """The text fields, as the plain form values the service expects."""
-        fields = {
-            "geometry_file_format": GeometryFormat(self.geometry_file_format).value,
-            "material": Material(self.material).value,
-            "resolution": Resolution(self.resolution).value,
-        }
-        if self.prompt:
-            fields["prompt"] = self.prompt
-        if self.seed is not None:
-            fields["seed"] = str(self.seed)
-        if self.reference_scale is not None:
-            fields["reference_scale"] = _number_text(self.reference_scale)
-        if self.escore is not None:
-            fields["escore"] = _number_text(self.escore)
-        if self.texture_delight is not None:
-            fields["texture_delight"] = "true" if self.texture_delight else "false"
+        """The text fields, as the plain form values the service expects (of a validated
+        request)."""
+        fields = {}
+        for setting in REQUEST_SETTINGS:
+            value = setting.form_value(getattr(self, setting.name))
+            if value is not None:
+                fields[setting.name] = value
         return fields
 
 
@@ -182,39 +152,6 @@ def job_state(job) -> JobState:
         status=str(job.get("status")),
         queue_length=queue_length if isinstance(queue_length, int) else None,
     )
-
-
-def _enum_value(field_name: str, enum_type: type[Enum], value) -> Enum:
-    """The enum member for a value, matched case-insensitively; the allowed values otherwise."""
-    for member in enum_type:
-        if value is member or (isinstance(value, str) and value.lower() == member.value.lower()):
-            return member
-    raise InvalidInput(field_name, f"{value!r} is not one of: {contract.allowed_values(enum_type)}")
-
-
-def _check_number(field_name: str, value, *, zero_allowed: bool):
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidInput(field_name, f"must be a number, not {value!r}")
-    if zero_allowed and value < 0:
-        raise InvalidInput(field_name, f"must be 0 or more, not {_number_text(value)}")
-    if not zero_allowed and value <= 0:
-        raise InvalidInput(field_name, f"must be greater than 0, not {_number_text(value)}")
-
-
-def _number_text(value: float) -> str:
-    """The number as a person wrote it. Blender's float properties hold 32 bits, so a 0.01 typed
-    in Blender arrives as 0.009999999776482582: such a value is written as the shortest decimal
-    with the same 32-bit value."""
-    value = float(value)
-    if value.is_integer():
-        return str(int(value))
-    single = struct.unpack("f", struct.pack("f", value))[0]
-    if single == value:
-        for digits in range(1, 10):
-            text = f"{value:.{digits}g}"
-            if struct.unpack("f", struct.pack("f", float(text)))[0] == single:
-                return text
-    return repr(value)
 
 
 def _read_head(field_name: str, path: Path, *, limit: int | None = None) -> bytes:

@@ -128,11 +128,16 @@ def test_textures_every_mesh_then_a_rerun_sends_nothing_even_moved(emulator, inp
     (tmp_path / "other.png").write_bytes((inputs / "reference.png").read_bytes())
     (tmp_path / "mapping.csv").write_text("asset,image\nd.blend::Suzanne,other.png\n")
     options = ["--write", "both", "--seed", "7", "--mapping", str(tmp_path / "mapping.csv")]
+    options += ["--escore", "2.5", "--no-texture-delight"]
     run = Batch(emulator, assets, output, *options, "--progress-interval", "0")
     assert run.finish() == 0, run.text
     assert f"{MESHES} done, 0 failed, 0 skipped" in run.text
     assert emulator.submit_count == MESHES
-    assert {r.form["seed"] for r in submits(emulator)} == {"7"}
+    forms = [submit.form for submit in submits(emulator)]
+    assert {(form["seed"], form["escore"], form["texture_delight"]) for form in forms} == {
+        ("7", "2.5", "false")
+    }
+    assert not {"prompt", "reference_scale"} & {name for form in forms for name in form}
     images = sorted(r.files["image"][0] for r in submits(emulator))
     assert images == ["other.png"] + ["reference.png"] * (MESHES - 1)
     glbs = outputs(output, "*.glb")

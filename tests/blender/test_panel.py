@@ -227,3 +227,33 @@ def test_drawing_the_panels_writes_nothing_on_objects(panels, prefs):
 
     assert (renamed.rodin_texture.owner, copy.rodin_texture.owner) == ("Old", "Renamed")
     assert copy.rodin_texture.job_id == "job"
+
+
+def test_each_texture_setting_is_drawn_once_and_declared_as_its_table_says(addon, panels):
+    """The table of texture settings makes the panel's properties (clamped to the range), the
+    generate operator's (the range for the slider only: validation refuses what is past it)
+    and what the panel draws."""
+    table = importlib.import_module(f"{addon.__name__}.rodin.texture_settings")
+    scene_properties = bpy.context.scene.rodin_texture_settings.bl_rna.properties
+    operator_properties = bpy.ops.rodin_texture.generate.get_rna_type().properties
+    for setting in table.TEXTURE_SETTINGS:
+        for properties, clamped in ((scene_properties, True), (operator_properties, False)):
+            prop = properties[setting.name]
+            assert (prop.name, prop.description) == (setting.label, setting.tooltip)
+            if setting.choices:
+                assert [item.identifier for item in prop.enum_items] == [
+                    member.value for member in setting.kind
+                ]
+                assert prop.default == setting.default.value
+            elif setting.minimum is not None:
+                assert prop.default == pytest.approx(setting.default)
+                lowest = setting.minimum + (0.01 if setting.minimum_excluded else 0)
+                assert prop.soft_min == pytest.approx(lowest)
+                assert (prop.hard_min == pytest.approx(lowest)) is clamped
+    drawn = [
+        args[1]
+        for panel in (panels.RODIN_TEXTURE_PT_main, panels.RODIN_TEXTURE_PT_advanced)
+        for name, args, _ in draw(panel).shown
+        if name == "prop" and args[1] in table.SETTING_NAMES
+    ]
+    assert sorted(drawn) == sorted(table.SETTING_NAMES)

@@ -287,7 +287,7 @@ def zh(translations):
 def test_messages_with_values_translate_around_their_values(translations, zh):
     assert zh("Cube has no task to download") == "Cube 没有可下载的任务"
     assert zh("failed: seed: must be a whole number from 0 to 65535, not -1") == (
-        "失败：seed: 必须是 0 到 65535 之间的整数，而不是 -1"
+        "失败：seed: 必须是在 0 到 65535 之间的整数，而不是 -1"
     )
     assert zh("Balance: 12.5 credits") == "余额：12.5 积分"
     assert zh("INSUFFICIENT_FUND: not enough credits on the account") == (
