@@ -13,9 +13,7 @@ import bpy
 from ..rodin import TextureRequest
 from ..rodin.texture_settings import SETTING_NAMES
 from . import bake, errors, following, images, preferences, pump, results, session
-
-# How a result is applied: keywords a caller may give beside the texture settings.
-APPLY_FIELDS = ("apply_mode", "bake_size", "bake_material", "unwrap_missing_uvs")
+from .properties import APPLY_CHOICES
 
 
 class TextureError(RuntimeError):
@@ -25,11 +23,11 @@ class TextureError(RuntimeError):
 
 def start(context, objects, reference, **given) -> list[str]:
     """Start one task per object from ``reference`` (an image file's path, or a Blender image);
-    each texture setting (``SETTING_NAMES``) and each of ``APPLY_FIELDS`` not given, or None,
+    each texture setting (``SETTING_NAMES``) and each of ``APPLY_CHOICES`` not given, or None,
     is the panel's (the seed too: a new one per task when the panel's is random). Returns the
     job ids, one per object (an object given twice is one task). All or nothing: a bad input
     refuses every object."""
-    unknown = set(given) - {*SETTING_NAMES, *APPLY_FIELDS}
+    unknown = set(given) - {*SETTING_NAMES, *APPLY_CHOICES}
     if unknown:
         raise TypeError(f"unknown parameters: {', '.join(sorted(unknown))}")
     if isinstance(reference, str | Path) and not str(reference).strip():
@@ -39,7 +37,7 @@ def start(context, objects, reference, **given) -> list[str]:
     objects = list(dict.fromkeys(objects))
     settings = context.scene.rodin_texture_settings
     mode, bake_options = results.how_to_apply(
-        context, **{name: given.get(name) for name in APPLY_FIELDS}
+        context, **{name: given.get(name) for name in APPLY_CHOICES}
     )
     if mode == "ORIGINAL":
         for obj in objects:  # before anything is spent on a result that cannot be baked
@@ -68,7 +66,7 @@ def texture_objects(objects, image_path, *, timeout=None, **settings) -> list[bp
     mesh), wait for the results and apply them. The keywords are those the
     ``rodin_texture.generate`` operator takes: a texture setting (``prompt``, ``seed``,
     ``material``, ``resolution``, ``reference_scale``: every name of ``SETTING_NAMES``) or how
-    to apply (``APPLY_FIELDS``); each one left out is the panel's. ``timeout`` (seconds) stops
+    to apply (``APPLY_CHOICES``); each one left out is the panel's. ``timeout`` (seconds) stops
     the waiting, not the jobs.
 
     Returns, for each object (once, if it is given twice), the object that shows its result

@@ -26,12 +26,7 @@ from . import (
     session,
     translations,
 )
-from .properties import (
-    APPLY_MODE_ITEMS,
-    BAKE_MATERIAL_ITEMS,
-    BAKE_SIZE_ITEMS,
-    with_texture_settings,
-)
+from .properties import APPLY_CHOICES, apply_choice_properties, declaring, texture_properties
 
 SKIP = {"SKIP_SAVE"}
 
@@ -100,19 +95,11 @@ class _ReportsUserErrors:
             return {"CANCELLED"}
 
 
+@declaring(apply_choice_properties(options=SKIP))
 class _ChoosesHowToApply:
     """Mixin: how a result is applied, each parameter overriding the panel when given."""
 
-    apply_mode: bpy.props.EnumProperty(name="Apply As", items=APPLY_MODE_ITEMS, options=SKIP)
-    bake_size: bpy.props.EnumProperty(name="Bake Size", items=BAKE_SIZE_ITEMS, options=SKIP)
-    bake_material: bpy.props.EnumProperty(
-        name="Baked Material", items=BAKE_MATERIAL_ITEMS, options=SKIP
-    )
-    unwrap_missing_uvs: bpy.props.BoolProperty(
-        name="Unwrap Meshes Without UVs",
-        description="Give a mesh without a UV map one (Smart UV Project) instead of refusing it",
-        options=SKIP,
-    )
+    __annotations__ = {}
 
     def given(self, names) -> dict:
         """The keyword parameters among ``names`` that the caller gave (the rest: the panel's)."""
@@ -120,10 +107,10 @@ class _ChoosesHowToApply:
         return {name: getattr(self, name) for name in names if given(name)}
 
     def apply_choice(self, context):
-        return results.how_to_apply(context, **self.given(api.APPLY_FIELDS))
+        return results.how_to_apply(context, **self.given(APPLY_CHOICES))
 
 
-@with_texture_settings(clamped=False, options=SKIP)
+@declaring(texture_properties(clamped=False, options=SKIP))
 class RODIN_TEXTURE_OT_generate(
     _ChoosesHowToApply, _NeedsService, _ReportsUserErrors, bpy.types.Operator
 ):
@@ -143,7 +130,7 @@ class RODIN_TEXTURE_OT_generate(
             reference = self.image_path
         else:
             reference = context.scene.rodin_texture_settings.image
-        given = self.given((*SETTING_NAMES, *api.APPLY_FIELDS))
+        given = self.given((*SETTING_NAMES, *APPLY_CHOICES))
         job_ids = api.start(context, objects, reference, **given)
         cost = contract.CREDITS_PER_TASK * len(job_ids)
         self.report(

@@ -72,36 +72,53 @@ def texture_property(setting: TextureSetting, *, clamped: bool, **options):
     return bpy.props.FloatProperty(default=setting.default, **bounds, **common)
 
 
-def with_texture_settings(*, clamped: bool, **options):
-    """Class decorator: a property for each texture setting, beside the class's own."""
+def apply_choice_properties(**options) -> dict:
+    """How a result is applied, as the panel and the operators that apply results declare it."""
+    return {
+        "apply_mode": bpy.props.EnumProperty(name="Apply As", items=APPLY_MODE_ITEMS, **options),
+        "bake_size": bpy.props.EnumProperty(name="Bake Size", items=BAKE_SIZE_ITEMS, **options),
+        "bake_material": bpy.props.EnumProperty(
+            name="Baked Material", items=BAKE_MATERIAL_ITEMS, **options
+        ),
+        "unwrap_missing_uvs": bpy.props.BoolProperty(
+            name="Unwrap Meshes Without UVs",
+            description="Give a mesh without a UV map one (Smart UV Project) instead of refusing "
+            "it",
+            **options,
+        ),
+    }
+
+
+APPLY_CHOICES = tuple(apply_choice_properties())
+
+
+def declaring(properties: dict):
+    """Class decorator: ``properties`` ({name: property}) beside the class's own."""
 
     def declare(cls):
-        for setting in TEXTURE_SETTINGS:
-            cls.__annotations__[setting.name] = texture_property(
-                setting, clamped=clamped, **options
-            )
+        cls.__annotations__.update(properties)
         return cls
 
     return declare
 
 
-@with_texture_settings(clamped=True)
+def texture_properties(*, clamped: bool, **options) -> dict:
+    return {
+        setting.name: texture_property(setting, clamped=clamped, **options)
+        for setting in TEXTURE_SETTINGS
+    }
+
+
+@declaring(texture_properties(clamped=True) | apply_choice_properties())
 class RodinTextureSettings(bpy.types.PropertyGroup):
-    """What the next Generate sends: the panel's settings, saved with the scene (a property
-    for each texture setting, and how the result is applied)."""
+    """What the next Generate sends and how its result is applied: the panel's settings,
+    saved with the scene."""
 
     image: bpy.props.PointerProperty(
         name="Reference Image", type=bpy.types.Image, description="The image the texture follows"
     )
     random_seed: bpy.props.BoolProperty(
         name="Random Seed", default=True, description="Pick a new seed for every generation"
-    )
-    apply_mode: bpy.props.EnumProperty(name="Apply As", items=APPLY_MODE_ITEMS)
-    bake_size: bpy.props.EnumProperty(name="Bake Size", items=BAKE_SIZE_ITEMS)
-    bake_material: bpy.props.EnumProperty(name="Baked Material", items=BAKE_MATERIAL_ITEMS)
-    unwrap_missing_uvs: bpy.props.BoolProperty(
-        name="Unwrap Meshes Without UVs",
-        description="Give a mesh without a UV map one (Smart UV Project) instead of refusing it",
     )
 
     def chosen_seed(self) -> int:
