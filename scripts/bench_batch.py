@@ -75,12 +75,12 @@ def run_scheduler(url: str, tasks: int, scale: float, folder: Path) -> dict:
     manager = JobManager(schedule, budget=budget)
     client = RodinClient(ClientSettings(API_KEY, base_url=url), request_gate=manager.request_gate)
     request = inputs(folder)
-    for index in range(tasks):
-        manager.submit(f"job-{index}", client, request, folder / "results")
+    job_ids = [f"job-{index}" for index in range(tasks)]
+    for job_id in job_ids:
+        manager.submit(job_id, client, request, folder / "results")
     downloaded, peak = {}, {}
-    while manager.running_count:
-        snapshot = manager.updates.get()
-        if snapshot.phase is Phase.DONE:
+    for snapshot in manager.drain(job_ids):
+        if snapshot is not None and snapshot.phase is Phase.DONE:
             downloaded[snapshot.task_uuid] = snapshot.finished_at
         if manager.in_flight_count >= tasks and not peak:
             peak = usage()

@@ -5,7 +5,6 @@ What each module owns, from the user's side down:
 - ``registration``: registers the classes, properties and handlers, and undoes all of it.
 - ``panel``: the sidebar tab; draws state, never does work. ``operators``: every action,
   as ``bpy.ops.rodin_texture.*``. ``api``: ``texture_objects`` for scripts.
-- ``batch``: the batch command's Blender side (scene files in, textured files out).
 - ``handlers``: Blender's handlers (undo and redo, new copies of objects, a file opened).
 - ``following``: starting jobs, following them again, fetching again, letting them go.
 - ``balance``: the account's balance, asked for on a worker thread.

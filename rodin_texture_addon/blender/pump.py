@@ -85,27 +85,24 @@ def pump(budget: float = PUMP_BUDGET) -> float | None:
 def wait_for(job_ids: list[str], timeout: float | None = None, log=print) -> None:
     """Run jobs to completion on this thread (background mode, where timers never fire)."""
     runtime = session.get()
-    deadline = None if timeout is None else time.monotonic() + timeout
     shown: dict[str, str] = {}
-    while True:
-        pump()
-        results.finish_done_jobs()
-        for job_id in job_ids:
-            obj = session.find_job_object(job_id)
-            if obj is None:
-                continue
-            line = describe(obj)
-            if shown.get(job_id) != line:
-                shown[job_id] = line
-                log(f"Rodin: {obj.name}: {line}")
-        running = [job_id for job_id in job_ids if runtime.manager.is_running(job_id)]
-        if not running and runtime.manager.updates.empty():
+    updates = runtime.manager.drain(job_ids, wait=HEADLESS_POLL_INTERVAL, timeout=timeout)
+    try:
+        for snapshot in updates:
+            if snapshot is not None:
+                runtime.unwritten[snapshot.job_id] = snapshot
             pump(budget=math.inf)
             results.finish_done_jobs()
-            return
-        if deadline is not None and time.monotonic() > deadline:
-            raise UserError("timed out waiting for the texture jobs")
-        time.sleep(HEADLESS_POLL_INTERVAL)
+            for job_id in job_ids:
+                obj = session.find_job_object(job_id)
+                line = None if obj is None else describe(obj)
+                if line is not None and shown.get(job_id) != line:
+                    shown[job_id] = line
+                    log(f"Rodin: {obj.name}: {line}")
+    except TimeoutError:
+        raise UserError("timed out waiting for the texture jobs") from None
+    pump(budget=math.inf)
+    results.finish_done_jobs()
 
 
 def failures(job_ids: list[str]) -> list[str]:

@@ -20,6 +20,7 @@ import queue
 import shutil
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from enum import IntEnum, StrEnum
 from pathlib import Path
@@ -287,6 +288,22 @@ class JobManager:
         """Tasks taken by the service and not finished, plus submits under way."""
         with self._condition:
             return self._in_flight()
+
+    def drain(
+        self, job_ids: Iterable[str], *, wait: float = 0.05, timeout: float | None = None
+    ) -> Iterator[JobSnapshot | None]:
+        """The workers' snapshots, in the order posted, until none of ``job_ids`` runs and none
+        is left; ``None`` after ``wait`` seconds without one (the caller's turn to do other
+        work). ``job_ids`` may grow while it runs. ``TimeoutError`` after ``timeout`` seconds;
+        the jobs go on."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while any(self.is_running(job_id) for job_id in job_ids) or not self.updates.empty():
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"the jobs did not end within {timeout:g} s")
+            try:
+                yield self.updates.get(timeout=wait)
+            except queue.Empty:
+                yield None
 
     def shutdown(self, timeout: float = 1.0):
         """Stop the threads. In-flight requests are abandoned, not lost: the tasks' ids are

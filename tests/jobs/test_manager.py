@@ -1,6 +1,5 @@
 """The job manager against the emulator: whole flows, failures, resume, pacing, shutdown."""
 
-import queue
 import subprocess
 import sys
 import time
@@ -34,14 +33,9 @@ def manager():
 def run_to_end(manager, job_ids, timeout=15.0) -> dict[str, list[JobSnapshot]]:
     """Every snapshot posted for the jobs, until none of them is running."""
     history = {job_id: [] for job_id in job_ids}
-    deadline = time.monotonic() + timeout
-    while any(manager.is_running(job_id) for job_id in job_ids) or not manager.updates.empty():
-        assert time.monotonic() < deadline, "jobs did not finish in time"
-        try:
-            snapshot = manager.updates.get(timeout=0.05)
-        except queue.Empty:
-            continue
-        history[snapshot.job_id].append(snapshot)
+    for snapshot in manager.drain(job_ids, timeout=timeout):
+        if snapshot is not None:
+            history[snapshot.job_id].append(snapshot)
     return history
 
 
@@ -237,6 +231,20 @@ def test_shutdown_with_jobs_in_flight_is_quick(client, emulator, request_files, 
     assert all(not thread.is_alive() for thread in manager._threads)
 
 
+def test_draining_gives_up_after_its_timeout_and_the_job_goes_on(
+    manager, client, emulator, request_files, tmp_path
+):
+    emulator.configure(generating_seconds=60)
+    manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
+    seen = []
+    with pytest.raises(TimeoutError):
+        for snapshot in manager.drain(["job-1"], timeout=0.5):
+            seen.append(snapshot)
+    assert seen[0].phase is Phase.UPLOADING, "the first snapshot posted comes first"
+    assert None in seen, "a turn for the caller while nothing arrives"
+    assert manager.is_running("job-1")
+
+
 def test_a_job_id_cannot_run_twice(manager, client, emulator, request_files, tmp_path):
     emulator.configure(generating_seconds=60)
     manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
@@ -244,9 +252,10 @@ def test_a_job_id_cannot_run_twice(manager, client, emulator, request_files, tmp
         manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
 
 
-def test_the_client_and_job_layers_never_import_bpy():
+def test_the_client_and_job_layers_and_the_batch_bookkeeping_never_import_bpy():
     code = (
         "import sys, rodin_texture_addon.rodin, rodin_texture_addon.jobs;"
+        "import rodin_texture_addon.batch.plan, rodin_texture_addon.batch.journal;"
         "assert 'bpy' not in sys.modules, 'bpy imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])

@@ -1,16 +1,14 @@
-"""The batch command's Blender side: open each scene file, export its meshes, follow their
-tasks through the shared ``JobManager`` (request budget, task slots, one dispatcher), and write
-each textured result as a GLB and/or the file's results into a .blend.
+"""The batch's Blender side: open each scene file, export its meshes, follow their tasks
+through the shared ``JobManager`` (request budget, task slots, one dispatcher), and write each
+textured result as a GLB and/or the file's results into a .blend.
 
-Every task is in the journal (``jobs.journal``) the moment it is submitted, and an intent
-before that, so a batch killed at any moment and run again submits nothing twice: see
-``jobs.batch.plan``. Runs headless (``bpy`` as a module or ``blender -b``); the add-on does
-not need to be enabled.
+Every task is in the journal (``journal``) the moment it is submitted, and an intent before
+that, so a batch killed at any moment and run again submits nothing twice: see ``plan.plan``.
+Runs headless (``bpy`` as a module or ``blender -b``); the add-on does not need to be enabled.
 """
 
 import dataclasses
 import os
-import queue
 import shutil
 import tempfile
 import time
@@ -21,8 +19,13 @@ from pathlib import Path, PurePosixPath
 
 import bpy
 
+from ..blender import apply, export
+from ..blender.operator_calls import select_only, selection_kept, supported_options, window_override
 from ..jobs import JobManager, JobSnapshot, Phase, PollSchedule, RequestBudget
-from ..jobs.batch import (
+from ..rodin import ClientSettings, RodinClient, TextureRequest
+from ..rodin.errors import InvalidInput
+from .journal import AssetEntry, Journal
+from .plan import (
     Action,
     BatchInputError,
     Outcome,
@@ -35,11 +38,6 @@ from ..jobs.batch import (
     summary_table,
     task_keys,
 )
-from ..jobs.journal import AssetEntry, Journal
-from ..rodin import ClientSettings, RodinClient, TextureRequest
-from ..rodin.errors import InvalidInput
-from . import apply, export
-from .operator_calls import select_only, selection_kept, supported_options, window_override
 
 WORK_FOLDER = ".rodin-batch"
 UPDATE_WAIT = 0.1
@@ -311,15 +309,11 @@ class _Batch:
             )
 
     def _follow(self):
-        """Drain the workers' snapshots until every task has ended, writing each file's
+        """Take the workers' snapshots until every task has ended, writing each file's
         outputs as soon as all of its meshes are finished."""
         last_progress = time.monotonic()
         self._write_finished_sources()
-        while self.running or not self.manager.updates.empty():
-            try:
-                snapshot = self.manager.updates.get(timeout=UPDATE_WAIT)
-            except queue.Empty:
-                snapshot = None
+        for snapshot in self.manager.drain(self.running, wait=UPDATE_WAIT):
             if snapshot is not None:
                 self._take(snapshot)
             if time.monotonic() - last_progress >= self.settings.progress_interval:

@@ -5,7 +5,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from rodin_texture_addon.jobs.batch import (
+from rodin_texture_addon.batch.plan import (
     BatchInputError,
     Outcome,
     ReferenceMap,

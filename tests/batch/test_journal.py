@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rodin_texture_addon.jobs.batch import Action, plan
-from rodin_texture_addon.jobs.journal import AssetState, Journal, JournalError, JournalInUse
+from rodin_texture_addon.batch.journal import AssetState, Journal, JournalError, JournalInUse
+from rodin_texture_addon.batch.plan import Action, plan
 from rodin_texture_addon.rodin import SubmittedTask
 from rodin_texture_addon.rodin.errors import InsufficientFunds
 
@@ -67,7 +67,7 @@ def test_a_torn_last_line_is_dropped_and_cut_off(tmp_path):
 
 SHORT_WRITE = """
 import resource, signal, sys
-from rodin_texture_addon.jobs.journal import Journal, JournalError
+from rodin_texture_addon.batch.journal import Journal, JournalError
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the size limit: a short write, not a kill
 journal = Journal(sys.argv[1])
 journal.append("intent", "a")
@@ -117,7 +117,7 @@ def test_a_damaged_record_before_the_last_is_an_error_not_silence(tmp_path):
 
 WRITER = """
 import sys
-from rodin_texture_addon.jobs.journal import Journal
+from rodin_texture_addon.batch.journal import Journal
 from rodin_texture_addon.rodin import SubmittedTask
 journal = Journal(sys.argv[1])
 print("ready", flush=True)
@@ -184,7 +184,7 @@ def test_the_plan_never_submits_what_may_have_been_paid_for(tmp_path, events, fl
 
 HOLDER = """
 import sys, time
-from rodin_texture_addon.jobs.journal import Journal
+from rodin_texture_addon.batch.journal import Journal
 journal = Journal(sys.argv[1])
 print("holding", flush=True)
 time.sleep(60)
