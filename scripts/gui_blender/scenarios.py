@@ -412,6 +412,9 @@ def chinese(d, params):
     yield from d.press("bpy.ops.rodin_texture.apply(")
     yield from d.screenshot("zh-replaced")
     d.facts["replaced"] = {"mesh": obj.data.name, "texts": d.texts(JOB), "too_wide": too_wide(d)}
+    preferences.language = "en_US"  # the same messages, drawn again in English
+    yield from d.screenshot("en-replaced")
+    d.facts["english_texts"] = d.texts(JOB)
 
 
 def time_addon_work(d) -> list[tuple[float, float]]:

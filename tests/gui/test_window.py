@@ -114,3 +114,5 @@ def test_the_panel_in_simplified_chinese_and_a_user_who_moved_on(window, emulato
     replaced = facts["replaced"]
     assert replaced["mesh"].startswith("Suzanne_rodin"), "Replace Mesh kept the old mesh"
     assert not replaced["too_wide"]
+    english = facts["english_texts"]
+    assert english and chinese_share(english) == 0, f"kept translations outlived: {english}"
