@@ -383,7 +383,7 @@ class _Batch:
                     write_textured_glb(result, asset.outputs[0])
             if self.settings.write_blend:
                 save_blend(blend_path(self.settings, assets[0].relative))
-        except (RuntimeError, OSError, KeyError) as error:
+        except (apply.ApplyError, RuntimeError, OSError, KeyError) as error:
             for asset in assets:
                 asset.finish(Status.FAILED, f"could not write the result: {error}")
             return

@@ -5,6 +5,7 @@ in an Empty or split it; what it sends back is reduced to one mesh and fitted to
 bounding box.
 """
 
+import contextlib
 from pathlib import Path
 
 import bpy
@@ -21,13 +22,22 @@ IMPORT_OPTIONS = {
 }
 
 
-class ApplyError(RuntimeError):
-    """A downloaded result that cannot be put in the scene; a RuntimeError like the importer's
-    own failures, so that callers handle both alike."""
+class ApplyError(Exception):
+    """A downloaded result that cannot be put in the scene: its text says why."""
 
 
 class BrokenResult(ApplyError):
     """A downloaded file Blender cannot read as a mesh: fetching it again may mend it."""
+
+
+@contextlib.contextmanager
+def operator_step(step: str, error_type: type[ApplyError] = ApplyError):
+    """Around calls of Blender's operators only: their failure (a bare RuntimeError) becomes an
+    ``error_type`` that names the step ("importing Suzanne.glb")."""
+    try:
+        yield
+    except RuntimeError as error:
+        raise error_type(f"Blender failed while {step}: {error}") from error
 
 
 def import_result(context, glb_path) -> bpy.types.Object:
@@ -39,15 +49,12 @@ def import_result(context, glb_path) -> bpy.types.Object:
     collections_before = set(bpy.data.collections)
     with selection_kept(view_layer):
         try:
-            try:
-                with window_override(context):
-                    bpy.ops.import_scene.gltf(
-                        filepath=str(glb_path),
-                        **supported_options(bpy.ops.import_scene.gltf, IMPORT_OPTIONS),
-                    )
-            except RuntimeError as error:
-                step = f"importing {Path(glb_path).name}"
-                raise BrokenResult(f"Blender failed while {step}: {error}") from error
+            step = f"importing {Path(glb_path).name}"
+            with operator_step(step, BrokenResult), window_override(context):
+                bpy.ops.import_scene.gltf(
+                    filepath=str(glb_path),
+                    **supported_options(bpy.ops.import_scene.gltf, IMPORT_OPTIONS),
+                )
             view_layer.update()
             meshes = [o for o in bpy.data.objects if o not in objects_before and o.type == "MESH"]
             if not meshes:
@@ -194,8 +201,11 @@ def _join(context, meshes):
     keep = meshes[0]
     if len(meshes) > 1:
         joined_data = [o.data for o in meshes[1:]]
-        with context.temp_override(
-            active_object=keep, selected_objects=meshes, selected_editable_objects=meshes
+        with (
+            operator_step("joining the result's parts"),
+            context.temp_override(
+                active_object=keep, selected_objects=meshes, selected_editable_objects=meshes
+            ),
         ):
             bpy.ops.object.join()
         for mesh in joined_data:

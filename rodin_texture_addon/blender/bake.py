@@ -235,13 +235,15 @@ class OriginalBake:
         for copy in copies:
             copy.hide_viewport = False
         view_layer.update()
+        step = f"baking the {baked_map.label} map"
         with selection_kept(view_layer), window_override(self.context):
             select_only(view_layer, set(copies), self._target_copy)
-            outcome = bpy.ops.object.bake(
-                "INVOKE_DEFAULT" if invoke else "EXEC_DEFAULT",
-                type="NORMAL" if baked_map is NORMAL else "EMIT",
-                **supported_options(bpy.ops.object.bake, self._bake_settings),
-            )
+            with apply.operator_step(step, BakeError):
+                outcome = bpy.ops.object.bake(
+                    "INVOKE_DEFAULT" if invoke else "EXEC_DEFAULT",
+                    type="NORMAL" if baked_map is NORMAL else "EMIT",
+                    **supported_options(bpy.ops.object.bake, self._bake_settings),
+                )
         if invoke:
             # While Blender's job bakes, the viewport must not draw the copies: in Solid view
             # coloured by texture it would read the image being baked (Blender crashed so).
@@ -292,7 +294,11 @@ class OriginalBake:
 def unwrap(context, obj) -> None:
     """Give a mesh without UVs a UV map with Smart UV Project."""
     view_layer = context.view_layer
-    with selection_kept(view_layer), window_override(context):
+    with (
+        apply.operator_step(f"unwrapping {obj.name}", BakeError),
+        selection_kept(view_layer),
+        window_override(context),
+    ):
         select_only(view_layer, {obj}, obj)
         bpy.ops.object.mode_set(mode="EDIT")
         try:

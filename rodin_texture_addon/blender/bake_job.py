@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import bpy
 from bpy.app.handlers import persistent
 
+from . import errors
 from .bake import BakeError, OriginalBake
 from .screen import redraw_sidebars
 
@@ -120,10 +121,7 @@ def _resume_collection(entry: _Bake) -> None:
 
 def _mark_failed(source, error: Exception) -> None:
     if source is not None:
-        state = source.rodin_texture
-        state.status = "failed"
-        state.message = f"Could not apply the result: Blender failed while baking: {error}"
-        state.hint = "The result is downloaded: press Apply Result to try again"
+        errors.mark_not_applied(source.rodin_texture, error)
 
 
 @persistent

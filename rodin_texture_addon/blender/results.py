@@ -2,15 +2,13 @@
 caller's), applying (a new object, the mesh replaced, or baked onto the original), previews."""
 
 import queue
-import traceback
 from pathlib import Path
 
 import bpy
 
-from ..jobs import Phase
 from ..rodin import contract
-from . import apply, bake, bake_job, session, timers, translations
-from .errors import USER_FACING_ERRORS, UserError
+from . import apply, bake, bake_job, errors, session, timers, translations
+from .errors import UserError
 from .properties import APPLY_MODE_ITEMS, BAKE_MATERIAL_ITEMS, BAKE_SIZE_ITEMS
 from .screen import redraw_sidebars
 
@@ -62,18 +60,8 @@ def finish_done_jobs(every: bool = bpy.app.background) -> float | None:
             followed.apply = False
             try:
                 apply_job(bpy.context, obj, *(followed.apply_choice or ()))
-            except USER_FACING_ERRORS as error:
-                state.status = Phase.FAILED.value
-                state.message = f"Could not apply the result: {error}"
-                if isinstance(error, apply.BrokenResult):
-                    state.hint = "The downloaded file is broken: press Download Again"
-                else:
-                    state.hint = "The result is downloaded: fix the cause, then press Apply Result"
-            except Exception as error:  # a bug: this job says so, the console has the traceback,
-                traceback.print_exc()  # and the other finished jobs go on
-                state.status = Phase.FAILED.value
-                state.message = f"Could not apply the result: internal error: {error!r}"
-                state.hint = "The result is downloaded: press Apply Result to try again"
+            except Exception as error:  # this job fails; the other finished jobs go on
+                errors.mark_not_applied(state, error)
         if not every:
             break
     redraw_sidebars()
@@ -107,23 +95,17 @@ def apply_job(
     panel_mode, panel_options = how_to_apply(context)
     mode = mode or panel_mode
     model = Path(state.model_path)
-    try:
-        if mode == "ORIGINAL":
-            material = state.settings.get("material", contract.Material.PBR)
-            options = bake_options or panel_options
-            if timers.TIMERS_FIRE:
-                bake_job.start(context, obj, model, material, options, on_success=_baked)
-            else:
-                bake.apply_to_original(context, obj, model, material, options)
-            return obj
-        result = apply.apply_result(
-            context, obj, model, replace=mode == "REPLACE", in_place=not bpy.app.background
-        )
-    except apply.ApplyError:
-        raise
-    except RuntimeError as error:  # a Blender operator's failure (import, bake, unwrap, ...)
-        step = "baking it onto the original" if mode == "ORIGINAL" else f"importing {model.name}"
-        raise apply.ApplyError(f"Blender failed while {step}: {error}") from error
+    if mode == "ORIGINAL":
+        material = state.settings.get("material", contract.Material.PBR)
+        options = bake_options or panel_options
+        if timers.TIMERS_FIRE:
+            bake_job.start(context, obj, model, material, options, on_success=_baked)
+        else:
+            bake.apply_to_original(context, obj, model, material, options)
+        return obj
+    result = apply.apply_result(
+        context, obj, model, replace=mode == "REPLACE", in_place=not bpy.app.background
+    )
     if result is not obj:
         result.rodin_texture.source_object = obj
         state.result_object = result

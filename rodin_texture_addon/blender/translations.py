@@ -283,7 +283,14 @@ ZH_HANS: dict[str, str] = {
         "结果已下载：排除原因后请点击“应用结果”"
     ),
     "Blender failed while {0}: {1}": "Blender 在{0}时出错：{1}",
-    "baking it onto the original": "将其烘焙到原物体上",
+    # Each map's step in full: a value without a space (a map's name) is never translated.
+    "baking the base colour map": "烘焙基础色贴图",
+    "baking the roughness map": "烘焙糙度贴图",
+    "baking the metallic map": "烘焙金属度贴图",
+    "baking the normal map": "烘焙法线贴图",
+    "baking the colour map": "烘焙颜色贴图",
+    "joining the result's parts": "合并结果的各部分",
+    "unwrapping {0}": "展开 {0} 的 UV",
     # --- Apply to Original as Blender's bake job (with a window) ---
     "Baking {0} ({1} of {2})": "正在烘焙{0}（第 {1} 张，共 {2} 张）",
     "base colour": "基础色",

@@ -284,12 +284,23 @@ def zh(translations):
     return lambda text: translations.translate(text, lambda source: chinese.get(source, source))
 
 
+def test_each_baked_maps_step_has_an_entry(addon_module, translations):
+    """A bake's failure names its map's step; each is an entry of its own, since a value
+    without a space (the map's name) is never translated."""
+    maps = {baked for group in addon_module("blender.bake").MAPS.values() for baked in group}
+    missing = [m.label for m in maps if f"baking the {m.label} map" not in translations.ZH_HANS]
+    assert not missing
+
+
 def test_messages_with_values_translate_around_their_values(translations, zh):
     assert zh("Cube has no task to download") == "Cube 没有可下载的任务"
     assert zh("failed: seed: must be a whole number from 0 to 65535, not -1") == (
         "失败：seed: 必须是在 0 到 65535 之间的整数，而不是 -1"
     )
     assert zh("Balance: 12.5 credits") == "余额：12.5 积分"
+    assert zh("Blender failed while baking the roughness map: out of memory") == (
+        "Blender 在烘焙糙度贴图时出错：out of memory"
+    )
     assert zh("INSUFFICIENT_FUND: not enough credits on the account") == (
         "INSUFFICIENT_FUND: not enough credits on the account"
     )
