@@ -20,3 +20,7 @@ What each module owns, from the user's side down:
 - ``properties`` (what the .blend keeps), ``preferences`` (the account, the service, where
   results go), ``translations`` (Simplified Chinese), ``screen`` (sidebar redraws).
 """
+
+# The add-on's own package, as Blender names it (bl_ext.<repository>.rodin_texture_addon): its
+# preferences, translations and user folders go by it.
+ADDON_PACKAGE = __package__.rpartition(".")[0]

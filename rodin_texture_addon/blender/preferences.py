@@ -10,9 +10,10 @@ from pathlib import Path
 import bpy
 
 from ..rodin import ClientSettings, api_key_problem, contract
+from . import ADDON_PACKAGE
+from .translations import iface
 
 KEY_ENVIRONMENT_VARIABLES = ("RODIN_API_KEY", "HYPER3D_API_KEY")
-ADDON_PACKAGE = __package__.rpartition(".")[0]
 
 
 class RodinTexturePreferences(bpy.types.AddonPreferences):
@@ -68,8 +69,6 @@ class RodinTexturePreferences(bpy.types.AddonPreferences):
             layout.label(text="Using the key from the environment", icon="INFO")
         problem = key_problem(context)
         if api_key(context) and problem:  # an empty field says it all
-            from .translations import iface  # translations reads this module's package name
-
             layout.label(text=iface(problem), translate=False, icon="ERROR")
         layout.prop(self, "results_folder")
         layout.prop(self, "auto_import")

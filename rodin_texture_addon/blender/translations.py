@@ -16,7 +16,7 @@ import re
 
 import bpy
 
-from .preferences import ADDON_PACKAGE
+from . import ADDON_PACKAGE
 
 # Blender's code for Simplified Chinese since 4.0 (it was zh_CN before).
 LOCALE = "zh_HANS"
