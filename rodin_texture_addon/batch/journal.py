@@ -19,7 +19,6 @@ still takes the whole record out of such a line (from journals damaged otherwise
 No API key ever goes in: the subscription key is only good for asking a task's status.
 """
 
-import json
 import os
 import threading
 import time
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
+from ..jobs import records
 from ..rodin import SubmittedTask
 from ..rodin.errors import RodinError
 
@@ -119,7 +119,7 @@ class Journal:
         self._end = os.fstat(self._fd).st_size  # where the complete records end
         self._torn = False  # a write failed part way: cut its bytes off before the next
         if created:
-            _fsync_folder(self.path.parent)
+            records.fsync_folder(self.path.parent)
 
     def close(self):
         with self._lock:
@@ -182,7 +182,7 @@ class Journal:
         if event not in STATE_AFTER:
             raise ValueError(f"unknown journal event {event!r}")
         record = {"event": event, "asset": asset, "time": time.time(), **fields}
-        line = (json.dumps(record, sort_keys=True) + "\n").encode()
+        line = records.encode(record)
         with self._lock:
             if self._fd < 0:
                 raise JournalError("the journal is closed")
@@ -202,12 +202,10 @@ class Journal:
         if not self.path.exists():
             return
         data = self.path.read_bytes()
-        complete = data.rfind(b"\n") + 1
-        for number, line in enumerate(data[:complete].splitlines(), start=1):
-            if not line.strip():
-                continue
+        lines, complete = records.complete_lines(data)
+        for number, line in enumerate(lines, start=1):
             try:
-                self._fold(_record_in(line))
+                self._fold(records.parse_record(line))
             except (ValueError, KeyError, TypeError) as exc:
                 raise JournalError(
                     f"{self.path}, line {number}: damaged record ({exc}); "
@@ -226,48 +224,12 @@ class Journal:
         self._entries[asset] = self._entries.get(asset, AssetEntry(asset)).apply(record)
 
 
-def _record_in(line: bytes) -> dict:
-    """The line's record; for a torn record with a whole one joined on (``{"as{"asset": ...}``),
-    the whole one. Raises ``ValueError`` for a line that holds no whole record."""
-    try:
-        return json.loads(line)
-    except ValueError:
-        start = line.find(b'{"', 1)
-        while start > 0:
-            try:
-                return json.loads(line[start:])
-            except ValueError:
-                start = line.find(b'{"', start + 1)
-        raise
-
-
-def _fsync_folder(folder: Path):
-    """Make a new file's name durable (its folder entry), where the system allows it."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
 def _hold(lock_path: Path) -> int:
     """Take the lock file's exclusive lock (the system releases it if the process dies) and
     write this process's id in it; ``JournalInUse`` when another process holds it."""
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        if os.name == "nt":
-            import msvcrt
-
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        records.lock(fd, wait=False)
     except OSError:
         holder = os.read(fd, 100).decode(errors="replace").strip() or "unknown"
         os.close(fd)

@@ -11,8 +11,11 @@ What each module owns, from the user's side down:
 - ``pump``: the workers' snapshots written onto objects on the main thread, and the same loop
   headless. ``results``: what finished jobs bring, applied as chosen; previews.
 - ``checks``: the panel's questions (what can be textured, why a button cannot run).
+- ``history``: the user's task history as the panel shows it, and recovery (a task of it put
+  onto an object: applied from disk, fetched again, or followed; never submitted).
 - ``session``: what lives while the add-on is in use (job manager, clients, the snapshots'
-  way to the objects) and which object each job belongs to. ``timers``: the add-on's timers.
+  way to the objects, the task ledger) and which object each job belongs to. ``timers``: the
+  add-on's timers.
 - ``errors``: the errors meant for the user.
 - ``export`` (mesh to GLB), ``images`` (the reference image as a file), ``apply`` (GLB to the
   scene), ``bake`` and ``bake_job`` (the result baked onto the original, at once or as

@@ -62,6 +62,12 @@ def start_generation(
         state.settings_json = settings_json(request)
         state.result_folder = str(folder)
         runtime.follow(job_id, obj, apply=applies_when_done(context), apply_choice=apply_choice)
+        runtime.ledger_writer.expect(
+            job_id,
+            object_name=obj.name,
+            file_path=bpy.data.filepath,
+            settings=request.form_fields(),
+        )
         runtime.manager.submit(job_id, client, request, folder, cleanup=upload_folder)
         job_ids.append(job_id)
     pump.ensure_pump()
@@ -116,10 +122,10 @@ def job_folder(context, state) -> Path:
     return folder
 
 
-def resume_job(context, obj) -> str:
+def resume_job(context, obj, apply: bool | None = None) -> str:
     """Follow an object's submitted task again (never submits anything); its result is applied
-    when it arrives if the preferences say so."""
-    return _follow(context, obj, download=False)
+    when it arrives if ``apply`` says so (None: as the preferences say)."""
+    return _follow(context, obj, download=False, apply=apply)
 
 
 def download_job(context, obj) -> str:
@@ -128,7 +134,7 @@ def download_job(context, obj) -> str:
     return _follow(context, obj, download=True)
 
 
-def _follow(context, obj, *, download: bool) -> str:
+def _follow(context, obj, *, download: bool, apply: bool | None = None) -> str:
     """Resume and Download Again: the same path, but for the first step and the answer to
     whether the result is applied. A job already followed is left as it runs (resume) or
     refused (download)."""
@@ -149,7 +155,12 @@ def _follow(context, obj, *, download: bool) -> str:
     if not runtime.manager.is_running(job_id):
         # What was chosen at submit is not this start's: Download Again applies as the panel
         # says, a resume as the preferences do.
-        runtime.follow(job_id, obj, apply=download or applies_when_done(context))
+        if apply is None:
+            apply = download or applies_when_done(context)
+        runtime.follow(job_id, obj, apply=apply)
+        runtime.ledger_writer.expect(
+            job_id, task_uuid=state.task_uuid, object_name=obj.name, file_path=bpy.data.filepath
+        )
         folder = job_folder(context, state)
         runtime.manager.follow(
             job_id, runtime.client(context), folder, state.snapshot(), download=download

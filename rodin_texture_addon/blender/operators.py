@@ -19,6 +19,7 @@ from . import (
     checks,
     errors,
     following,
+    history,
     preferences,
     pump,
     results,
@@ -387,6 +388,100 @@ class RODIN_TEXTURE_OT_open_preferences(bpy.types.Operator):
         return {"FINISHED"}
 
 
+# --- the task history --------------------------------------------------------------------
+
+
+class RODIN_TEXTURE_OT_recover(_ReportsUserErrors, bpy.types.Operator):
+    """Apply the paid results never applied, each onto its own object or the active one (free)"""
+
+    bl_idname = "rodin_texture.recover"
+    bl_label = "Recover Results"
+    bl_options = {"REGISTER"}
+
+    poll = classmethod(lambda cls, context: bool(history.to_recover()))
+
+    def run(self, context):
+        count = len(history.to_recover())
+        job_ids = history.recover(context)
+        self.report({"INFO"}, translations.rpt(f"Recovering {count} texture result(s)"))
+        if bpy.app.background and job_ids:
+            return finish_headless(self, job_ids)
+        return {"FINISHED"}
+
+
+class _ActsOnATask:
+    """Mixin: the operator acts on one task of the history, by its id."""
+
+    task_uuid: bpy.props.StringProperty(name="Task ID", options=SKIP)
+
+    def put_on(self, context, obj) -> set[str]:
+        if obj is None:
+            raise errors.UserError("Select the mesh to give the result to")
+        job_id = history.put_on(context, history.task(self.task_uuid), obj)
+        self.report({"INFO"}, translations.rpt(f"The task's result goes to {obj.name}"))
+        if bpy.app.background and job_id:
+            return finish_headless(self, [job_id])
+        return {"FINISHED"}
+
+
+class RODIN_TEXTURE_OT_history_apply(_ActsOnATask, _ReportsUserErrors, bpy.types.Operator):
+    """Apply this task's result to the active object, downloading it again if needed (free)"""
+
+    bl_idname = "rodin_texture.history_apply"
+    bl_label = "Apply to Active Object"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        obj = context.active_object
+        if obj is None or obj.type != "MESH":
+            return _disabled(cls, "Select the mesh to give the result to")
+        return True
+
+    def run(self, context):
+        return self.put_on(context, context.active_object)
+
+
+class RODIN_TEXTURE_OT_history_follow(_ActsOnATask, _ReportsUserErrors, bpy.types.Operator):
+    """Follow this unfinished task to its end, on its own object if here, else the active one"""
+
+    bl_idname = "rodin_texture.history_follow"
+    bl_label = "Follow"
+    bl_options = {"REGISTER"}
+
+    def run(self, context):
+        found = history.task(self.task_uuid)
+        obj = history.own_object(found) or context.active_object
+        return self.put_on(context, obj if obj is not None and obj.type == "MESH" else None)
+
+
+class RODIN_TEXTURE_OT_history_copy_id(_ActsOnATask, bpy.types.Operator):
+    """Copy this task's id to the clipboard"""
+
+    bl_idname = "rodin_texture.history_copy_id"
+    bl_label = "Copy Task ID"
+
+    def execute(self, context):
+        context.window_manager.clipboard = self.task_uuid
+        self.report({"INFO"}, translations.rpt("Task ID copied"))
+        return {"FINISHED"}
+
+
+class RODIN_TEXTURE_OT_history_open_folder(_ActsOnATask, _ReportsUserErrors, bpy.types.Operator):
+    """Open the folder holding this task's result"""
+
+    bl_idname = "rodin_texture.history_open_folder"
+    bl_label = "Open Result Folder"
+
+    def run(self, context):
+        found = history.task(self.task_uuid)
+        folder = Path(found.model_path).parent if found.model_path else None
+        if folder is None or not folder.is_dir():
+            raise errors.UserError("This task's result is not on this computer")
+        bpy.ops.wm.path_open(filepath=str(folder))
+        return {"FINISHED"}
+
+
 def finish_headless(operator, job_ids: list[str]) -> set[str]:
     """Background mode: wait for the jobs, then report like the panel would."""
     pump.wait_for(job_ids)
@@ -411,4 +506,9 @@ CLASSES = (
     RODIN_TEXTURE_OT_copy_task_id,
     RODIN_TEXTURE_OT_refresh_balance,
     RODIN_TEXTURE_OT_open_preferences,
+    RODIN_TEXTURE_OT_recover,
+    RODIN_TEXTURE_OT_history_apply,
+    RODIN_TEXTURE_OT_history_follow,
+    RODIN_TEXTURE_OT_history_copy_id,
+    RODIN_TEXTURE_OT_history_open_folder,
 )

@@ -2,6 +2,7 @@
 
 import re
 import time
+from pathlib import Path
 
 import blf
 import bpy
@@ -14,6 +15,7 @@ from . import (
     balance,
     checks,
     following,
+    history,
     preferences,
     pump,
     results,
@@ -27,8 +29,13 @@ from .operators import (
     RODIN_TEXTURE_OT_copy_task_id,
     RODIN_TEXTURE_OT_download,
     RODIN_TEXTURE_OT_generate,
+    RODIN_TEXTURE_OT_history_apply,
+    RODIN_TEXTURE_OT_history_copy_id,
+    RODIN_TEXTURE_OT_history_follow,
+    RODIN_TEXTURE_OT_history_open_folder,
     RODIN_TEXTURE_OT_open_folder,
     RODIN_TEXTURE_OT_open_preferences,
+    RODIN_TEXTURE_OT_recover,
     RODIN_TEXTURE_OT_refresh_balance,
     RODIN_TEXTURE_OT_resume,
     RODIN_TEXTURE_OT_show_original,
@@ -115,6 +122,11 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
                 layout.operator(RODIN_TEXTURE_OT_open_preferences.bl_idname, icon="PREFERENCES")
         if any(checks.why_not_followed(context, obj) for obj in following.unfinished_objects()):
             layout.operator(RODIN_TEXTURE_OT_resume.bl_idname, icon="PLAY")
+        lost = len(history.to_recover())
+        if lost:
+            box = layout.box()
+            label(box, context, translations.iface(f"{lost} paid result(s) never applied"), "INFO")
+            box.operator(RODIN_TEXTURE_OT_recover.bl_idname, icon="RECOVER_LAST")
 
         balance.fetch_balance_once(context)
         row = layout.row(align=True)
@@ -285,4 +297,52 @@ def _width(text: str) -> float:
     return blf.dimensions(0, text)[0]
 
 
-CLASSES = (RODIN_TEXTURE_PT_main, RODIN_TEXTURE_PT_advanced, RODIN_TEXTURE_PT_job)
+class RODIN_TEXTURE_PT_history(_RodinPanel, bpy.types.Panel):
+    """The tasks of the last 7 days, newest first: each can be applied again, at no cost."""
+
+    bl_label = "History"
+    bl_parent_id = "RODIN_TEXTURE_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.rodin_texture_settings
+        layout.prop(settings, "history_all_files")
+        tasks = history.recent(this_file_only=not settings.history_all_files)
+        if not tasks:
+            layout.label(text=translations.iface("No tasks in the last 7 days"), translate=False)
+        for task in tasks[:HISTORY_ROWS]:
+            draw_history_task(layout.box(), context, task)
+
+
+def draw_history_task(layout, context, task) -> None:
+    """One task of the history: what and when, how far, from where, its preview, its actions."""
+    row = layout.row()
+    row.label(text=task.object_name or "?", translate=False, icon=history.STATE_ICONS[task.state])
+    row.label(text=time.strftime("%a %d %H:%M", time.localtime(task.submitted_at)), translate=False)
+    if task.applied_to:
+        label(layout, context, translations.iface(f"Applied to {task.applied_to}"))
+    else:
+        label(layout, context, translations.iface(history.STATE_TEXTS[task.state]))
+    where = Path(task.file_path).name if task.file_path else "an unsaved file"
+    label(layout, context, translations.iface(f"From {where}, {task.cost:g} credits"))
+    preview = results.preview_image(task.preview_path)
+    if preview is not None:
+        layout.template_icon(icon_value=layout.icon(preview), scale=3.0)
+    buttons = [(RODIN_TEXTURE_OT_history_apply, {"icon": "CHECKMARK"})]
+    if task.state == "submitted":
+        buttons.append((RODIN_TEXTURE_OT_history_follow, {"icon": "PLAY"}))
+    buttons.append((RODIN_TEXTURE_OT_history_open_folder, {"text": "", "icon": "FILE_FOLDER"}))
+    buttons.append((RODIN_TEXTURE_OT_history_copy_id, {"text": "", "icon": "COPYDOWN"}))
+    row = layout.row(align=True)
+    for operator, options in buttons:
+        row.operator(operator.bl_idname, **options).task_uuid = task.task_uuid
+
+
+HISTORY_ROWS = 20
+CLASSES = (
+    RODIN_TEXTURE_PT_main,
+    RODIN_TEXTURE_PT_advanced,
+    RODIN_TEXTURE_PT_job,
+    RODIN_TEXTURE_PT_history,
+)

@@ -120,6 +120,9 @@ class RodinTextureSettings(bpy.types.PropertyGroup):
     random_seed: bpy.props.BoolProperty(
         name="Random Seed", default=True, description="Pick a new seed for every generation"
     )
+    history_all_files: bpy.props.BoolProperty(
+        name="All Files", description="Show the tasks of every file, not only this one's"
+    )
 
     def chosen_seed(self) -> int:
         return (

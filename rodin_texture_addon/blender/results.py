@@ -102,6 +102,7 @@ def apply_job(
             bake_job.start(context, obj, model, material, options, on_success=_baked)
         else:
             bake.apply_to_original(context, obj, model, material, options)
+            session.note_applied(obj)
         return obj
     result = apply.apply_result(
         context, obj, model, replace=mode == "REPLACE", in_place=not bpy.app.background
@@ -109,6 +110,7 @@ def apply_job(
     if result is not obj:
         result.rodin_texture.source_object = obj
         state.result_object = result
+    session.note_applied(obj)
     _push_undo_step(obj)
     return result
 
@@ -118,6 +120,7 @@ def _baked(source) -> None:
     pair = source.rodin_texture.result_object
     if pair is not None:
         apply.show_result(bpy.context.view_layer, source, pair, shown=False)
+    session.note_applied(source)
     _push_undo_step(source)
 
 

@@ -1,6 +1,7 @@
 """The session: what lives while the add-on is enabled and in use (the job manager, one
-client per account, the workers' snapshots on their way to the objects, the balance), and which
-object each job belongs to. Created on first use, so an idle add-on starts no threads."""
+client per account, the workers' snapshots on their way to the objects, the balance), which
+object each job belongs to, and the user's task ledger. Created on first use, so an idle add-on
+starts no threads."""
 
 import queue
 import threading
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 import bpy
 
 from ..jobs import JobManager, JobSnapshot
+from ..jobs.ledger import APPLIED, LedgerWriter, TaskLedger
 from ..rodin import RodinClient
 from . import bake_job, preferences, timers
 from .errors import UserError
@@ -33,7 +35,9 @@ class Runtime:
     no threads."""
 
     def __init__(self):
-        self.manager = JobManager()
+        # Every task this session submits, kept in the ledger the moment the service takes it.
+        self.ledger_writer = LedgerWriter(ledger())
+        self.manager = JobManager(ledger=self.ledger_writer)
         self.budget = self.manager.budget
         self.clients: dict[tuple, RodinClient] = {}
         self.followed: dict[str, Followed] = {}
@@ -75,6 +79,25 @@ class Runtime:
 
 _runtime: Runtime | None = None
 _asked: set[str] = set()  # what was asked once in this session
+_ledger: TaskLedger | None = None
+
+
+def ledger() -> TaskLedger:
+    """The user's task ledger, in the extension's user folder (reading it starts no thread)."""
+    global _ledger
+    if _ledger is None:
+        _ledger = TaskLedger(preferences.user_folder("history") / "tasks.jsonl")
+    return _ledger
+
+
+def note_applied(obj) -> None:
+    """Tell the ledger that the object's task's result is applied onto (or beside) it."""
+    task_uuid = obj.rodin_texture.task_uuid
+    if task_uuid:
+        try:
+            ledger().record(APPLIED, task_uuid, applied_to=obj.name)
+        except OSError as error:  # the object has the task: nothing is lost
+            print(f"Rodin: the task history could not be written: {error}")
 
 
 def get() -> Runtime:
@@ -92,8 +115,9 @@ def current() -> "Runtime | None":
 
 def shutdown():
     """Stop everything the add-on started: timers, a bake under way, threads."""
-    global _runtime
+    global _runtime, _ledger
     _asked.clear()
+    _ledger = None
     timers.stop_all()
     bake_job.shutdown()
     if _runtime is not None:

@@ -93,6 +93,42 @@ ZH_HANS: dict[str, str] = {
     "Applied the result to {0}": "已将结果应用到 {0}",
     "The folder {0} no longer exists": "文件夹 {0} 已不存在",
     "Task ID copied": "任务 ID 已复制",
+    # --- the task history and recovery ---
+    "History": "历史",
+    "All Files": "所有文件",
+    "Show the tasks of every file, not only this one's": "显示所有文件的任务，而不只是此文件的",
+    "No tasks in the last 7 days": "最近 7 天没有任务",
+    "Generating, or not downloaded yet": "生成中，或尚未下载",
+    "Downloaded, never applied": "已下载，从未应用",
+    "Applied": "已应用",
+    "The service failed it": "服务端生成失败",
+    "Applied to {0}": "已应用到 {0}",
+    "From {0}, {1} credits": "来自 {0}，{1} 积分",
+    "an unsaved file": "未保存的文件",
+    "{0} paid result(s) never applied": "{0} 个已付费的结果从未应用",
+    "Recover Results": "恢复结果",
+    "Apply the paid results never applied, each onto its own object or the active one (free)": (
+        "应用从未应用过的已付费结果，各自应用到原物体或活动物体（免费）"
+    ),
+    "Recovering {0} texture result(s)": "正在恢复 {0} 个贴图结果",
+    "Apply to Active Object": "应用到活动物体",
+    "Apply this task's result to the active object, downloading it again if needed (free)": (
+        "将此任务的结果应用到活动物体，需要时重新下载（免费）"
+    ),
+    "Follow": "跟进",
+    "Follow this unfinished task to its end, on its own object if here, else the active one": (
+        "跟进此未完成的任务直到结束：原物体在此时用原物体，否则用活动物体"
+    ),
+    "Copy this task's id to the clipboard": "将此任务的 ID 复制到剪贴板",
+    "Open the folder holding this task's result": "打开存放此任务结果的文件夹",
+    "The task's result goes to {0}": "此任务的结果将应用到 {0}",
+    "Select the mesh to give the result to": "请选择要接收结果的网格",
+    "This task's result is not on this computer": "此任务的结果不在这台电脑上",
+    "No task {0} in the history": "历史中没有任务 {0}",
+    "{0} has a texture job running: wait for it or clear it first": (
+        "{0} 有正在运行的贴图作业：请等待其完成或先清除"
+    ),
+    "From the task history": "来自任务历史",
     # --- the scene's settings (what the next Generate sends) ---
     "Reference Image": "参考图",
     "The image the texture follows": "贴图所依据的图像",

@@ -5,6 +5,14 @@ python blender_session.py submit EXTENSIONS_DIR BASE_URL BLEND IMAGE
     object, then kills its own process (no clean exit, as in a crash).
 python blender_session.py resume EXTENSIONS_DIR BASE_URL BLEND
     opens the file, runs ``bpy.ops.rodin_texture.resume()``, prints the outcome as JSON.
+python blender_session.py submit_unsaved EXTENSIONS_DIR BASE_URL BLEND IMAGE
+    saves a file with a new Suzanne, submits a texture job for it, and is killed the moment
+    the task id reaches the object: the file never holds the job.
+python blender_session.py recover EXTENSIONS_DIR BASE_URL BLEND
+    opens the file, runs ``bpy.ops.rodin_texture.recover()``, prints the outcome as JSON.
+
+Blender's user folder (and so the add-on's task history) is $BLENDER_USER_RESOURCES when set,
+else a new one.
 """
 
 import json
@@ -14,7 +22,7 @@ import sys
 import tempfile
 import time
 
-os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="rodin-session-")
+os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="rodin-session-"))
 
 import bpy  # noqa: I001  (addon_utils is importable only once bpy is)
 import addon_utils
@@ -48,7 +56,20 @@ def submit_and_exit(extensions_dir, base_url, blend, image):
     sys.exit(0)
 
 
+def submit_unsaved_and_die(extensions_dir, base_url, blend, image):
+    source = submit(extensions_dir, base_url, blend, image)
+    print(json.dumps({"task_uuid": source.rodin_texture.task_uuid}), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def submit_and_save(extensions_dir, base_url, blend, image):
+    source = submit(extensions_dir, base_url, blend, image)
+    bpy.ops.wm.save_mainfile()
+    print(json.dumps({"task_uuid": source.rodin_texture.task_uuid}), flush=True)
+
+
+def submit(extensions_dir, base_url, blend, image):
+    """A new Suzanne saved in ``blend``, then submitted; returns once its task id is on it."""
     enable(extensions_dir, base_url)
     following = sys.modules[ADDON + ".blender.following"]
     pump = sys.modules[ADDON + ".blender.pump"]
@@ -64,8 +85,7 @@ def submit_and_save(extensions_dir, base_url, blend, image):
         assert time.monotonic() < deadline, "no task id"
         pump.pump()
         time.sleep(0.02)
-    bpy.ops.wm.save_mainfile()
-    print(json.dumps({"task_uuid": source.rodin_texture.task_uuid}), flush=True)
+    return source
 
 
 def resume(extensions_dir, base_url, blend):
@@ -89,7 +109,37 @@ def resume(extensions_dir, base_url, blend):
     addon_utils.disable(ADDON, default_set=True)
 
 
+def recover(extensions_dir, base_url, blend):
+    enable(extensions_dir, base_url)
+    history = sys.modules[ADDON + ".blender.history"]
+    bpy.ops.wm.open_mainfile(filepath=blend)
+    offered = [task.task_uuid for task in history.to_recover()]
+    outcome = bpy.ops.rodin_texture.recover()
+    source = bpy.data.objects["Suzanne"]
+    state = source.rodin_texture
+    print(
+        json.dumps(
+            {
+                "offered": offered,
+                "outcome": sorted(outcome),
+                "status": state.status,
+                "task_uuid": state.task_uuid,
+                "result": state.result_object.name if state.result_object else None,
+                "left_to_recover": [task.task_uuid for task in history.to_recover()],
+            }
+        ),
+        flush=True,
+    )
+    addon_utils.disable(ADDON, default_set=True)
+
+
 if __name__ == "__main__":
     mode, *arguments = sys.argv[1:]
-    modes = {"submit": submit_and_die, "submit_and_exit": submit_and_exit, "resume": resume}
+    modes = {
+        "submit": submit_and_die,
+        "submit_and_exit": submit_and_exit,
+        "resume": resume,
+        "submit_unsaved": submit_unsaved_and_die,
+        "recover": recover,
+    }
     modes[mode](*arguments)

@@ -47,8 +47,11 @@ def rodin(addon, emulator, tmp_path):
     runtime.session.get().manager.schedule = jobs.PollSchedule(
         first_delay=0.05, max_interval=0.2, download_retry_delay=0.05, retry_delay=0.1
     )
+    history = runtime.session.ledger().path  # each test starts with no task history
+    history.unlink(missing_ok=True)
     yield runtime
     runtime.session.shutdown()
+    history.unlink(missing_ok=True)
 
 
 @pytest.fixture

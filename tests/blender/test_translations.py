@@ -292,6 +292,12 @@ def test_each_baked_maps_step_has_an_entry(addon_module, translations):
     assert not missing
 
 
+def test_the_history_states_have_entries(addon_module, translations):
+    """Shown from a table of constants, which the source scan does not read."""
+    texts = addon_module("blender.history").STATE_TEXTS.values()
+    assert [text for text in texts if text not in translations.ZH_HANS] == []
+
+
 def test_messages_with_values_translate_around_their_values(translations, zh):
     assert zh("Cube has no task to download") == "Cube 没有可下载的任务"
     assert zh("failed: seed: must be a whole number from 0 to 65535, not -1") == (

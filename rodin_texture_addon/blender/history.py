@@ -1,0 +1,130 @@
+"""The task history and recovery: the user's task ledger as the panel shows it, and a task of it
+put onto an object (its result applied, downloaded through fresh links when needed, or the task
+followed to its end). Nothing here ever submits."""
+
+import json
+import uuid
+from pathlib import Path
+
+import bpy
+
+from ..jobs import JobSnapshot, Phase, ledger
+from ..jobs.ledger import APPLIED, DOWNLOADED, FAILED, SUBMITTED, LedgerTask
+from . import apply, following, results, session, timers
+from .errors import UserError
+from .screen import redraw_sidebars
+
+STATE_ICONS = {SUBMITTED: "SORTTIME", DOWNLOADED: "IMPORT", APPLIED: "CHECKMARK", FAILED: "ERROR"}
+STATE_TEXTS = {
+    SUBMITTED: "Generating, or not downloaded yet",
+    DOWNLOADED: "Downloaded, never applied",
+    APPLIED: "Applied",
+    FAILED: "The service failed it",
+}
+_read: dict = {"stamp": None, "tasks": []}
+
+
+def tasks() -> list[LedgerTask]:
+    """The ledger's tasks, newest first: read again only when its file changed, so drawing the
+    history costs one ``stat``."""
+    path = session.ledger().path
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return []
+    stamp = (str(path), stat.st_mtime_ns, stat.st_size)
+    if _read["stamp"] != stamp:
+        _read["stamp"], _read["tasks"] = stamp, session.ledger().tasks()
+        timers.run_on_main_thread(load_previews)  # not while drawing: it loads files
+    return _read["tasks"]
+
+
+def recent(this_file_only: bool) -> list[LedgerTask]:
+    """The tasks of the last 7 days (as long as the service keeps results), newest first."""
+    return ledger.recent(tasks(), file_path=bpy.data.filepath if this_file_only else None)
+
+
+def to_recover() -> list[LedgerTask]:
+    """Paid tasks whose result was never applied and that no object of this file holds
+    (those, Resume Jobs follows)."""
+    held = {obj.rodin_texture.task_uuid for obj in bpy.data.objects}
+    return [task for task in ledger.never_applied(tasks()) if task.task_uuid not in held]
+
+
+@timers.timer
+def load_previews() -> None:
+    """Load the previews of the recent tasks that have one on disk, for the history to show
+    (a timer, run when the ledger has changed)."""
+    for found in recent(this_file_only=False):
+        if found.preview_path and results.preview_image(found.preview_path) is None:
+            path = Path(found.preview_path)
+            if path.is_file():
+                apply.load_preview(path)
+    redraw_sidebars()
+
+
+def task(task_uuid: str) -> LedgerTask:
+    found = next((task for task in tasks() if task.task_uuid == task_uuid), None)
+    if found is None:
+        raise UserError(f"No task {task_uuid} in the history")
+    return found
+
+
+def own_object(found: LedgerTask) -> bpy.types.Object | None:
+    """The object the task was submitted for, when this is its file and the object is here."""
+    if found.file_path != bpy.data.filepath:
+        return None
+    obj = bpy.data.objects.get(found.object_name)
+    return obj if obj is not None and obj.type == "MESH" else None
+
+
+def recover(context) -> list[str]:
+    """Put every task to recover onto its own object, else onto the active mesh (one task
+    there at most); returns the job ids followed."""
+    job_ids, active_taken = [], False
+    for found in to_recover():
+        obj = own_object(found)
+        if obj is None and not active_taken:
+            obj, active_taken = _active_mesh(context), True
+        if obj is not None:
+            job_ids.append(put_on(context, found, obj))
+    return [job_id for job_id in job_ids if job_id]
+
+
+def put_on(context, found: LedgerTask, obj) -> str:
+    """Give ``obj`` the task ``found`` and its result: at once from a result file still on
+    disk, else through fresh links, else by following the task to its end. Returns the job id
+    followed ("" when the result was applied at once)."""
+    state = obj.rodin_texture
+    if state.job_id and session.is_following(state.job_id):
+        raise UserError(f"{obj.name} has a texture job running: wait for it or clear it first")
+    on_disk = bool(found.model_path) and Path(found.model_path).is_file()
+    state.forget()
+    state.job_id, state.owner = uuid.uuid4().hex, obj.name
+    state.write(
+        JobSnapshot(
+            state.job_id,
+            Phase.DONE if found.state == DOWNLOADED else Phase.WAITING,
+            message="From the task history",
+            task_uuid=found.task_uuid,
+            subscription_key=found.subscription_key,
+            job_uuids=found.job_uuids,
+            submitted_at=found.submitted_at,
+            model_path=found.model_path if on_disk else "",
+            preview_path=found.preview_path,
+        )
+    )
+    state.settings_json = json.dumps(found.settings, sort_keys=True)
+    if on_disk:
+        state.result_folder = str(Path(found.model_path).parent)
+        results.load_preview(state)
+        results.apply_job(context, obj)
+        return ""
+    if found.state == DOWNLOADED:
+        return following.download_job(context, obj)
+    return following.resume_job(context, obj, apply=True)
+
+
+def _active_mesh(context):
+    obj = context.active_object
+    return obj if obj is not None and obj.type == "MESH" else None

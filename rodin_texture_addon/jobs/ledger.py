@@ -1,0 +1,216 @@
+"""The task ledger: every task submitted from this user's Blender (the add-on and the batch),
+kept in one file in the extension's user folder so that a paid result is never lost: not when
+Blender crashes, the file is closed without saving, the object is deleted or the file is lost.
+
+Records are appended (one JSON line, one write, fsync'd) under the file's lock, held only for
+that write, so several Blender instances and batch runs share the ledger. A task's first record
+is written on the worker thread the moment the service accepts it, before anything else
+happens; later ones say how it went on (downloaded, failed, applied). A torn last line, left by
+a crash mid-write, is dropped when read and closed off before the next write. No API key is
+ever in it: a task's subscription key is only good for asking its status.
+"""
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..rodin import SubmittedTask, contract
+from ..rodin.errors import RodinError
+from . import records
+
+# Where a task is, from what the ledger has heard of it.
+SUBMITTED, DOWNLOADED, FAILED, APPLIED = "submitted", "downloaded", "failed", "applied"
+EVENTS = (SUBMITTED, DOWNLOADED, FAILED, APPLIED)
+
+
+@dataclass(frozen=True)
+class LedgerTask:
+    """What the ledger knows of one task, folded from its records."""
+
+    task_uuid: str
+    state: str = SUBMITTED
+    subscription_key: str = ""
+    job_uuids: tuple[str, ...] = ()
+    submitted_at: float = 0.0
+    object_name: str = ""  # the object it was submitted for
+    file_path: str = ""  # the .blend that object was in ("" for an unsaved file)
+    settings: dict = field(default_factory=dict)  # the form fields sent
+    cost: float = contract.CREDITS_PER_TASK
+    source: str = "add-on"  # or "batch"
+    model_path: str = ""
+    preview_path: str = ""
+    message: str = ""
+    applied_to: str = ""  # the object its result was last applied to
+    group: str = ""  # the variants made together share one
+
+    @property
+    def seed(self) -> int | None:
+        seed = self.settings.get("seed")
+        return int(seed) if isinstance(seed, str) and seed.isdigit() else None
+
+    def with_record(self, record: dict) -> "LedgerTask":
+        known = set(self.__dataclass_fields__) - {"task_uuid", "state"}
+        changes = {name: value for name, value in record.items() if name in known}
+        if "job_uuids" in changes:
+            changes["job_uuids"] = tuple(changes["job_uuids"])
+        return replace(self, state=record["event"], **changes)
+
+
+class TaskLedger:
+    """The ledger file; thread-safe, and safe to share between processes."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def record(self, event: str, task_uuid: str, **fields) -> None:
+        """Append one record and make it durable before returning."""
+        if event not in EVENTS:
+            raise ValueError(f"unknown ledger event {event!r}")
+        if not task_uuid:
+            raise ValueError("a ledger record needs a task id")
+        line = records.encode(
+            {"event": event, "task_uuid": task_uuid, "time": time.time(), **fields}
+        )
+        with self._lock:
+            created = not self.path.exists()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                records.lock(fd, wait=True)
+                end = os.lseek(fd, 0, os.SEEK_END)
+                if end:
+                    os.lseek(fd, end - 1, os.SEEK_SET)
+                    if os.read(fd, 1) != b"\n":
+                        line = b"\n" + line  # a torn record before: this one starts a line
+                written = os.write(fd, line)
+                if written != len(line):
+                    os.ftruncate(fd, end)
+                    raise OSError(f"{self.path}: only {written} of {len(line)} bytes written")
+                os.fsync(fd)
+            finally:
+                os.close(fd)  # and with it the lock
+            if created:
+                records.fsync_folder(self.path.parent)
+
+    def tasks(self) -> list["LedgerTask"]:
+        """Every task in the ledger, newest first. Damaged lines are skipped: a ledger that
+        cannot be read in part still gives the rest."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        tasks: dict[str, LedgerTask] = {}
+        for line in records.complete_lines(data)[0]:
+            try:
+                record = records.parse_record(line)
+                uuid, event = record["task_uuid"], record["event"]
+                if not isinstance(uuid, str) or event not in EVENTS:
+                    continue
+                tasks[uuid] = tasks.get(uuid, LedgerTask(uuid)).with_record(record)
+            except (ValueError, KeyError, TypeError):
+                continue
+        return sorted(tasks.values(), key=lambda task: task.submitted_at, reverse=True)
+
+    def task(self, task_uuid: str) -> LedgerTask | None:
+        return next((task for task in self.tasks() if task.task_uuid == task_uuid), None)
+
+
+def recent(
+    tasks: list[LedgerTask], now: float | None = None, file_path: str | None = None
+) -> list[LedgerTask]:
+    """The tasks whose results the service still keeps (7 days); with ``file_path``, only those
+    submitted from that file."""
+    now = time.time() if now is None else now
+    return [
+        task
+        for task in tasks
+        if now - task.submitted_at < contract.RESULT_RETENTION
+        and (file_path is None or task.file_path == file_path)
+    ]
+
+
+def never_applied(tasks: list[LedgerTask], now: float | None = None) -> list[LedgerTask]:
+    """Recent tasks whose result was never applied and did not fail: paid for, never seen."""
+    return [
+        task
+        for task in recent(tasks, now)
+        if task.state in (SUBMITTED, DOWNLOADED) and not task.applied_to
+    ]
+
+
+class LedgerWriter:
+    """A ``JobManager``'s ``Ledger`` that writes the ledger: what each job is for is told first
+    (``expect``, on the main thread); the manager then reports on its worker threads. A ledger
+    that cannot be written is said on the console and stops nothing: the job goes on."""
+
+    def __init__(self, ledger: TaskLedger, source: str = "add-on"):
+        self.ledger, self.source = ledger, source
+        self._expected: dict[str, dict] = {}
+        self._tasks: dict[str, str] = {}  # job id -> task uuid
+        self._lock = threading.Lock()
+
+    def expect(self, job_id: str, task_uuid: str = "", **context) -> None:
+        """What job ``job_id`` is for (object, file, settings, group), and its task when it
+        follows one submitted earlier."""
+        with self._lock:
+            self._expected[job_id] = context
+            if task_uuid:
+                self._tasks[job_id] = task_uuid
+
+    def intent(self, job_id: str) -> None:
+        pass  # only a task the service took is worth remembering here
+
+    def submitted(self, job_id: str, task: SubmittedTask, submitted_at: float) -> None:
+        with self._lock:
+            self._tasks[job_id] = task.task_uuid
+            context = self._expected.get(job_id, {})
+        self._record(
+            SUBMITTED,
+            task.task_uuid,
+            subscription_key=task.subscription_key,
+            job_uuids=list(task.job_uuids),
+            submitted_at=submitted_at,
+            source=self.source,
+            **({"cost": task.consumed} if task.consumed is not None else {}),
+            **context,
+        )
+
+    def refused(self, job_id: str, error: RodinError) -> None:
+        pass  # nothing was charged
+
+    def downloaded(self, job_id: str, model_path: str, preview_path: str) -> None:
+        task_uuid = self._task(job_id)
+        if task_uuid:
+            self._record(DOWNLOADED, task_uuid, model_path=model_path, preview_path=preview_path)
+
+    def generation_failed(self, job_id: str, message: str) -> None:
+        task_uuid = self._task(job_id)
+        if task_uuid:
+            self._record(FAILED, task_uuid, message=message)
+
+    def _task(self, job_id: str) -> str:
+        with self._lock:
+            return self._tasks.get(job_id, "")
+
+    def _record(self, event: str, task_uuid: str, **fields) -> None:
+        try:
+            self.ledger.record(event, task_uuid, **fields)
+        except OSError as error:
+            print(f"Rodin: the task history could not be written: {error}", flush=True)
+
+
+class Ledgers:
+    """Several ledgers told the same (the batch: its journal and the user's task ledger)."""
+
+    def __init__(self, *ledgers):
+        self.ledgers = ledgers
+
+    def __getattr__(self, name):
+        def tell_all(*arguments):
+            for ledger in self.ledgers:
+                getattr(ledger, name)(*arguments)
+
+        return tell_all
