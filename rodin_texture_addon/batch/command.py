@@ -21,6 +21,7 @@ DESCRIPTION = (
     "Texture many meshes with Rodin, headless: scene files or folders in, textured GLB/.blend out."
 )
 KEY_VARIABLES = ("RODIN_API_KEY", "HYPER3D_API_KEY")
+ADDON_NAME = __package__.rpartition(".")[0].rpartition(".")[2]  # rodin_texture_addon
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -54,6 +55,13 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     resume = parser.add_argument_group("journal and resuming")
     resume.add_argument("--journal", type=Path, help="default: OUTPUT/.rodin-batch/journal.jsonl")
+    resume.add_argument(
+        "--history",
+        type=Path,
+        default=default_history(),
+        help="the task history the add-on shows, where every task goes the moment it is paid "
+        "for (default: the add-on's, installed from Blender's default repository: %(default)s)",
+    )
     resume.add_argument(
         "--resubmit-unconfirmed",
         action="store_true",
@@ -96,6 +104,12 @@ def add_texture_settings(group) -> None:
             group.add_argument(option, type=setting.kind, help=help_text)
 
 
+def default_history() -> Path:
+    """The task ledger of the add-on as installed from Blender's default extension repository."""
+    folder = bpy.utils.extension_path_user(f"bl_ext.user_default.{ADDON_NAME}", path="history")
+    return Path(folder) / "tasks.jsonl"
+
+
 def api_key(arguments: argparse.Namespace) -> str:
     key = arguments.api_key or next(
         (os.environ[name] for name in KEY_VARIABLES if os.environ.get(name)), ""
@@ -135,6 +149,7 @@ def batch_settings(arguments: argparse.Namespace) -> run.BatchSettings:
             max_interval=max(arguments.first_poll, arguments.max_poll_interval),
         ),
         journal=arguments.journal,
+        history=arguments.history,
         resubmit_unconfirmed=arguments.resubmit_unconfirmed,
         retry_failed=arguments.retry_failed,
         progress_interval=arguments.progress_interval,

@@ -22,6 +22,7 @@ import bpy
 from ..blender import apply, export
 from ..blender.operator_calls import select_only, selection_kept, supported_options, window_override
 from ..jobs import JobManager, JobSnapshot, Phase, PollSchedule, RequestBudget
+from ..jobs.ledger import APPLIED, Ledgers, LedgerWriter, TaskLedger
 from ..rodin import ClientSettings, RodinClient, TextureRequest
 from ..rodin.errors import InvalidInput
 from .journal import AssetEntry, Journal
@@ -59,6 +60,7 @@ class BatchSettings:
     output: Path
     client: ClientSettings
     template: TextureRequest  # image_path and model_path are filled per asset
+    history: Path  # the user's task ledger, which the add-on's History shows
     image: Path | None = None
     mapping: Path | None = None
     write_glb: bool = True
@@ -243,8 +245,12 @@ class _Batch:
             window=settings.budget_window,
             margin=settings.budget_window / 60.0,
         )
+        self.history = LedgerWriter(TaskLedger(settings.history), source="batch")
         self.manager = JobManager(
-            settings.schedule, budget=budget, max_in_flight=settings.max_in_flight, ledger=journal
+            settings.schedule,
+            budget=budget,
+            max_in_flight=settings.max_in_flight,
+            ledger=Ledgers(journal, self.history),
         )
         self.client = RodinClient(
             settings.client,
@@ -276,10 +282,12 @@ class _Batch:
             resubmit_unconfirmed=self.settings.resubmit_unconfirmed,
             retry_failed=self.settings.retry_failed,
         )
+        where = {"object_name": asset.object_name, "file_path": str(asset.source)}
         if action is Action.SUBMIT:
             self.journal.expect(
                 asset.name, asset.input_hash, asset.request.form_fields(), asset.label
             )
+            self.history.expect(asset.name, settings=asset.request.form_fields(), **where)
             self.manager.submit(
                 asset.name, self.client, asset.request, self.results, asset.upload_folder
             )  # the manager removes the upload's folder once it is sent
@@ -287,6 +295,7 @@ class _Batch:
         elif action in (Action.RESUME, Action.DOWNLOAD):
             download = action is Action.DOWNLOAD
             snapshot = _snapshot(entry)
+            self.history.expect(asset.name, task_uuid=entry.task_uuid, **where)
             self.manager.follow(asset.name, self.client, self.results, snapshot, download=download)
             self.running.add(asset.name)
             self.log(f"{asset.label}: {action.value} task {entry.task_uuid}")
@@ -389,6 +398,9 @@ class _Batch:
             return
         for asset in assets:
             self.journal.written(asset.name, asset.outputs)
+            task_uuid = self.journal.entry(asset.name).task_uuid
+            if task_uuid:  # its result is in the outputs: nothing left to recover
+                self.history.ledger.note(APPLIED, task_uuid, applied_to=str(asset.outputs[0]))
             asset.finish(Status.DONE, ", ".join(str(path) for path in asset.outputs))
 
 

@@ -94,10 +94,7 @@ def note_applied(obj) -> None:
     """Tell the ledger that the object's task's result is applied onto (or beside) it."""
     task_uuid = obj.rodin_texture.task_uuid
     if task_uuid:
-        try:
-            ledger().record(APPLIED, task_uuid, applied_to=obj.name)
-        except OSError as error:  # the object has the task: nothing is lost
-            print(f"Rodin: the task history could not be written: {error}")
+        ledger().note(APPLIED, task_uuid, applied_to=obj.name)
 
 
 def get() -> Runtime:

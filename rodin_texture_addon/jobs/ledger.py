@@ -95,6 +95,14 @@ class TaskLedger:
             if created:
                 records.fsync_folder(self.path.parent)
 
+    def note(self, event: str, task_uuid: str, **fields) -> None:
+        """``record``, where a ledger that cannot be written is said on the console and stops
+        nothing (whoever calls has the task: nothing is lost)."""
+        try:
+            self.record(event, task_uuid, **fields)
+        except OSError as error:
+            print(f"Rodin: the task history could not be written: {error}", flush=True)
+
     def tasks(self) -> list["LedgerTask"]:
         """Every task in the ledger, newest first. Damaged lines are skipped: a ledger that
         cannot be read in part still gives the rest."""
@@ -196,10 +204,7 @@ class LedgerWriter:
             return self._tasks.get(job_id, "")
 
     def _record(self, event: str, task_uuid: str, **fields) -> None:
-        try:
-            self.ledger.record(event, task_uuid, **fields)
-        except OSError as error:
-            print(f"Rodin: the task history could not be written: {error}", flush=True)
+        self.ledger.note(event, task_uuid, **fields)
 
 
 class Ledgers:

@@ -17,12 +17,16 @@ import pytest
 from gltf_validator import assert_valid
 from rodin_emulator import Fault, glb
 
+from rodin_texture_addon.jobs.ledger import TaskLedger
+
 from .scenes import make_grid, make_suzanne
 
 pytestmark = pytest.mark.blender
 
 REPO = Path(__file__).resolve().parents[2]
 BATCH = REPO / "scripts" / "batch.py"
+# The task history the add-on installed from the default repository keeps, in the user folder.
+HISTORY = "extensions/.user/user_default/rodin_texture_addon/history/tasks.jsonl"
 FAST_POLLING = ["--first-poll", "0.05", "--max-poll-interval", "0.2", "--progress-interval", "1"]
 OBJ_TRIANGLE = "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\nf 1 3 4\nf 2 3 4\n"
 MESHES = 5
@@ -138,6 +142,10 @@ def test_textures_every_mesh_then_a_rerun_sends_nothing_even_moved(emulator, inp
         ("7", "2.5", "false")
     }
     assert not {"prompt", "reference_scale"} & {name for form in forms for name in form}
+    history = TaskLedger(tmp_path / "blender-user" / HISTORY).tasks()
+    assert {task.task_uuid for task in history} == set(emulator.tasks)
+    assert {(task.source, task.state) for task in history} == {("batch", "applied")}
+    assert {task.object_name for task in history} >= {"Suzanne"}
     images = sorted(r.files["image"][0] for r in submits(emulator))
     assert images == ["other.png"] + ["reference.png"] * (MESHES - 1)
     glbs = outputs(output, "*.glb")
