@@ -13,6 +13,7 @@ What each module owns, from the user's side down:
 - ``checks``: the panel's questions (what can be textured, why a button cannot run).
 - ``history``: the user's task history as the panel shows it, and recovery (a task of it put
   onto an object: applied from disk, fetched again, or followed; never submitted).
+  ``attaching``: a task pasted by its id, checked with the service, then followed.
 - ``session``: what lives while the add-on is in use (job manager, clients, the snapshots'
   way to the objects, the task ledger) and which object each job belongs to. ``timers``: the
   add-on's timers.

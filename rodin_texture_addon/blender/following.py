@@ -169,6 +169,13 @@ def _follow(context, obj, *, download: bool, apply: bool | None = None) -> str:
     return job_id
 
 
+def refuse_if_followed(obj) -> None:
+    """Before another task is put on ``obj``: refused while its own job is followed."""
+    state = obj.rodin_texture
+    if state.job_id and session.is_following(state.job_id):
+        raise UserError(f"{obj.name} has a texture job running: wait for it or clear it first")
+
+
 def clear_job(obj) -> None:
     """Forget the object's job and stop following it; its task stays in the service."""
     reason = checks.why_not_cleared(obj)

@@ -95,9 +95,8 @@ def put_on(context, found: LedgerTask, obj) -> str:
     """Give ``obj`` the task ``found`` and its result: at once from a result file still on
     disk, else through fresh links, else by following the task to its end. Returns the job id
     followed ("" when the result was applied at once)."""
+    following.refuse_if_followed(obj)
     state = obj.rodin_texture
-    if state.job_id and session.is_following(state.job_id):
-        raise UserError(f"{obj.name} has a texture job running: wait for it or clear it first")
     on_disk = bool(found.model_path) and Path(found.model_path).is_file()
     state.forget()
     state.job_id, state.owner = uuid.uuid4().hex, obj.name

@@ -14,6 +14,7 @@ from ..rodin.texture_settings import SETTING_NAMES
 from . import (
     api,
     apply,
+    attaching,
     bake_job,
     balance,
     checks,
@@ -482,6 +483,60 @@ class RODIN_TEXTURE_OT_history_open_folder(_ActsOnATask, _ReportsUserErrors, bpy
         return {"FINISHED"}
 
 
+class RODIN_TEXTURE_OT_attach_task(_NeedsService, _ReportsUserErrors, bpy.types.Operator):
+    """Follow a task submitted elsewhere onto the active object, by its id (checked first; free)"""
+
+    bl_idname = "rodin_texture.attach_task"
+    bl_label = "Attach Task by ID"
+    bl_options = {"REGISTER"}
+
+    task_uuid: bpy.props.StringProperty(name="Task ID", options=SKIP)
+    subscription_key: bpy.props.StringProperty(
+        name="Subscription Key",
+        description="Needed to follow a task that is not finished; a finished one needs none",
+        options=SKIP,
+    )
+
+    @classmethod
+    def ready(cls, context):
+        obj = context.active_object
+        if obj is None or obj.type != "MESH":
+            return _disabled(cls, "Select the mesh to give the result to")
+        return True
+
+    def invoke(self, context, event):
+        return context.window_manager.invoke_props_dialog(self, width=420)
+
+    def run(self, context):
+        self._check = attaching.ask(
+            context, context.active_object, self.task_uuid, self.subscription_key
+        )
+        if bpy.app.background:
+            self._check.thread.join()
+            return self.attach(context)
+        self._timer = context.window_manager.event_timer_add(0.1, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type != "TIMER" or not self._check.done:
+            return {"PASS_THROUGH"}
+        context.window_manager.event_timer_remove(self._timer)
+        try:
+            return self.attach(context)
+        except errors.USER_FACING_ERRORS as error:
+            self.report({"ERROR"}, translations.rpt(str(error)))
+            return {"CANCELLED"}
+
+    def attach(self, context):
+        job_id = attaching.attach(context, self._check)
+        name = self._check.object_name
+        self.report({"INFO"}, translations.rpt(f"Attached the task to {name}"))
+        if bpy.app.background:
+            return finish_headless(self, [job_id])
+        return {"FINISHED"}
+
+
 def finish_headless(operator, job_ids: list[str]) -> set[str]:
     """Background mode: wait for the jobs, then report like the panel would."""
     pump.wait_for(job_ids)
@@ -511,4 +566,5 @@ CLASSES = (
     RODIN_TEXTURE_OT_history_follow,
     RODIN_TEXTURE_OT_history_copy_id,
     RODIN_TEXTURE_OT_history_open_folder,
+    RODIN_TEXTURE_OT_attach_task,
 )

@@ -23,6 +23,7 @@ from . import (
 )
 from .operators import (
     RODIN_TEXTURE_OT_apply,
+    RODIN_TEXTURE_OT_attach_task,
     RODIN_TEXTURE_OT_cancel_bake,
     RODIN_TEXTURE_OT_check_now,
     RODIN_TEXTURE_OT_clear,
@@ -307,7 +308,9 @@ class RODIN_TEXTURE_PT_history(_RodinPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         settings = context.scene.rodin_texture_settings
-        layout.prop(settings, "history_all_files")
+        row = layout.row()
+        row.prop(settings, "history_all_files")
+        row.operator(RODIN_TEXTURE_OT_attach_task.bl_idname, text="", icon="PASTEDOWN")
         tasks = history.recent(this_file_only=not settings.history_all_files)
         if not tasks:
             layout.label(text=translations.iface("No tasks in the last 7 days"), translate=False)

@@ -129,6 +129,25 @@ ZH_HANS: dict[str, str] = {
         "{0} 有正在运行的贴图作业：请等待其完成或先清除"
     ),
     "From the task history": "来自任务历史",
+    "Attach Task by ID": "按 ID 关联任务",
+    "Follow a task submitted elsewhere onto the active object, by its id (checked first; free)": (
+        "按 ID 将在别处提交的任务关联到活动物体并跟进（先经服务确认；免费）"
+    ),
+    "Needed to follow a task that is not finished; a finished one needs none": (
+        "跟进未完成的任务时需要；已完成的任务不需要"
+    ),
+    "Attached by its id": "已按 ID 关联",
+    "Attached the task to {0}": "已将任务关联到 {0}",
+    "{0} is not a task id: paste the id the service gave": "{0} 不是任务 ID：请粘贴服务给出的 ID",
+    "That is not a subscription key: paste the one the service gave": (
+        "这不是订阅密钥：请粘贴服务给出的密钥"
+    ),
+    "The service does not know this task: {0}": "服务不认识此任务：{0}",
+    "The service knows no task with this subscription key": "服务没有与此订阅密钥对应的任务",
+    "This task cannot give a result: {0}": "此任务无法给出结果：{0}",
+    "The service has no result for this task yet: give its subscription key too, to follow it "
+    "until it is done": "服务还没有此任务的结果：请同时提供订阅密钥，以便跟进到完成",
+    "{0} is gone: nothing was attached": "{0} 已不存在：未关联任何任务",
     # --- the scene's settings (what the next Generate sends) ---
     "Reference Image": "参考图",
     "The image the texture follows": "贴图所依据的图像",

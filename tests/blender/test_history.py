@@ -121,3 +121,75 @@ def test_a_task_not_in_the_history_is_refused_by_name(rodin, emulator):
     with pytest.raises(RuntimeError, match="No task nope in the history"):
         bpy.ops.rodin_texture.history_apply(task_uuid="nope")
     assert emulator.requests == []
+
+
+def submitted_elsewhere(addon, emulator, request_files):
+    """A task submitted outside this Blender (the web app, a colleague): only its ids are known."""
+    rodin_module = module(addon, "rodin")
+    client = rodin_module.RodinClient(
+        rodin_module.ClientSettings(api_key="test-key", base_url=emulator.base_url)
+    )
+    try:
+        return client.submit(rodin_module.TextureRequest(*request_files))
+    finally:
+        client.close()
+
+
+def test_a_task_attached_by_its_id_is_checked_then_followed_onto_the_object(
+    rodin, addon, emulator, request_files
+):
+    emulator.configure(generating_seconds=0.5)
+    task = submitted_elsewhere(addon, emulator, request_files)
+    obj = add_suzanne("Target")
+
+    outcome = bpy.ops.rodin_texture.attach_task(
+        task_uuid=task.task_uuid, subscription_key=f"  {task.subscription_key} "
+    )
+
+    assert outcome == {"FINISHED"}
+    state = obj.rodin_texture
+    assert (state.task_uuid, state.status) == (task.task_uuid, "done")
+    assert state.result_object.name == "Target_rodin"
+    (remembered,) = history_tasks(rodin)
+    assert (remembered.task_uuid, remembered.source, remembered.applied_to) == (
+        task.task_uuid,
+        "attached",
+        "Target",
+    )
+    assert emulator.submit_count == 1, "only the submit made elsewhere"
+
+
+def test_a_finished_task_attaches_by_its_id_alone(rodin, addon, emulator, request_files):
+    emulator.configure(generating_seconds=0)
+    task = submitted_elsewhere(addon, emulator, request_files)
+    obj = add_suzanne("Target")
+    deadline = time.monotonic() + 10
+    while emulator.tasks[task.task_uuid].phase(time.time()) != "Done":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    assert bpy.ops.rodin_texture.attach_task(task_uuid=task.task_uuid) == {"FINISHED"}
+    assert obj.rodin_texture.result_object.name == "Target_rodin"
+
+
+@pytest.mark.parametrize(
+    ("task_uuid", "key", "words"),
+    [
+        ("not a task", "", "'not a task' is not a task id"),
+        ("00000000-0000-4000-8000-000000000000", "", "The service"),
+        ("00000000-0000-4000-8000-000000000000", "eyJ-not-a-known-key", "The service"),
+    ],
+    ids=["malformed", "unknown task", "unknown key"],
+)
+def test_a_task_the_service_does_not_know_is_refused_and_nothing_is_stored(
+    rodin, emulator, task_uuid, key, words
+):
+    obj = add_suzanne("Target")
+    before = flow.object_state(obj)
+
+    with pytest.raises(RuntimeError, match=words):
+        bpy.ops.rodin_texture.attach_task(task_uuid=task_uuid, subscription_key=key)
+
+    assert flow.object_state(obj) == before
+    assert history_tasks(rodin) == []
+    assert emulator.submit_count == 0
