@@ -13,7 +13,7 @@ import bpy
 from ..rodin import TextureRequest
 from ..rodin.texture_settings import SETTING_NAMES
 from . import bake, errors, following, images, preferences, pump, results, session
-from .properties import APPLY_CHOICES
+from .properties import APPLY_CHOICES, MAX_VARIANTS
 
 
 class TextureError(RuntimeError):
@@ -22,12 +22,13 @@ class TextureError(RuntimeError):
 
 
 def start(context, objects, reference, **given) -> list[str]:
-    """Start one task per object from ``reference`` (an image file's path, or a Blender image);
-    each texture setting (``SETTING_NAMES``) and each of ``APPLY_CHOICES`` not given, or None,
-    is the panel's (the seed too: a new one per task when the panel's is random). Returns the
-    job ids, one per object (an object given twice is one task). All or nothing: a bad input
-    refuses every object."""
-    unknown = set(given) - {*SETTING_NAMES, *APPLY_CHOICES}
+    """Start one task per object from ``reference`` (an image file's path, or a Blender image),
+    or ``variants`` tasks with other seeds to choose from; each texture setting
+    (``SETTING_NAMES``), each of ``APPLY_CHOICES`` and ``variants`` not given, or None, is the
+    panel's (the seed too: a new one per task when the panel's is random). Returns the
+    job ids, one per object and variant (an object given twice is one task). All or nothing:
+    a bad input refuses every object."""
+    unknown = set(given) - {*SETTING_NAMES, *APPLY_CHOICES, "variants"}
     if unknown:
         raise TypeError(f"unknown parameters: {', '.join(sorted(unknown))}")
     if isinstance(reference, str | Path) and not str(reference).strip():
@@ -49,6 +50,15 @@ def start(context, objects, reference, **given) -> list[str]:
     }
     seed = given.get("seed")
     seeds = [settings.chosen_seed() if seed is None else seed for _ in objects]
+    variants = settings.variants if given.get("variants") is None else given["variants"]
+    if (
+        isinstance(variants, bool)
+        or not isinstance(variants, int)
+        or not 1 <= variants <= MAX_VARIANTS
+    ):
+        raise errors.UserError(
+            f"variants: must be a whole number from 1 to {MAX_VARIANTS}, not {variants!r}"
+        )
     # Each job copies the image into its own upload folder; a copy made here is removed at once.
     with tempfile.TemporaryDirectory(dir=preferences.user_folder("uploads")) as scratch:
         if isinstance(reference, str | Path):
@@ -57,7 +67,7 @@ def start(context, objects, reference, **given) -> list[str]:
             path = images.upload_path(reference, Path(scratch))
         template = TextureRequest(image_path=path, model_path=Path(), **fields)
         return following.start_generation(
-            context, objects, template, seeds, apply_choice=(mode, bake_options)
+            context, objects, template, seeds, (mode, bake_options), variants
         )
 
 
@@ -76,8 +86,10 @@ def texture_objects(objects, image_path, *, timeout=None, **settings) -> list[bp
     objects = list(dict.fromkeys(objects))
     try:
         job_ids = start(bpy.context, objects, image_path, **settings)
-        for job_id in job_ids:  # whatever the preferences say
-            session.get().followed[job_id].apply = True
+        for job_id in job_ids:  # whatever the preferences say (variants are never applied)
+            followed = session.get().followed.get(job_id)
+            if followed is not None:
+                followed.apply = True
         pump.wait_for(job_ids, timeout=timeout)
     except errors.USER_FACING_ERRORS as error:
         raise TextureError(str(error)) from None

@@ -13,19 +13,28 @@ from pathlib import Path
 import bpy
 
 from ..jobs import JobSnapshot, Phase
-from ..rodin import TextureRequest, files
+from ..rodin import TextureRequest, contract, files
 from ..rodin.errors import RodinError
 from . import bake_job, checks, export, preferences, pump, session
 from .errors import UserError
 from .properties import UNFINISHED
 
+VARIANT_SEED_STEP = 7919  # a prime: the variants' seeds stay apart, whatever the first
+
 
 def start_generation(
-    context, objects, template: TextureRequest, seeds: list[int], apply_choice=None
+    context,
+    objects,
+    template: TextureRequest,
+    seeds: list[int],
+    apply_choice=None,
+    variants: int = 1,
 ) -> list[str]:
-    """Export each object and submit one task per object. All or nothing: a bad input refuses
-    the whole batch before anything is sent or any object is changed. ``apply_choice`` (mode,
-    bake options) is how results are applied when they arrive (default: the panel's, then)."""
+    """Export each object and submit one task per object, or ``variants`` tasks of it with
+    other seeds to choose from (the first is the object's job; the others are downloaded beside
+    it, into the history). All or nothing: a bad input refuses the whole batch before anything
+    is sent or any object is changed. ``apply_choice`` (mode, bake options) is how results are
+    applied when they arrive (default: the panel's, then)."""
     runtime = session.get()
     client = runtime.client(context)
     folder = results_folder(context)
@@ -39,34 +48,48 @@ def start_generation(
     uploads, staged, image = [], [], None
     try:
         for obj, seed in zip(objects, seeds, strict=True):
-            uploads.append(Path(tempfile.mkdtemp(dir=preferences.user_folder("uploads"))))
-            exported = export.export_geometry_glb(context, obj, uploads[-1] / "model.glb")
-            image = _stage_image(Path(template.image_path), uploads[-1], staged_before=image)
-            request = dataclasses.replace(
-                template, image_path=image, model_path=exported.path, seed=seed
-            )
-            request.validate()
-            staged.append((obj, request, uploads[-1]))
+            model = None
+            for variant in range(variants):
+                uploads.append(Path(tempfile.mkdtemp(dir=preferences.user_folder("uploads"))))
+                if model is None:
+                    model = export.export_geometry_glb(context, obj, uploads[-1] / "model.glb").path
+                if variant:  # the same geometry: linked, not exported again
+                    model = _stage(model, uploads[-1] / "model", staged_before=model)
+                image = _stage(Path(template.image_path), uploads[-1] / "reference", image)
+                request = dataclasses.replace(
+                    template,
+                    image_path=image,
+                    model_path=model,
+                    seed=variant_seed(seed, variant),
+                )
+                request.validate()
+                staged.append((obj, variant, request, uploads[-1]))
     except BaseException as error:
-        for folder in uploads:
-            shutil.rmtree(folder, ignore_errors=True)
+        for upload in uploads:
+            shutil.rmtree(upload, ignore_errors=True)
         if isinstance(error, export.ExportError | RodinError | UserError):
             raise UserError(str(error)) from None
         raise
-    job_ids = []
-    for obj, request, upload_folder in staged:
+    job_ids, groups = [], {obj.name: uuid.uuid4().hex if variants > 1 else "" for obj in objects}
+    for obj, variant, request, upload_folder in staged:
         job_id = uuid.uuid4().hex
-        state = obj.rodin_texture
-        state.job_id, state.owner = job_id, obj.name
-        state.write(JobSnapshot(job_id, Phase.UPLOADING, message="Uploading"))
-        state.settings_json = settings_json(request)
-        state.result_folder = str(folder)
-        runtime.follow(job_id, obj, apply=applies_when_done(context), apply_choice=apply_choice)
+        group = groups[obj.name]
+        if variant == 0:
+            state = obj.rodin_texture
+            state.job_id, state.owner = job_id, obj.name
+            state.write(JobSnapshot(job_id, Phase.UPLOADING, message="Uploading"))
+            state.settings_json = settings_json(request)
+            state.result_folder = str(folder)
+            state.variant_group = group
+            runtime.follow(job_id, obj, apply=applies_when_done(context), apply_choice=apply_choice)
+        else:
+            runtime.variant_jobs.add(job_id)  # no object of its own: only the history shows it
         runtime.ledger_writer.expect(
             job_id,
             object_name=obj.name,
             file_path=bpy.data.filepath,
             settings=request.form_fields(),
+            **({"group": group, "variant": variant} if group else {}),
         )
         runtime.manager.submit(job_id, client, request, folder, cleanup=upload_folder)
         job_ids.append(job_id)
@@ -74,21 +97,26 @@ def start_generation(
     return job_ids
 
 
-def _stage_image(image: Path, upload_folder: Path, staged_before: Path | None) -> Path:
-    """A copy of the reference image in the job's upload folder, which the job removes once its
+def variant_seed(seed: int, variant: int) -> int:
+    """The seed of a variant: the first keeps the chosen one, the others are spread from it."""
+    return (seed + variant * VARIANT_SEED_STEP) % (contract.SEED_MAX + 1)
+
+
+def _stage(source: Path, folder: Path, staged_before: Path | None = None) -> Path:
+    """A copy of ``source`` in ``folder`` of a job's upload, which the job removes once its
     submit is over: a temporary copy of a Blender image can then go at once, and a file edited
-    meanwhile changes no job. The image is copied once for several meshes: the other jobs get
-    a hard link to that copy (a copy where the file system has no links)."""
-    staged = upload_folder / "reference" / image.name
-    staged.parent.mkdir()
+    meanwhile changes no job. A file staged for another job is hard-linked instead (copied
+    where the file system has no links), so several jobs copy it once."""
+    staged = folder / source.name
+    folder.mkdir(parents=True)
     if staged_before is not None:
         with contextlib.suppress(OSError):
             os.link(staged_before, staged)
             return staged
     try:
-        shutil.copyfile(staged_before or image, staged)
+        shutil.copyfile(staged_before or source, staged)
     except OSError as error:
-        raise UserError(f"Cannot read the image {image.name}: {error.strerror}") from None
+        raise UserError(f"Cannot read {source.name}: {error.strerror}") from None
     return staged
 
 

@@ -44,11 +44,26 @@ def recent(this_file_only: bool) -> list[LedgerTask]:
     return ledger.recent(tasks(), file_path=bpy.data.filepath if this_file_only else None)
 
 
+def variants(group: str) -> list[LedgerTask]:
+    """The variants made together, in their order."""
+    return sorted((task for task in tasks() if task.group == group), key=lambda t: t.variant)
+
+
 def to_recover() -> list[LedgerTask]:
     """Paid tasks whose result was never applied and that no object of this file holds
-    (those, Resume Jobs follows)."""
+    (those, Resume Jobs follows); of variants, the first, and none once one is applied or held."""
     held = {obj.rodin_texture.task_uuid for obj in bpy.data.objects}
-    return [task for task in ledger.never_applied(tasks()) if task.task_uuid not in held]
+    settled = {
+        task.group for task in tasks() if task.group and (task.applied_to or task.task_uuid in held)
+    }
+    offered, groups = [], set()
+    for task in ledger.never_applied(tasks()):
+        if task.task_uuid in held or task.group in settled or task.group in groups:
+            continue
+        if task.group:
+            groups.add(task.group)
+        offered.append(task)
+    return offered
 
 
 @timers.timer
@@ -98,6 +113,8 @@ def put_on(context, found: LedgerTask, obj) -> str:
     following.refuse_if_followed(obj)
     state = obj.rodin_texture
     on_disk = bool(found.model_path) and Path(found.model_path).is_file()
+    # Another variant's result is what this one replaces (an earlier result of other tasks stays).
+    replaced = state.result_object if found.group and state.variant_group == found.group else None
     state.forget()
     state.job_id, state.owner = uuid.uuid4().hex, obj.name
     state.write(
@@ -114,9 +131,12 @@ def put_on(context, found: LedgerTask, obj) -> str:
         )
     )
     state.settings_json = json.dumps(found.settings, sort_keys=True)
+    state.variant_group = found.group
     if on_disk:
         state.result_folder = str(Path(found.model_path).parent)
         results.load_preview(state)
+        if replaced is not None and replaced != obj:  # its name goes to the new one
+            bpy.data.objects.remove(replaced)
         results.apply_job(context, obj)
         return ""
     if found.state == DOWNLOADED:

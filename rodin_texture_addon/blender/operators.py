@@ -28,7 +28,13 @@ from . import (
     session,
     translations,
 )
-from .properties import APPLY_CHOICES, apply_choice_properties, declaring, texture_properties
+from .properties import (
+    APPLY_CHOICES,
+    apply_choice_properties,
+    declaring,
+    texture_properties,
+    variants_property,
+)
 
 SKIP = {"SKIP_SAVE"}
 
@@ -125,6 +131,7 @@ class RODIN_TEXTURE_OT_generate(
     bl_options = {"UNDO"}
 
     image_path: bpy.props.StringProperty(name="Image Path", subtype="FILE_PATH", options=SKIP)
+    variants: variants_property(options=SKIP)
 
     def run(self, context):
         objects = checks.target_meshes(context)
@@ -132,7 +139,7 @@ class RODIN_TEXTURE_OT_generate(
             reference = self.image_path
         else:
             reference = context.scene.rodin_texture_settings.image
-        given = self.given((*SETTING_NAMES, *APPLY_CHOICES))
+        given = self.given((*SETTING_NAMES, *APPLY_CHOICES, "variants"))
         job_ids = api.start(context, objects, reference, **given)
         cost = contract.CREDITS_PER_TASK * len(job_ids)
         self.report(

@@ -103,9 +103,10 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
         if settings.image is not None:
             layout.template_icon(icon_value=layout.icon(settings.image), scale=5.0)
         draw_texture_settings(layout, settings, advanced=False)
+        layout.prop(settings, "variants")
 
         meshes = [obj for obj in context.selected_objects if obj.type == "MESH"]
-        count = len(meshes) or 1
+        count = (len(meshes) or 1) * settings.variants
         cost = contract.CREDITS_PER_TASK * count
         reason = checks.why_cannot_generate(context)
         column = layout.column()
@@ -218,9 +219,39 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
             result = translations.iface(f"Result: {state.result_object.name}")
             layout.label(text=result, translate=False, icon="OBJECT_DATA")
         draw_result_view(layout, context)
-        preview = results.preview_image(state.preview_path)
+        if state.variant_group:
+            draw_variants(layout, context, state)
+        else:
+            preview = results.preview_image(state.preview_path)
+            if preview is not None:
+                layout.template_icon(icon_value=layout.icon(preview), scale=5.0)
+
+
+def draw_variants(layout, context, state) -> None:
+    """The variants made with the object's task, side by side: each one's preview and seed,
+    and Use This One for the others (their results are on disk: choosing costs nothing)."""
+    variants = history.variants(state.variant_group)
+    if not variants:
+        return
+    grid = layout.grid_flow(columns=len(variants), even_columns=True, align=True)
+    for task in variants:
+        column = grid.column(align=True)
+        preview = results.preview_image(task.preview_path)
         if preview is not None:
-            layout.template_icon(icon_value=layout.icon(preview), scale=5.0)
+            column.template_icon(icon_value=layout.icon(preview), scale=3.0)
+        else:
+            column.label(text="", icon=history.STATE_ICONS[task.state])
+        column.label(text=translations.iface(f"Seed {task.seed}"), translate=False)
+        if task.task_uuid == state.task_uuid:
+            column.label(text=translations.iface("In use"), translate=False, icon="CHECKMARK")
+        else:
+            use = column.operator(
+                RODIN_TEXTURE_OT_history_apply.bl_idname,
+                text=translations.iface("Use This One"),
+                translate=False,
+            )
+            use.task_uuid = task.task_uuid
+            column.enabled = task.state in ("downloaded", "applied")
 
 
 def draw_bake(layout, context, baking) -> None:

@@ -39,6 +39,7 @@ BAKE_MATERIAL_ITEMS = [
     ("REPLACE", "Replace", "Put the baked material in place of the original's materials"),
 ]
 UNFINISHED = {Phase.UPLOADING, Phase.WAITING, Phase.GENERATING, Phase.DOWNLOADING}
+MAX_VARIANTS = 4
 # The lowest value a panel takes for a setting that must be greater than its minimum.
 PANEL_STEP = 0.01
 
@@ -70,6 +71,17 @@ def texture_property(setting: TextureSetting, *, clamped: bool, **options):
     if setting.slider_maximum is not None:
         bounds.setdefault("soft_max", setting.slider_maximum)
     return bpy.props.FloatProperty(default=setting.default, **bounds, **common)
+
+
+def variants_property(**options):
+    """How many tasks each mesh gets; the panel's is clamped, the operator's checked."""
+    return bpy.props.IntProperty(
+        name="Variants",
+        description="Tasks for each mesh, each with its own seed, to choose the best from "
+        "(0.5 credits each)",
+        default=1,
+        **options,
+    )
 
 
 def apply_choice_properties(**options) -> dict:
@@ -120,6 +132,7 @@ class RodinTextureSettings(bpy.types.PropertyGroup):
     random_seed: bpy.props.BoolProperty(
         name="Random Seed", default=True, description="Pick a new seed for every generation"
     )
+    variants: variants_property(min=1, max=MAX_VARIANTS)
     history_all_files: bpy.props.BoolProperty(
         name="All Files", description="Show the tasks of every file, not only this one's"
     )
@@ -157,6 +170,9 @@ class RodinTextureJob(bpy.types.PropertyGroup):
     model_path: bpy.props.StringProperty(name="Result Model", subtype="FILE_PATH")
     preview_path: bpy.props.StringProperty(name="Preview", subtype="FILE_PATH")
     result_object: bpy.props.PointerProperty(name="Result", type=bpy.types.Object)
+    variant_group: bpy.props.StringProperty(
+        name="Variants", description="The tasks made together with this one, to choose from"
+    )
     source_object: bpy.props.PointerProperty(name="Source", type=bpy.types.Object)
 
     @property

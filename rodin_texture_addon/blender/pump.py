@@ -46,6 +46,11 @@ def pump(budget: float = PUMP_BUDGET) -> float | None:
             break
         taken += 1
         snapshot = runtime.unwritten.pop(job_id)
+        if job_id in runtime.variant_jobs:
+            if snapshot.phase in (Phase.DONE, Phase.FAILED):
+                runtime.variant_jobs.discard(job_id)
+                stage_changed = True  # the job panel shows the variants as they arrive
+            continue
         obj = session.find_job_object(job_id)
         if obj is None:
             continue

@@ -41,6 +41,8 @@ class Runtime:
         self.budget = self.manager.budget
         self.clients: dict[tuple, RodinClient] = {}
         self.followed: dict[str, Followed] = {}
+        # Variants beyond an object's first: followed for the history only, on no object.
+        self.variant_jobs: set[str] = set()
         self.unwritten: dict[str, JobSnapshot] = {}  # the latest snapshot per job, in line
         self.finished: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.balance: str = ""

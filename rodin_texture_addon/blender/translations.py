@@ -129,6 +129,17 @@ ZH_HANS: dict[str, str] = {
         "{0} 有正在运行的贴图作业：请等待其完成或先清除"
     ),
     "From the task history": "来自任务历史",
+    "Variants": "变体",
+    "Tasks for each mesh, each with its own seed, to choose the best from (0.5 credits each)": (
+        "每个网格生成多个任务，各用不同的种子，从中挑选最好的（每个 0.5 积分）"
+    ),
+    "The tasks made together with this one, to choose from": "与此任务一起生成、可供挑选的任务",
+    "Seed {0}": "种子 {0}",
+    "In use": "使用中",
+    "Use This One": "使用这个",
+    "variants: must be a whole number from 1 to {0}, not {1}": (
+        "variants：必须是 1 到 {0} 之间的整数，而不是 {1}"
+    ),
     "Attach Task by ID": "按 ID 关联任务",
     "Follow a task submitted elsewhere onto the active object, by its id (checked first; free)": (
         "按 ID 将在别处提交的任务关联到活动物体并跟进（先经服务确认；免费）"
@@ -371,7 +382,7 @@ ZH_HANS: dict[str, str] = {
         "结果已下载：请点击“应用结果”重试"
     ),
     "importing {0}": "导入 {0}",
-    "Cannot read the image {0}: {1}": "无法读取图像 {0}：{1}",
+    "Cannot read {0}: {1}": "无法读取 {0}：{1}",
     "Generate again (nothing was charged unless the upload had finished)": (
         "请重新生成（除非上传已完成，否则不会扣费）"
     ),

@@ -44,6 +44,7 @@ class LedgerTask:
     message: str = ""
     applied_to: str = ""  # the object its result was last applied to
     group: str = ""  # the variants made together share one
+    variant: int = 0  # its place among them
 
     @property
     def seed(self) -> int | None:

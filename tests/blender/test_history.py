@@ -193,3 +193,58 @@ def test_a_task_the_service_does_not_know_is_refused_and_nothing_is_stored(
     assert flow.object_state(obj) == before
     assert history_tasks(rodin) == []
     assert emulator.submit_count == 0
+
+
+@pytest.fixture
+def three_variants():
+    settings = bpy.context.scene.rodin_texture_settings
+    settings.variants = 3
+    yield
+    settings.variants = 1
+
+
+def test_variants_give_three_seeds_to_choose_from_and_switching_costs_nothing(
+    rodin, addon, emulator, reference, three_variants
+):
+    panel = module(addon, "blender.panel")
+    source = add_suzanne()
+    scenes.select_only(source, active=source)
+    assert "Generate Texture (1.5 credits)" in draw(panel.RODIN_TEXTURE_PT_main).texts()
+
+    assert bpy.ops.rodin_texture.generate(seed=100) == {"FINISHED"}
+
+    assert emulator.submit_count == 3
+    variants = module(addon, "blender.history").variants(source.rodin_texture.variant_group)
+    assert [task.seed for task in variants] == [100, 100 + 7919, 100 + 2 * 7919]
+    assert all(Path(task.model_path).is_file() for task in variants)
+    assert source.rodin_texture.task_uuid == variants[0].task_uuid
+    assert source.rodin_texture.result_object.name == "Suzanne_rodin"
+    shown = draw(panel.RODIN_TEXTURE_PT_job)
+    assert [t for t in shown.texts() if t.startswith("Seed ")] == [
+        "Seed 100", "Seed 8019", "Seed 15938"
+    ]  # fmt: skip
+    assert shown.texts().count("Use This One") == 2 and "In use" in shown.texts()
+    requests = len(emulator.requests)
+
+    for chosen in (variants[2], variants[1]):
+        assert bpy.ops.rodin_texture.history_apply(task_uuid=chosen.task_uuid) == {"FINISHED"}
+        assert source.rodin_texture.task_uuid == chosen.task_uuid
+        assert source.rodin_texture.variant_group == variants[0].group
+        result = source.rodin_texture.result_object
+        assert result.name == "Suzanne_rodin" and result.rodin_texture.source_object == source
+        assert [o.name for o in bpy.data.objects if o.name.startswith("Suzanne_rodin")] == [
+            "Suzanne_rodin"
+        ], "the variant chosen before makes way"
+
+    assert len(emulator.requests) == requests, "choosing a variant asks the service nothing"
+    assert emulator.submit_count == 3
+
+
+@pytest.mark.parametrize("variants", [0, 5])
+def test_a_number_of_variants_out_of_range_is_refused(rodin, emulator, reference, variants):
+    add_suzanne()
+    with pytest.raises(
+        RuntimeError, match=f"variants: must be a whole number from 1 to 4, not {variants}"
+    ):
+        bpy.ops.rodin_texture.generate(variants=variants)
+    assert emulator.requests == []
