@@ -135,6 +135,7 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
         shown = translations.iface(f"Balance: {balance.balance_text() or '?'}")
         row.label(text=shown, translate=False)
         row.operator(RODIN_TEXTURE_OT_refresh_balance.bl_idname, text="", icon="FILE_REFRESH")
+        draw_history(layout, context)
 
 
 class RODIN_TEXTURE_PT_advanced(_RodinPanel, bpy.types.Panel):
@@ -329,24 +330,22 @@ def _width(text: str) -> float:
     return blf.dimensions(0, text)[0]
 
 
-class RODIN_TEXTURE_PT_history(_RodinPanel, bpy.types.Panel):
-    """The tasks of the last 7 days, newest first: each can be applied again, at no cost."""
-
-    bl_label = "History"
-    bl_parent_id = "RODIN_TEXTURE_PT_main"
-    bl_options = {"DEFAULT_CLOSED"}
-
-    def draw(self, context):
-        layout = self.layout
-        settings = context.scene.rodin_texture_settings
-        row = layout.row()
-        row.prop(settings, "history_all_files")
-        row.operator(RODIN_TEXTURE_OT_attach_task.bl_idname, text="", icon="PASTEDOWN")
-        tasks = history.recent(this_file_only=not settings.history_all_files)
-        if not tasks:
-            layout.label(text=translations.iface("No tasks in the last 7 days"), translate=False)
-        for task in tasks[:HISTORY_ROWS]:
-            draw_history_task(layout.box(), context, task)
+def draw_history(layout, context) -> None:
+    """The tasks of the last 7 days, newest first, in a section of their own (closed at first):
+    each can be applied again, at no cost."""
+    settings = context.scene.rodin_texture_settings
+    header, body = layout.panel_prop(settings, "show_history")
+    header.label(text=translations.iface("History"), translate=False, icon="TIME")
+    if body is None:
+        return
+    row = body.row()
+    row.prop(settings, "history_all_files")
+    row.operator(RODIN_TEXTURE_OT_attach_task.bl_idname, text="", icon="PASTEDOWN")
+    tasks = history.recent(this_file_only=not settings.history_all_files)
+    if not tasks:
+        body.label(text=translations.iface("No tasks in the last 7 days"), translate=False)
+    for task in tasks[:HISTORY_ROWS]:
+        draw_history_task(body.box(), context, task)
 
 
 def draw_history_task(layout, context, task) -> None:
@@ -374,9 +373,4 @@ def draw_history_task(layout, context, task) -> None:
 
 
 HISTORY_ROWS = 20
-CLASSES = (
-    RODIN_TEXTURE_PT_main,
-    RODIN_TEXTURE_PT_advanced,
-    RODIN_TEXTURE_PT_job,
-    RODIN_TEXTURE_PT_history,
-)
+CLASSES = (RODIN_TEXTURE_PT_main, RODIN_TEXTURE_PT_advanced, RODIN_TEXTURE_PT_job)

@@ -133,6 +133,7 @@ class RodinTextureSettings(bpy.types.PropertyGroup):
         name="Random Seed", default=True, description="Pick a new seed for every generation"
     )
     variants: variants_property(min=1, max=MAX_VARIANTS)
+    show_history: bpy.props.BoolProperty(name="History", description="Show the task history")
     history_all_files: bpy.props.BoolProperty(
         name="All Files", description="Show the tasks of every file, not only this one's"
     )

@@ -95,6 +95,7 @@ ZH_HANS: dict[str, str] = {
     "Task ID copied": "任务 ID 已复制",
     # --- the task history and recovery ---
     "History": "历史",
+    "Show the task history": "显示任务历史",
     "All Files": "所有文件",
     "Show the tasks of every file, not only this one's": "显示所有文件的任务，而不只是此文件的",
     "No tasks in the last 7 days": "最近 7 天没有任务",

@@ -324,7 +324,12 @@ class _RecordingLayout:
             value = attribute(*args, **kwargs)
             if name in self.SUB_LAYOUTS:
                 return _RecordingLayout(value, self._shown, self._enabled)
-            if name in ("label", "operator", "prop", "progress"):
+            if name in ("panel", "panel_prop"):  # (header, body); no body while closed
+                return tuple(
+                    None if part is None else _RecordingLayout(part, self._shown, self._enabled)
+                    for part in value
+                )
+            if name in ("label", "operator", "prop", "progress", "template_icon"):
                 text = kwargs.get("text")
                 if text is None and name == "operator":
                     text = _operator_label(args[0])

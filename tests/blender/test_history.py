@@ -74,7 +74,16 @@ def test_follow_from_the_history_picks_up_an_unfinished_task(rodin, emulator, re
     assert emulator.submit_count == 1
 
 
-def test_the_history_shows_seven_days_of_this_file_or_of_all_files(rodin, addon, tmp_path):
+@pytest.fixture
+def history_shown():
+    settings = bpy.context.scene.rodin_texture_settings
+    yield settings
+    settings.show_history = settings.history_all_files = False
+
+
+def test_the_history_shows_seven_days_of_this_file_or_of_all_files(
+    rodin, addon, tmp_path, history_shown
+):
     panel = module(addon, "blender.panel")
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "here.blend"))
     here = bpy.data.filepath
@@ -84,12 +93,15 @@ def test_the_history_shows_seven_days_of_this_file_or_of_all_files(rodin, addon,
         ledger.record("submitted", task, submitted_at=now - days * DAY, file_path=file_path,
                       object_name=f"Object-{task}")  # fmt: skip
 
-    shown = draw(panel.RODIN_TEXTURE_PT_history).texts()
+    settings = history_shown
+    assert "Object-today" not in draw(panel.RODIN_TEXTURE_PT_main).texts(), "closed at first"
+    settings.show_history = True
+    shown = draw(panel.RODIN_TEXTURE_PT_main).texts()
     assert "Object-today" in shown and "Object-other" not in shown and "Object-old" not in shown
     assert "From here.blend, 0.5 credits" in shown
 
-    bpy.context.scene.rodin_texture_settings.history_all_files = True
-    shown = draw(panel.RODIN_TEXTURE_PT_history).texts()
+    settings.history_all_files = True
+    shown = draw(panel.RODIN_TEXTURE_PT_main).texts()
     assert "Object-today" in shown and "Object-other" in shown and "Object-old" not in shown
     assert "From there.blend, 0.5 credits" in shown
 

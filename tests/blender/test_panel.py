@@ -34,7 +34,7 @@ class LayoutRecorder:
         def call(*args, **kwargs):
             unknown = set(kwargs) - set(parameters)
             assert not unknown, f"UILayout.{name}() takes no {unknown}"
-            if name == "prop":
+            if name in ("prop", "panel_prop"):
                 assert hasattr(args[0], args[1]), f"no property {args[1]!r}"
             if name == "operator":
                 module, _, function = args[0].partition(".")
@@ -44,6 +44,10 @@ class LayoutRecorder:
                 self.shown.append(("disabled", args, {}))
             if name in SUB_LAYOUTS:
                 return LayoutRecorder(self.shown, parent=self)
+            if name == "panel_prop":  # (header, body): no body while the section is closed
+                is_open = getattr(args[0], args[1])
+                body = LayoutRecorder(self.shown, parent=self) if is_open else None
+                return LayoutRecorder(self.shown, parent=self), body
             return OperatorProperties()
 
         return call
