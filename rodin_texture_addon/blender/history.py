@@ -135,9 +135,14 @@ def put_on(context, found: LedgerTask, obj) -> str:
     if on_disk:
         state.result_folder = str(Path(found.model_path).parent)
         results.load_preview(state)
+        view_layer = context.view_layer
+        was_active = replaced is not None and view_layer.objects.active == replaced
         if replaced is not None and replaced != obj:  # its name goes to the new one
             bpy.data.objects.remove(replaced)
-        results.apply_job(context, obj)
+        result = results.apply_job(context, obj)
+        if was_active and result.name in view_layer.objects:  # the panel keeps showing it
+            result.select_set(True)
+            view_layer.objects.active = result
         return ""
     if found.state == DOWNLOADED:
         return following.download_job(context, obj)

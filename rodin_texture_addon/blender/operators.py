@@ -439,6 +439,12 @@ class RODIN_TEXTURE_OT_history_apply(_ActsOnATask, _ReportsUserErrors, bpy.types
     bl_label = "Apply to Active Object"
     bl_options = {"REGISTER"}
 
+    object_name: bpy.props.StringProperty(
+        name="Object",
+        description="The object to apply it to (default: the active one)",
+        options=SKIP,
+    )
+
     @classmethod
     def poll(cls, context):
         obj = context.active_object
@@ -447,6 +453,8 @@ class RODIN_TEXTURE_OT_history_apply(_ActsOnATask, _ReportsUserErrors, bpy.types
         return True
 
     def run(self, context):
+        if self.object_name:
+            return self.put_on(context, bpy.data.objects.get(self.object_name))
         return self.put_on(context, context.active_object)
 
 

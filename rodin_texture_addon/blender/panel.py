@@ -172,6 +172,8 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
             source = translations.iface(f"Result of {state.source_object.name}")
             layout.label(text=source, translate=False, icon="LINKED")
             draw_result_view(layout, context)
+            if state.source_object.rodin_texture.variant_group:
+                draw_variants(layout, context, state.source_object)
             return
         phase = state.phase
         if phase in (Phase.UPLOADING, Phase.DOWNLOADING):
@@ -221,16 +223,18 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
             layout.label(text=result, translate=False, icon="OBJECT_DATA")
         draw_result_view(layout, context)
         if state.variant_group:
-            draw_variants(layout, context, state)
+            draw_variants(layout, context, obj)
         else:
             preview = results.preview_image(state.preview_path)
             if preview is not None:
                 layout.template_icon(icon_value=layout.icon(preview), scale=5.0)
 
 
-def draw_variants(layout, context, state) -> None:
-    """The variants made with the object's task, side by side: each one's preview and seed,
-    and Use This One for the others (their results are on disk: choosing costs nothing)."""
+def draw_variants(layout, context, owner) -> None:
+    """The variants made with ``owner``'s task, side by side: each one's preview and seed, and
+    Use This One for the others (their results are on disk: choosing costs nothing). Drawn for
+    the owner and for its result, and applied to the owner either way."""
+    state = owner.rodin_texture
     variants = history.variants(state.variant_group)
     if not variants:
         return
@@ -248,10 +252,10 @@ def draw_variants(layout, context, state) -> None:
         else:
             use = column.operator(
                 RODIN_TEXTURE_OT_history_apply.bl_idname,
-                text=translations.iface("Use This One"),
+                text=translations.iface("Use"),  # "Use This One" is cut three abreast
                 translate=False,
             )
-            use.task_uuid = task.task_uuid
+            use.task_uuid, use.object_name = task.task_uuid, owner.name
             column.enabled = task.state in ("downloaded", "applied")
 
 

@@ -137,7 +137,8 @@ ZH_HANS: dict[str, str] = {
     "The tasks made together with this one, to choose from": "与此任务一起生成、可供挑选的任务",
     "Seed {0}": "种子 {0}",
     "In use": "使用中",
-    "Use This One": "使用这个",
+    "Use": "使用",
+    "The object to apply it to (default: the active one)": "要应用到的物体（默认：活动物体）",
     "variants: must be a whole number from 1 to {0}, not {1}": (
         "variants：必须是 1 到 {0} 之间的整数，而不是 {1}"
     ),

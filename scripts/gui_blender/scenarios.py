@@ -417,6 +417,71 @@ def chinese(d, params):
     d.facts["english_texts"] = d.texts(JOB)
 
 
+def history(d, params):
+    """Three variants from the panel and another one chosen; the History section opened; then
+    a new task, the file closed unsaved while it runs (File > New), and Recover Results in the
+    new file puts its result on the active object."""
+    yield from start(d, params)
+    obj = bpy.context.active_object
+    yield from pick_image(d, params["image"])
+    settings = bpy.context.scene.rodin_texture_settings
+    settings.variants = 3  # as typed into the field
+    yield from d.redraw()
+    d.facts["generate_button"] = [t for t in d.texts(MAIN) if t.startswith("Generate Texture")]
+    yield from d.press("bpy.ops.rodin_texture.generate(")
+    yield from follow(d, obj)
+    tasks = d.module("blender.history")
+    group = obj.rodin_texture.variant_group
+
+    def arrived():
+        return [task for task in tasks.variants(group) if task.state != "submitted"]
+
+    yield from d.wait_until(lambda: len(arrived()) == 3, "the three variants", 90)
+    yield 1.0  # their previews load on a timer (the result is active: it shows its source's)
+    yield from d.screenshot("variants")
+    d.facts["variants"] = {
+        "seeds": [task.seed for task in tasks.variants(group)],
+        "texts": d.texts(JOB),
+        "previews": sum(entry["kind"] == "template_icon" for entry in d.drawn.get(JOB, [])),
+        "too_wide": too_wide(d),
+    }
+    chosen = tasks.variants(group)[2].task_uuid
+    yield from d.press(f'bpy.ops.rodin_texture.history_apply(task_uuid="{chosen}"')
+    yield from d.wait_until(lambda: obj.rodin_texture.task_uuid == chosen, "the variant chosen")
+    yield from d.screenshot("variant-chosen")
+    d.facts["chosen"] = {**scene_facts(obj), "task_uuid": chosen, "texts": d.texts(JOB)}
+    settings.show_history = True  # as a click on its header does
+    yield 2.0  # Blender slides the section open (slowly, in software OpenGL)
+    yield from d.screenshot("history")
+    d.facts["history_texts"] = d.texts(MAIN)
+
+    settings.variants = 1
+    for other in bpy.context.view_layer.objects:  # the original, selected as from the outliner
+        other.select_set(other == obj)
+    bpy.context.view_layer.objects.active = obj
+    obj.hide_set(False)
+    yield from d.press("bpy.ops.rodin_texture.generate(")
+    yield from d.wait_until(lambda: obj.rodin_texture.task_uuid, "the new task's id")
+    lost = obj.rodin_texture.task_uuid
+    with bpy.context.temp_override(window=d.window):  # not the old screen's area: it goes
+        bpy.ops.wm.read_homefile()  # File > New, the changes not saved
+    yield 1.0  # the new screen, before anything touches it
+    yield from d.open_sidebar_tab("Rodin")
+    yield from d.wait_until(lambda: lost in [t.task_uuid for t in tasks.to_recover()], "offer")
+    yield from d.screenshot("recovery-offered")
+    d.facts["offered"] = {"texts": d.texts(MAIN), "operators": d.operators(MAIN)}
+    cube = bpy.context.active_object
+    yield from d.press("bpy.ops.rodin_texture.recover(")
+    yield from d.wait_until(lambda: cube.rodin_texture.result_object is not None, "recovered", 90)
+    yield from d.screenshot("recovered")
+    d.facts["recovered"] = {
+        **scene_facts(cube),
+        "task_uuid": cube.rodin_texture.task_uuid,
+        "lost": lost,
+        "main_operators": d.operators(MAIN),
+    }
+
+
 def time_addon_work(d) -> list[tuple[float, float]]:
     """(when, seconds) of each call the add-on's code takes on the main thread: its timers,
     its panels' drawing, its operators."""

@@ -457,7 +457,7 @@ def main():
             return None
         return max(float(wait or 0.0), 0.0)
 
-    bpy.app.timers.register(step, first_interval=1.0)
+    bpy.app.timers.register(step, first_interval=1.0, persistent=True)  # a scenario may load a file
 
 
 main()

@@ -116,3 +116,34 @@ def test_the_panel_in_simplified_chinese_and_a_user_who_moved_on(window, emulato
     assert not replaced["too_wide"]
     english = facts["english_texts"]
     assert english and chinese_share(english) == 0, f"kept translations outlived: {english}"
+
+
+def test_variants_the_history_and_recovery_in_the_window(window, emulator):
+    report = window("history")
+    facts = report.facts
+
+    assert facts["generate_button"] == ["Generate Texture (1.5 credits)"]
+    variants = facts["variants"]
+    seeds = variants["seeds"]
+    assert len(set(seeds)) == 3
+    assert [text for text in variants["texts"] if text.startswith("Seed ")] == [
+        f"Seed {seed}" for seed in seeds
+    ]
+    assert variants["previews"] == 3, "each variant's preview, side by side"
+    assert variants["texts"].count("Use") == 2 and "In use" in variants["texts"]
+    assert not variants["too_wide"]
+
+    chosen = facts["chosen"]
+    assert chosen["visible"] == ["Suzanne_rodin"] and chosen["result"] == "Suzanne_rodin"
+    assert chosen["active"] == "Suzanne_rodin", "the variants stay in view"
+    assert chosen["texts"].count("Use") == 2 and "In use" in chosen["texts"]
+    assert emulator.submit_count == 4, "three variants, then one task; choosing paid nothing"
+    assert "From an unsaved file, 0.5 credits" in facts["history_texts"]
+
+    assert "1 paid result(s) never applied" in facts["offered"]["texts"]
+    assert "rodin_texture.recover" in facts["offered"]["operators"]
+    recovered = facts["recovered"]
+    assert recovered["task_uuid"] == recovered["lost"]
+    assert recovered["result"] == "Cube_rodin" and recovered["status"] == "done"
+    assert "rodin_texture.recover" not in recovered["main_operators"]
+    assert emulator.submit_count == 4, "recovery never submits"
