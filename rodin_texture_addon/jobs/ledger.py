@@ -175,7 +175,7 @@ class LedgerWriter:
     def submitted(self, job_id: str, task: SubmittedTask, submitted_at: float) -> None:
         with self._lock:
             self._tasks[job_id] = task.task_uuid
-            context = self._expected.get(job_id, {})
+            context = self._expected.pop(job_id, {})
         self._record(
             SUBMITTED,
             task.task_uuid,
