@@ -94,6 +94,47 @@ def test_two_processes_writing_at_once_leave_every_task(tmp_path):
     assert all(json.loads(line)["settings"]["prompt"] == "x" * 6000 for line in lines)
 
 
+SUBMITTER = """
+import sys
+from pathlib import Path
+from rodin_texture_addon.jobs import JobManager, PollSchedule
+from rodin_texture_addon.jobs.ledger import LedgerWriter, TaskLedger
+from rodin_texture_addon.rodin import ClientSettings, RodinClient, TextureRequest
+ledger, url, image, model, name = sys.argv[1:6]
+writer = LedgerWriter(TaskLedger(ledger))
+manager = JobManager(PollSchedule(first_delay=0.05, max_interval=0.1), ledger=writer)
+client = RodinClient(ClientSettings("test-key", base_url=url), request_gate=manager.request_gate)
+jobs = [f"{name}-{number}" for number in range(6)]
+for job in jobs:
+    writer.expect(job, object_name=job, file_path=f"/{name}.blend")
+    manager.submit(job, client, TextureRequest(image, model), Path(ledger).parent / job)
+for _ in manager.drain(jobs, timeout=60):
+    pass
+manager.shutdown()
+"""
+
+
+def test_two_processes_submitting_at_once_leave_a_ledger_with_every_task(
+    emulator, request_files, tmp_path
+):
+    path = tmp_path / "tasks.jsonl"
+    arguments = [str(path), emulator.base_url, *map(str, request_files)]
+    submitters = [
+        subprocess.Popen([sys.executable, "-c", SUBMITTER, *arguments, name], cwd=REPO)
+        for name in ("first", "second")
+    ]
+    assert [submitter.wait(120) for submitter in submitters] == [0, 0]
+
+    tasks = TaskLedger(path).tasks()
+
+    assert {task.task_uuid for task in tasks} == set(emulator.tasks)
+    assert len(tasks) == emulator.submit_count == 12
+    assert {task.state for task in tasks} == {DOWNLOADED}
+    assert sorted(task.object_name for task in tasks) == sorted(
+        f"{name}-{number}" for name in ("first", "second") for number in range(6)
+    )
+
+
 def test_the_manager_writes_a_task_before_anyone_hears_of_it(
     client, emulator, request_files, tmp_path
 ):
