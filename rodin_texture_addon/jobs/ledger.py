@@ -65,6 +65,11 @@ class TaskLedger:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.Lock()
+        # What was read so far: the file (device, inode), up to where, and the tasks in it.
+        self._read_lock = threading.Lock()
+        self._identity: tuple | None = None
+        self._offset = 0
+        self._known: dict[str, LedgerTask] = {}
 
     def record(self, event: str, task_uuid: str, **fields) -> None:
         """Append one record and make it durable before returning."""
@@ -105,23 +110,36 @@ class TaskLedger:
             print(f"Rodin: the task history could not be written: {error}", flush=True)
 
     def tasks(self) -> list["LedgerTask"]:
-        """Every task in the ledger, newest first. Damaged lines are skipped: a ledger that
-        cannot be read in part still gives the rest."""
+        """Every task in the ledger, newest first. Only what was appended since the last call
+        is read (the file is append-only; one replaced or cut is read again whole). Damaged
+        lines are skipped: a ledger that cannot be read in part still gives the rest."""
+        with self._read_lock:
+            self._read_new()
+            return sorted(self._known.values(), key=lambda task: task.submitted_at, reverse=True)
+
+    def _read_new(self) -> None:
         try:
-            data = self.path.read_bytes()
+            with self.path.open("rb") as file:
+                stat = os.fstat(file.fileno())
+                identity = (stat.st_dev, stat.st_ino)
+                if identity != self._identity or stat.st_size < self._offset:
+                    self._identity, self._offset, self._known = identity, 0, {}
+                file.seek(self._offset)
+                data = file.read()
         except FileNotFoundError:
-            return []
-        tasks: dict[str, LedgerTask] = {}
-        for line in records.complete_lines(data)[0]:
+            self._identity, self._offset, self._known = None, 0, {}
+            return
+        lines, complete = records.complete_lines(data)
+        self._offset += complete
+        for line in lines:
             try:
                 record = records.parse_record(line)
                 uuid, event = record["task_uuid"], record["event"]
                 if not isinstance(uuid, str) or event not in EVENTS:
                     continue
-                tasks[uuid] = tasks.get(uuid, LedgerTask(uuid)).with_record(record)
+                self._known[uuid] = self._known.get(uuid, LedgerTask(uuid)).with_record(record)
             except (ValueError, KeyError, TypeError):
                 continue
-        return sorted(tasks.values(), key=lambda task: task.submitted_at, reverse=True)
 
     def task(self, task_uuid: str) -> LedgerTask | None:
         return next((task for task in self.tasks() if task.task_uuid == task_uuid), None)
