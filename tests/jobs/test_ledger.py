@@ -68,6 +68,27 @@ def test_a_torn_last_record_is_dropped_and_the_next_starts_a_line_of_its_own(tmp
     assert path.read_bytes().count(b"\n") == 3
 
 
+def test_reading_again_takes_what_was_appended_and_a_replaced_file_whole(tmp_path):
+    path = tmp_path / "tasks.jsonl"
+    reader, writer = TaskLedger(path), TaskLedger(path)  # two sessions, say
+    writer.record(SUBMITTED, "a", submitted_at=1.0)
+    assert [task.task_uuid for task in reader.tasks()] == ["a"]
+
+    writer.record(DOWNLOADED, "a", model_path="/r/a.glb")
+    writer.record(SUBMITTED, "b", submitted_at=2.0)
+    assert [(task.task_uuid, task.state) for task in reader.tasks()] == [
+        ("b", SUBMITTED),
+        ("a", DOWNLOADED),
+    ]
+
+    replacement = tmp_path / "restored.jsonl"  # a backup put back, say
+    TaskLedger(replacement).record(SUBMITTED, "c", submitted_at=3.0)
+    replacement.replace(path)
+    assert [task.task_uuid for task in reader.tasks()] == ["c"]
+    path.unlink()
+    assert reader.tasks() == []
+
+
 WRITER = """
 import sys
 from rodin_texture_addon.jobs.ledger import SUBMITTED, TaskLedger
