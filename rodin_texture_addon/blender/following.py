@@ -97,8 +97,11 @@ def start_generation(
     return job_ids
 
 
-def variant_seed(seed: int, variant: int) -> int:
-    """The seed of a variant: the first keeps the chosen one, the others are spread from it."""
+def variant_seed(seed, variant: int):
+    """The seed of a variant: the first keeps the chosen one as given (a seed out of range is
+    refused by the request's validation, not wrapped), the others are spread from it."""
+    if variant == 0:
+        return seed
     return (seed + variant * VARIANT_SEED_STEP) % (contract.SEED_MAX + 1)
 
 

@@ -440,7 +440,7 @@ class RODIN_TEXTURE_OT_history_apply(_ActsOnATask, _ReportsUserErrors, bpy.types
     bl_options = {"REGISTER"}
 
     object_name: bpy.props.StringProperty(
-        name="Object",
+        name="Target Object",
         description="The object to apply it to (default: the active one)",
         options=SKIP,
     )

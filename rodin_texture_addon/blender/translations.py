@@ -138,6 +138,7 @@ ZH_HANS: dict[str, str] = {
     "Seed {0}": "种子 {0}",
     "In use": "使用中",
     "Use": "使用",
+    "Target Object": "目标物体",
     "The object to apply it to (default: the active one)": "要应用到的物体（默认：活动物体）",
     "variants: must be a whole number from 1 to {0}, not {1}": (
         "variants：必须是 1 到 {0} 之间的整数，而不是 {1}"
