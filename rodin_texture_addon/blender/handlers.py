@@ -5,7 +5,7 @@ import bpy
 from bpy.app.handlers import persistent
 
 from ..jobs import Phase
-from . import following, preferences, results, session
+from . import following, history, preferences, results, session
 from .errors import USER_FACING_ERRORS
 from .screen import redraw_sidebars
 
@@ -63,3 +63,7 @@ def resume_after_load(*_args):
             following.resume_job(bpy.context, obj)
         except USER_FACING_ERRORS as error:  # a bad Service URL, say: opening goes on; the
             print(f"Rodin: {obj.name} not resumed: {error}")  # panel says it is not followed
+    try:
+        history.resume_variants(bpy.context)
+    except USER_FACING_ERRORS as error:
+        print(f"Rodin: unfinished variants not resumed: {error}")

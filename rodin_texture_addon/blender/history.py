@@ -11,7 +11,7 @@ import bpy
 
 from ..jobs import JobSnapshot, Phase, ledger
 from ..jobs.ledger import APPLIED, DOWNLOADED, FAILED, SUBMITTED, LedgerTask
-from . import apply, following, results, session, timers
+from . import apply, following, pump, results, session, timers
 from .errors import UserError
 from .screen import redraw_sidebars
 
@@ -102,6 +102,49 @@ def load_previews() -> None:
             if path.is_file():
                 apply.load_preview(path)
     redraw_sidebars()
+
+
+def resume_variants(context) -> list[str]:
+    """Follow again, for the history, the variants of this file's objects that Blender closed
+    on before they were downloaded (as when they were made: on no object). Never submits.
+    Returns the job ids."""
+    owners = {
+        obj.rodin_texture.variant_group: obj
+        for obj in bpy.data.objects
+        if obj.rodin_texture.variant_group
+    }
+    if not owners:
+        return []
+    runtime = session.get()
+    followed = {runtime.ledger_writer.task_of(job_id) for job_id in runtime.variant_jobs}
+    job_ids = []
+    for found in session.ledger().tasks():  # now, even while the panel's first read runs
+        owner = owners.get(found.group)
+        if (
+            owner is None
+            or found.state != SUBMITTED
+            or found.task_uuid in followed
+            or found.task_uuid == owner.rodin_texture.task_uuid  # the owner's own job
+        ):
+            continue
+        job_id = uuid.uuid4().hex
+        runtime.variant_jobs.add(job_id)
+        runtime.ledger_writer.expect(job_id, task_uuid=found.task_uuid)
+        snapshot = JobSnapshot(
+            job_id,
+            Phase.WAITING,
+            task_uuid=found.task_uuid,
+            subscription_key=found.subscription_key,
+            job_uuids=found.job_uuids,
+            submitted_at=found.submitted_at,
+            submitted=True,
+        )
+        folder = following.job_folder(context, owner.rodin_texture)
+        runtime.manager.follow(job_id, runtime.client(context), folder, snapshot)
+        job_ids.append(job_id)
+    if job_ids:
+        pump.ensure_pump()
+    return job_ids
 
 
 def task(task_uuid: str) -> LedgerTask:

@@ -161,10 +161,11 @@ class RODIN_TEXTURE_OT_resume(_NeedsService, _ReportsUserErrors, bpy.types.Opera
     def run(self, context):
         session.forget_copied_jobs()
         objects = following.unfinished_objects()
-        if not objects:
+        job_ids = [following.resume_job(context, obj) for obj in objects]
+        job_ids += history.resume_variants(context)
+        if not job_ids:
             self.report({"INFO"}, translations.rpt("No unfinished texture jobs in this file"))
             return {"FINISHED"}
-        job_ids = [following.resume_job(context, obj) for obj in objects]
         self.report({"INFO"}, translations.rpt(f"Resuming {len(job_ids)} texture job(s)"))
         if bpy.app.background:
             return finish_headless(self, job_ids)

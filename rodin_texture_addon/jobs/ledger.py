@@ -209,16 +209,17 @@ class LedgerWriter:
         pass  # nothing was charged
 
     def downloaded(self, job_id: str, model_path: str, preview_path: str) -> None:
-        task_uuid = self._task(job_id)
+        task_uuid = self.task_of(job_id)
         if task_uuid:
             self._record(DOWNLOADED, task_uuid, model_path=model_path, preview_path=preview_path)
 
     def generation_failed(self, job_id: str, message: str) -> None:
-        task_uuid = self._task(job_id)
+        task_uuid = self.task_of(job_id)
         if task_uuid:
             self._record(FAILED, task_uuid, message=message)
 
-    def _task(self, job_id: str) -> str:
+    def task_of(self, job_id: str) -> str:
+        """The task a job follows, once the service has accepted it ("" before)."""
         with self._lock:
             return self._tasks.get(job_id, "")
 

@@ -76,8 +76,8 @@ def test_follow_from_the_history_picks_up_an_unfinished_task(rodin, emulator, re
 
 @pytest.fixture
 def history_shown():
+    yield bpy.context.scene.rodin_texture_settings
     settings = bpy.context.scene.rodin_texture_settings
-    yield settings
     settings.show_history = settings.history_all_files = False
 
 
@@ -209,10 +209,10 @@ def test_a_task_the_service_does_not_know_is_refused_and_nothing_is_stored(
 
 @pytest.fixture
 def three_variants():
-    settings = bpy.context.scene.rodin_texture_settings
-    settings.variants = 3
+    bpy.context.scene.rodin_texture_settings.variants = 3
     yield
-    settings.variants = 1
+    # Looked up again: a test that restarts the add-on frees the settings it had.
+    bpy.context.scene.rodin_texture_settings.variants = 1
 
 
 def test_variants_give_three_seeds_to_choose_from_and_switching_costs_nothing(
@@ -260,3 +260,33 @@ def test_a_number_of_variants_out_of_range_is_refused(rodin, emulator, reference
     ):
         bpy.ops.rodin_texture.generate(variants=variants)
     assert emulator.requests == []
+
+
+def test_variants_unfinished_when_the_add_on_stopped_are_followed_again_by_resume(
+    rodin, addon, emulator, reference, three_variants
+):
+    import addon_utils
+
+    emulator.configure(generating_seconds=3)
+    source = add_suzanne()
+    template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
+    job_ids = rodin.following.start_generation(bpy.context, [source], template, [5], variants=3)
+    deadline = time.monotonic() + 30
+    while len(history_tasks(rodin)) < 3 or not source.rodin_texture.task_uuid:  # none done
+        assert time.monotonic() < deadline, "the three tasks were not accepted"
+        rodin.pump.pump()
+        time.sleep(0.02)
+    assert len(job_ids) == 3
+    addon_utils.disable(addon.__name__)  # Blender closed, say
+    addon_utils.enable(addon.__name__, default_set=True)
+    rodin.session.get().manager.schedule = module(addon, "jobs").PollSchedule(
+        first_delay=0.05, max_interval=0.2
+    )
+    assert {task.state for task in history_tasks(rodin)} == {"submitted"}
+
+    assert bpy.ops.rodin_texture.resume() == {"FINISHED"}
+
+    assert {task.state for task in history_tasks(rodin)} <= {"downloaded", "applied"}
+    assert all(Path(task.model_path).is_file() for task in history_tasks(rodin))
+    assert source.rodin_texture.status == "done"
+    assert emulator.submit_count == 3, "resuming never submits"
