@@ -72,6 +72,14 @@ def _has_download(cls, context) -> bool:
     return True
 
 
+def _active_mesh(cls, context) -> bool:
+    """Whether a mesh is active, to receive a task's result; greyed out with the reason if not."""
+    obj = context.active_object
+    if obj is None or obj.type != "MESH":
+        return _disabled(cls, "Select the mesh to give the result to")
+    return True
+
+
 def _lacks_uvs(obj) -> bool:
     return obj.type == "MESH" and not obj.data.uv_layers
 
@@ -446,12 +454,7 @@ class RODIN_TEXTURE_OT_history_apply(_ActsOnATask, _ReportsUserErrors, bpy.types
         options=SKIP,
     )
 
-    @classmethod
-    def poll(cls, context):
-        obj = context.active_object
-        if obj is None or obj.type != "MESH":
-            return _disabled(cls, "Select the mesh to give the result to")
-        return True
+    poll = classmethod(_active_mesh)
 
     def run(self, context):
         if self.object_name:
@@ -513,12 +516,7 @@ class RODIN_TEXTURE_OT_attach_task(_NeedsService, _ReportsUserErrors, bpy.types.
         options=SKIP,
     )
 
-    @classmethod
-    def ready(cls, context):
-        obj = context.active_object
-        if obj is None or obj.type != "MESH":
-            return _disabled(cls, "Select the mesh to give the result to")
-        return True
+    ready = classmethod(_active_mesh)
 
     def invoke(self, context, event):
         return context.window_manager.invoke_props_dialog(self, width=420)
