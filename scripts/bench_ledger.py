@@ -1,7 +1,9 @@
 """What the task ledger costs: one durable write (a worker thread's, or the main thread's when
 a result is applied); reading it whole, as a new session does first (in the window, on a
 worker thread); and reading what one more task appended, as the History section does on the
-main thread when the file changed. For ledgers of 100, 1,000 and 10,000 tasks; medians of 5.
+main thread when the file changed; and compacting it (past 1 MB: a line per task of the last
+month), as a session's first read does in the window. For ledgers of 100, 1,000 and 10,000
+tasks; medians of 5.
 
     .venv/bin/python scripts/bench_ledger.py
 
@@ -17,7 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the add-on package, from source
 
-from rodin_texture_addon.jobs.ledger import APPLIED, DOWNLOADED, SUBMITTED, TaskLedger
+from rodin_texture_addon.jobs.ledger import (
+    APPLIED,
+    COMPACT_ABOVE,
+    DOWNLOADED,
+    SUBMITTED,
+    TaskLedger,
+)
 
 SIZES = (100, 1_000, 10_000)
 SETTINGS = {"material": "PBR", "resolution": "Basic", "seed": "1234", "prompt": "weathered bronze"}
@@ -58,17 +66,28 @@ def main() -> int:
                 start = time.perf_counter()
                 fresh.tasks()
                 laters.append(time.perf_counter() - start)
+            before = ledger.path.stat().st_size
+            start = time.perf_counter()
+            ledger.compact()  # all the tasks are from today: only the folding to one line
+            compacting = time.perf_counter() - start
+            compacted = TaskLedger(ledger.path)
+            start = time.perf_counter()
+            compacted.tasks()
+            read_compacted = time.perf_counter() - start
             rows.append(
                 [
                     f"{size:,}",
-                    f"{ledger.path.stat().st_size / 2**20:.2f} MB",
+                    f"{before / 2**20:.2f} MB",
                     f"{statistics.median(writes) * 1e3:.2f} ms",
                     f"{max(writes) * 1e3:.1f} ms",
                     f"{statistics.median(firsts) * 1e3:.0f} ms",
                     f"{statistics.median(laters) * 1e3:.1f} ms",
+                    f"{compacting * 1e3:.0f} ms" if before > COMPACT_ABOVE else "-",
+                    f"{ledger.path.stat().st_size / 2**20:.2f} MB, {read_compacted * 1e3:.0f} ms",
                 ]
             )
-    headers = ["tasks", "file", "write", "worst write", "first read", "read after a task more"]
+    headers = ["tasks", "file", "write", "worst write", "first read", "read after a task more",
+               "compaction", "compacted: file, first read"]  # fmt: skip
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     print("\nThe task ledger (fsync'd appends under the file's lock)")
     print("  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))

@@ -31,7 +31,7 @@ def tasks() -> list[LedgerTask]:
     """The ledger's tasks, newest first: read again only when its file changed (so drawing
     the history costs one ``stat``), and then only what was appended. A session's first read
     takes the whole file (half a second at 10,000 tasks): in the window, a worker thread does
-    it, and the history is empty until it is done."""
+    it, after compacting a large ledger, and the history is empty until it is done."""
     current = session.ledger()
     loader = _read["loader"]
     if loader is not None and loader.is_alive():
@@ -39,7 +39,9 @@ def tasks() -> list[LedgerTask]:
     if _read["ledger"] is not current:
         _read.update(ledger=current, stamp=None, tasks=[])
         if timers.TIMERS_FIRE:
-            _read["loader"] = threading.Thread(target=current.tasks, name="rodin-history")
+            _read["loader"] = threading.Thread(
+                target=_first_read, args=(current,), name="rodin-history"
+            )
             _read["loader"].daemon = True
             _read["loader"].start()
             timers.run_on_main_thread(_when_loaded)
@@ -53,6 +55,15 @@ def tasks() -> list[LedgerTask]:
         _read["stamp"], _read["tasks"] = stamp, current.tasks()
         timers.run_on_main_thread(load_previews)  # not while drawing: it loads files
     return _read["tasks"]
+
+
+def _first_read(task_ledger) -> None:
+    """A worker thread's: the ledger compacted when it has grown large, then read whole."""
+    try:
+        task_ledger.compact()
+    except OSError as error:  # Windows will not replace a file another process has open
+        print(f"Rodin: the task history was not compacted: {error}", flush=True)
+    task_ledger.tasks()
 
 
 @timers.timer

@@ -23,6 +23,10 @@ from . import records
 # Where a task is, from what the ledger has heard of it.
 SUBMITTED, DOWNLOADED, FAILED, APPLIED = "submitted", "downloaded", "failed", "applied"
 EVENTS = (SUBMITTED, DOWNLOADED, FAILED, APPLIED)
+# A ledger past this size is compacted to a line per task of the last month (4 lines a task
+# make a megabyte at about 1,000 tasks).
+COMPACT_ABOVE = 1024 * 1024
+KEPT = 30 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,16 @@ class LedgerTask:
     def seed(self) -> int | None:
         seed = self.settings.get("seed")
         return int(seed) if isinstance(seed, str) and seed.isdigit() else None
+
+    def as_record(self, now: float) -> dict:
+        """The task as one record, which folds back into the same task."""
+        blank = LedgerTask(self.task_uuid)
+        fields = {
+            name: list(value) if isinstance(value, tuple) else value
+            for name in self.__dataclass_fields__
+            if name != "state" and (value := getattr(self, name)) != getattr(blank, name)
+        }
+        return {**fields, "task_uuid": self.task_uuid, "event": self.state, "time": now}
 
     def with_record(self, record: dict) -> "LedgerTask":
         known = set(self.__dataclass_fields__) - {"task_uuid", "state"}
@@ -83,9 +97,8 @@ class TaskLedger:
         with self._lock:
             created = not self.path.exists()
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = self._open_locked()
             try:
-                records.lock(fd, wait=True)
                 end = os.lseek(fd, 0, os.SEEK_END)
                 if end:
                     os.lseek(fd, end - 1, os.SEEK_SET)
@@ -100,6 +113,50 @@ class TaskLedger:
                 os.close(fd)  # and with it the lock
             if created:
                 records.fsync_folder(self.path.parent)
+
+    def compact(self, now: float | None = None) -> bool:
+        """Once the ledger has grown past ``COMPACT_ABOVE``: rewrite it as one line per task
+        of the last ``KEPT_DAYS`` days (the service keeps results for 7). Atomic (a new file
+        renamed over the old) and under the file's lock: a writer waiting for it writes to the
+        new file. Returns whether it rewrote."""
+        now = time.time() if now is None else now
+        with self._lock:
+            try:
+                if self.path.stat().st_size <= COMPACT_ABOVE:
+                    return False
+            except FileNotFoundError:
+                return False
+            fd = self._open_locked()
+            try:
+                with open(fd, "rb", closefd=False) as file:
+                    known = fold(records.complete_lines(file.read())[0], {})
+                kept = [task for task in known.values() if now - task.submitted_at < KEPT]
+                compacted = self.path.with_name(self.path.name + ".compacting")
+                with compacted.open("wb") as file:
+                    file.writelines(records.encode(task.as_record(now)) for task in kept)
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.replace(compacted, self.path)
+                records.fsync_folder(self.path.parent)
+            finally:
+                os.close(fd)  # a writer waiting on the old file finds it replaced
+        return True
+
+    def _open_locked(self) -> int:
+        """The ledger file, open for appending with its lock held: the file at the path now
+        (a compaction may have replaced the one opened while waiting for the lock)."""
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                records.lock(fd, wait=True)
+                if os.fstat(fd).st_ino == os.stat(self.path).st_ino:
+                    return fd
+            except FileNotFoundError:
+                pass  # replaced and gone meanwhile: open it again
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)
 
     def note(self, event: str, task_uuid: str, **fields) -> None:
         """``record``, where a ledger that cannot be written is said on the console and stops
@@ -131,18 +188,25 @@ class TaskLedger:
             return
         lines, complete = records.complete_lines(data)
         self._offset += complete
-        for line in lines:
-            try:
-                record = records.parse_record(line)
-                uuid, event = record["task_uuid"], record["event"]
-                if not isinstance(uuid, str) or event not in EVENTS:
-                    continue
-                self._known[uuid] = self._known.get(uuid, LedgerTask(uuid)).with_record(record)
-            except (ValueError, KeyError, TypeError):
-                continue
+        fold(lines, self._known)
 
     def task(self, task_uuid: str) -> LedgerTask | None:
         return next((task for task in self.tasks() if task.task_uuid == task_uuid), None)
+
+
+def fold(lines: list[bytes], known: dict[str, LedgerTask]) -> dict[str, LedgerTask]:
+    """``known`` (task uuid -> task) with the records of ``lines`` folded in; damaged lines
+    are skipped."""
+    for line in lines:
+        try:
+            record = records.parse_record(line)
+            uuid, event = record["task_uuid"], record["event"]
+            if not isinstance(uuid, str) or event not in EVENTS:
+                continue
+            known[uuid] = known.get(uuid, LedgerTask(uuid)).with_record(record)
+        except (ValueError, KeyError, TypeError):
+            continue
+    return known
 
 
 def recent(

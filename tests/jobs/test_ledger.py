@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from rodin_texture_addon.jobs import JobManager, PollSchedule
+from rodin_texture_addon.jobs import ledger as ledger_module
 from rodin_texture_addon.jobs.ledger import (
     APPLIED,
     DOWNLOADED,
@@ -89,6 +90,50 @@ def test_reading_again_takes_what_was_appended_and_a_replaced_file_whole(tmp_pat
     assert reader.tasks() == []
 
 
+def test_a_large_ledger_is_compacted_to_a_line_per_task_of_the_last_month(tmp_path, monkeypatch):
+    monkeypatch.setattr(ledger_module, "COMPACT_ABOVE", 500)
+    path = tmp_path / "tasks.jsonl"
+    ledger, now = TaskLedger(path), 100 * DAY
+    for name, age in (("recent", 1), ("last-month", 29), ("older", 31)):
+        ledger.record(SUBMITTED, name, submitted_at=now - age * DAY, object_name=name,
+                      settings={"seed": "7"}, job_uuids=["j"])  # fmt: skip
+        ledger.record(DOWNLOADED, name, model_path=f"/r/{name}.glb")
+        ledger.record(APPLIED, name, applied_to=name)
+    before = {task.task_uuid: task for task in ledger.tasks()}
+    size = path.stat().st_size
+
+    assert ledger.compact(now=now)
+
+    after = TaskLedger(path).tasks()
+    assert [task.task_uuid for task in after] == ["recent", "last-month"]
+    assert all(task == before[task.task_uuid] for task in after), "each task as it was"
+    assert len(path.read_bytes().splitlines()) == 2 and path.stat().st_size < size / 2
+    assert [task.task_uuid for task in ledger.tasks()] == ["recent", "last-month"]
+
+
+def test_a_writer_that_waited_while_the_ledger_was_compacted_writes_to_the_new_file(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(ledger_module, "COMPACT_ABOVE", 0)
+    path = tmp_path / "tasks.jsonl"
+    writer, compactor = TaskLedger(path), TaskLedger(path)
+    writer.record(SUBMITTED, "first", submitted_at=time.time())
+    real_lock = ledger_module.records.lock
+    compacted = []
+
+    def lock_after_a_compaction(fd, *, wait):
+        if not compacted:  # the writer has the old file open: it is compacted meanwhile
+            compacted.append("under way")
+            compacted[0] = compactor.compact()
+        real_lock(fd, wait=wait)
+
+    monkeypatch.setattr(ledger_module.records, "lock", lock_after_a_compaction)
+    writer.record(SUBMITTED, "second", submitted_at=time.time())
+
+    assert compacted == [True]
+    assert {task.task_uuid for task in TaskLedger(path).tasks()} == {"first", "second"}
+
+
 WRITER = """
 import sys
 from rodin_texture_addon.jobs.ledger import SUBMITTED, TaskLedger
@@ -119,6 +164,7 @@ SUBMITTER = """
 import sys
 from pathlib import Path
 from rodin_texture_addon.jobs import JobManager, PollSchedule
+from rodin_texture_addon.jobs import ledger as ledger_module
 from rodin_texture_addon.jobs.ledger import LedgerWriter, TaskLedger
 from rodin_texture_addon.rodin import ClientSettings, RodinClient, TextureRequest
 ledger, url, image, model, name = sys.argv[1:6]
