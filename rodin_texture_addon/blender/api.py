@@ -12,7 +12,7 @@ import bpy
 
 from ..rodin import TextureRequest
 from ..rodin.texture_settings import SETTING_NAMES
-from . import bake, errors, following, images, preferences, pump, results, session
+from . import bake, errors, following, images, preferences, pump, results
 from .properties import APPLY_CHOICES, MAX_VARIANTS
 
 
@@ -21,13 +21,14 @@ class TextureError(RuntimeError):
     RuntimeError like the failures of ``bpy.ops``."""
 
 
-def start(context, objects, reference, **given) -> list[str]:
+def start(context, objects, reference, *, apply: bool | None = None, **given) -> list[str]:
     """Start one task per object from ``reference`` (an image file's path, or a Blender image),
     or ``variants`` tasks with other seeds to choose from; each texture setting
     (``SETTING_NAMES``), each of ``APPLY_CHOICES`` and ``variants`` not given, or None, is the
     panel's (the seed too: a new one per task when the panel's is random). Returns the
     job ids, one per object and variant (an object given twice is one task). All or nothing:
-    a bad input refuses every object."""
+    a bad input refuses every object. Results are applied when they arrive if ``apply`` says
+    so (None: as the preferences say)."""
     unknown = set(given) - {*SETTING_NAMES, *APPLY_CHOICES, "variants"}
     if unknown:
         raise TypeError(f"unknown parameters: {', '.join(sorted(unknown))}")
@@ -67,7 +68,7 @@ def start(context, objects, reference, **given) -> list[str]:
             path = images.upload_path(reference, Path(scratch))
         template = TextureRequest(image_path=path, model_path=Path(), **fields)
         return following.start_generation(
-            context, objects, template, seeds, (mode, bake_options), variants
+            context, objects, template, seeds, (mode, bake_options), variants, apply
         )
 
 
@@ -85,11 +86,8 @@ def texture_objects(objects, image_path, *, timeout=None, **settings) -> list[bp
     others have finished. Blocks Blender until done: meant for scripts and background mode."""
     objects = list(dict.fromkeys(objects))
     try:
-        job_ids = start(bpy.context, objects, image_path, **settings)
-        for job_id in job_ids:  # whatever the preferences say (variants are never applied)
-            followed = session.get().followed.get(job_id)
-            if followed is not None:
-                followed.apply = True
+        # Applied whatever the preferences say (variants beyond the first never are).
+        job_ids = start(bpy.context, objects, image_path, apply=True, **settings)
         pump.wait_for(job_ids, timeout=timeout)
     except errors.USER_FACING_ERRORS as error:
         raise TextureError(str(error)) from None

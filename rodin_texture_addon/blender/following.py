@@ -29,12 +29,14 @@ def start_generation(
     seeds: list[int],
     apply_choice=None,
     variants: int = 1,
+    apply: bool | None = None,
 ) -> list[str]:
     """Export each object and submit one task per object, or ``variants`` tasks of it with
     other seeds to choose from (the first is the object's job; the others are downloaded beside
     it, into the history). All or nothing: a bad input refuses the whole batch before anything
-    is sent or any object is changed. ``apply_choice`` (mode, bake options) is how results are
-    applied when they arrive (default: the panel's, then)."""
+    is sent or any object is changed. Results are applied when they arrive if ``apply`` says so
+    (None: as the preferences say), as ``apply_choice`` (mode, bake options) says (None: the
+    panel's, then)."""
     runtime = session.get()
     client = runtime.client(context)
     folder = results_folder(context)
@@ -81,7 +83,8 @@ def start_generation(
             state.settings_json = settings_json(request)
             state.result_folder = str(folder)
             state.variant_group = group
-            runtime.follow(job_id, obj, apply=applies_when_done(context), apply_choice=apply_choice)
+            applies = applies_when_done(context) if apply is None else apply
+            runtime.follow(job_id, obj, apply=applies, apply_choice=apply_choice)
         else:
             runtime.variant_jobs.add(job_id)  # no object of its own: only the history shows it
         runtime.ledger_writer.expect(

@@ -826,6 +826,18 @@ def test_the_balance_is_drawn_when_it_arrives_with_no_job_running(rodin, emulato
     assert redraws == ["100 credits"], "drawn once"
 
 
+def test_start_applies_results_only_when_asked(rodin, addon, emulator, reference_image):
+    """Headless, results are applied by default; a script may ask for the download alone."""
+    api = module(addon, "blender.api")
+    source = add_suzanne()
+
+    rodin.pump.wait_for(api.start(bpy.context, [source], reference_image, apply=False))
+
+    assert source.rodin_texture.status == "done" and source.rodin_texture.model_path
+    assert source.rodin_texture.result_object is None
+    assert [obj.name for obj in bpy.data.objects] == ["Suzanne"]
+
+
 def test_the_python_function_textures_objects_and_returns_the_results(
     rodin, addon, emulator, reference_image, uploads
 ):
