@@ -5,12 +5,11 @@ object, written to the history and followed to its result. Nothing is ever submi
 import re
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 
 import bpy
 
-from ..jobs import JobSnapshot, Phase
+from ..jobs import Phase
 from ..jobs.ledger import SUBMITTED
 from ..rodin import StatusReport
 from ..rodin.errors import RodinError
@@ -84,19 +83,13 @@ def attach(context, check: Check) -> str:
         )
     else:
         job_uuids = ()
-    following.refuse_if_followed(obj)
-    state = obj.rodin_texture
-    state.forget()
-    state.job_id, state.owner = uuid.uuid4().hex, obj.name
-    state.write(
-        JobSnapshot(
-            state.job_id,
-            Phase.WAITING,
-            message="Attached by its id",
-            task_uuid=check.task_uuid,
-            subscription_key=check.subscription_key,
-            job_uuids=job_uuids,
-        )
+    following.take_task(
+        obj,
+        Phase.WAITING,
+        "Attached by its id",
+        task_uuid=check.task_uuid,
+        subscription_key=check.subscription_key,
+        job_uuids=job_uuids,
     )
     session.ledger().note(
         SUBMITTED,

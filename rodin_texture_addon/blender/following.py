@@ -192,9 +192,7 @@ def _follow(context, obj, *, download: bool, apply: bool | None = None) -> str:
         if apply is None:
             apply = download or applies_when_done(context)
         runtime.follow(job_id, obj, apply=apply)
-        runtime.ledger_writer.expect(
-            job_id, task_uuid=state.task_uuid, object_name=obj.name, file_path=bpy.data.filepath
-        )
+        runtime.ledger_writer.expect(job_id, task_uuid=state.task_uuid)
         folder = job_folder(context, state)
         runtime.manager.follow(
             job_id, runtime.client(context), folder, state.snapshot(), download=download
@@ -208,6 +206,17 @@ def refuse_if_followed(obj) -> None:
     state = obj.rodin_texture
     if state.job_id and session.is_following(state.job_id):
         raise UserError(f"{obj.name} has a texture job running: wait for it or clear it first")
+
+
+def take_task(obj, phase: Phase, message: str, **task) -> None:
+    """Give ``obj`` a new job for a task submitted earlier (``task``: what the job's snapshot
+    knows of it: its ids, files, times) in place of the job it had; refused while that one is
+    followed."""
+    refuse_if_followed(obj)
+    state = obj.rodin_texture
+    state.forget()
+    state.job_id, state.owner = uuid.uuid4().hex, obj.name
+    state.write(JobSnapshot(state.job_id, phase, message=message, **task))
 
 
 def clear_job(obj) -> None:

@@ -11,7 +11,7 @@ import bpy
 
 from ..jobs import JobSnapshot, Phase, ledger
 from ..jobs.ledger import APPLIED, DOWNLOADED, FAILED, SUBMITTED, LedgerTask
-from . import apply, following, pump, results, session, timers
+from . import following, pump, results, session, timers
 from .errors import UserError
 from .screen import redraw_sidebars
 
@@ -108,10 +108,7 @@ def load_previews() -> None:
     """Load the previews of the recent tasks that have one on disk, for the history to show
     (a timer, run when the ledger has changed)."""
     for found in recent(this_file_only=False):
-        if found.preview_path and results.preview_image(found.preview_path) is None:
-            path = Path(found.preview_path)
-            if path.is_file():
-                apply.load_preview(path)
+        results.load_preview(found)
     redraw_sidebars()
 
 
@@ -180,7 +177,7 @@ def recover(context) -> list[str]:
     for found in to_recover():
         obj = own_object(found)
         if obj is None and not active_taken:
-            obj, active_taken = _active_mesh(context), True
+            obj, active_taken = active_mesh(context), True
         if obj is not None:
             job_ids.append(put_on(context, found, obj))
     return [job_id for job_id in job_ids if job_id]
@@ -190,25 +187,20 @@ def put_on(context, found: LedgerTask, obj) -> str:
     """Give ``obj`` the task ``found`` and its result: at once from a result file still on
     disk, else through fresh links, else by following the task to its end. Returns the job id
     followed ("" when the result was applied at once)."""
-    following.refuse_if_followed(obj)
     state = obj.rodin_texture
     on_disk = bool(found.model_path) and Path(found.model_path).is_file()
     # Another variant's result is what this one replaces (an earlier result of other tasks stays).
     replaced = state.result_object if found.group and state.variant_group == found.group else None
-    state.forget()
-    state.job_id, state.owner = uuid.uuid4().hex, obj.name
-    state.write(
-        JobSnapshot(
-            state.job_id,
-            Phase.DONE if found.state == DOWNLOADED else Phase.WAITING,
-            message="From the task history",
-            task_uuid=found.task_uuid,
-            subscription_key=found.subscription_key,
-            job_uuids=found.job_uuids,
-            submitted_at=found.submitted_at,
-            model_path=found.model_path if on_disk else "",
-            preview_path=found.preview_path,
-        )
+    following.take_task(
+        obj,
+        Phase.DONE if found.state == DOWNLOADED else Phase.WAITING,
+        "From the task history",
+        task_uuid=found.task_uuid,
+        subscription_key=found.subscription_key,
+        job_uuids=found.job_uuids,
+        submitted_at=found.submitted_at,
+        model_path=found.model_path if on_disk else "",
+        preview_path=found.preview_path,
     )
     state.settings_json = json.dumps(found.settings, sort_keys=True)
     state.variant_group = found.group
@@ -229,6 +221,7 @@ def put_on(context, found: LedgerTask, obj) -> str:
     return following.resume_job(context, obj, apply=True)
 
 
-def _active_mesh(context):
+def active_mesh(context):
+    """The active object when it is a mesh, to receive a task's result."""
     obj = context.active_object
     return obj if obj is not None and obj.type == "MESH" else None

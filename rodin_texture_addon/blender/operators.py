@@ -74,8 +74,7 @@ def _has_download(cls, context) -> bool:
 
 def _active_mesh(cls, context) -> bool:
     """Whether a mesh is active, to receive a task's result; greyed out with the reason if not."""
-    obj = context.active_object
-    if obj is None or obj.type != "MESH":
+    if history.active_mesh(context) is None:
         return _disabled(cls, "Select the mesh to give the result to")
     return True
 
@@ -471,8 +470,7 @@ class RODIN_TEXTURE_OT_history_follow(_ActsOnATask, _ReportsUserErrors, bpy.type
 
     def run(self, context):
         found = history.task(self.task_uuid)
-        obj = history.own_object(found) or context.active_object
-        return self.put_on(context, obj if obj is not None and obj.type == "MESH" else None)
+        return self.put_on(context, history.own_object(found) or history.active_mesh(context))
 
 
 class RODIN_TEXTURE_OT_history_copy_id(_ActsOnATask, bpy.types.Operator):

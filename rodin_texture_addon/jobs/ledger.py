@@ -244,10 +244,11 @@ class LedgerWriter:
         self._lock = threading.Lock()
 
     def expect(self, job_id: str, task_uuid: str = "", **context) -> None:
-        """What job ``job_id`` is for (object, file, settings, group), and its task when it
-        follows one submitted earlier."""
+        """What job ``job_id`` will submit for (object, file, settings, group: written with its
+        task), or the task it follows, submitted earlier."""
         with self._lock:
-            self._expected[job_id] = context
+            if context:
+                self._expected[job_id] = context
             if task_uuid:
                 self._tasks[job_id] = task_uuid
 
