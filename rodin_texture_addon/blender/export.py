@@ -10,20 +10,16 @@ exporter's time, without touching the scene, the selection or the mode.
 """
 
 import contextlib
-import json
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..geometry import proxy
+from ..geometry.glb import GeometryGlb
 from ..rodin import contract
 
 MEGABYTE = 1024 * 1024
-GLB_MAGIC, GLB_VERSION = 0x46546C67, 2
-JSON_CHUNK, BINARY_CHUNK = 0x4E4F534A, 0x004E4942
-FLOAT, UNSIGNED_SHORT, UNSIGNED_INT = 5126, 5123, 5125
-ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
 # Blender is Z-up, glTF Y-up: Blender's (x, y, z) is glTF's (x, z, -y).
 Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 
@@ -34,7 +30,8 @@ class ExportError(Exception):
 
 @dataclass(frozen=True)
 class ExportedModel:
-    """What was written: the file for the upload, and its size and counts to show the user."""
+    """What was written: the file for the upload, and its size and counts to show the user;
+    for a proxy, also the mesh's own triangle count and how far the proxy strays from it."""
 
     path: Path
     size_bytes: int
@@ -42,15 +39,110 @@ class ExportedModel:
     vertex_count: int
     bbox_min: tuple[float, float, float]
     bbox_max: tuple[float, float, float]
+    source_triangle_count: int = 0
+    deviation: proxy.Deviation | None = None
+
+    @property
+    def is_proxy(self) -> bool:
+        return self.deviation is not None
+
+
+@dataclass(frozen=True)
+class UploadChoice:
+    """What to do with a mesh over the limit: send a proxy filling ``detail`` (a share) of the
+    limit, or (``use_proxy`` off) refuse it."""
+
+    use_proxy: bool = True
+    detail: float = 1.0
+
+
+@dataclass
+class PendingProxy:
+    """A mesh to be sent as a proxy: its world-space triangles, read on the main thread, and
+    ``build``, which simplifies and writes it (no bpy: a worker thread may run it)."""
+
+    name: str
+    positions: np.ndarray
+    triangles: np.ndarray
+    path: Path
+    max_bytes: int
+
+    def build(self) -> ExportedModel:
+        try:
+            built = proxy.build(self.positions, self.triangles, self.max_bytes)
+        except proxy.ProxyError as error:
+            raise ExportError(
+                f"{self.name} is over Rodin's limit and cannot be sent as a proxy: {error}. "
+                "Remesh it (Remesh or Decimate modifier), then try again"
+            ) from None
+        glb = built.glb()
+        _write(glb, self.path, self.name)
+        self.positions = self.triangles = None  # the mesh's copy is not kept with the job
+        return _exported(glb, self.path, len(built.positions), built.source_triangles,
+                         built.deviation)  # fmt: skip
+
+
+def export_upload(
+    context, obj, path, choice: UploadChoice = UploadChoice(),
+    *, max_bytes: int = contract.MAX_MODEL_BYTES,
+) -> ExportedModel | PendingProxy:  # fmt: skip
+    """Write ``obj`` to ``path`` as ``export_geometry_glb`` does; a mesh whose GLB would pass
+    ``max_bytes`` is, as ``choice`` says, refused or read for a proxy built later."""
+    name = _check_exportable(obj)
+    with _evaluated_mesh(context, obj) as mesh:
+        vertex_count, triangle_count = mesh_counts(mesh)
+        # A smooth mesh's size, known without writing it: sharp edges only add to it.
+        size = proxy.glb_bytes(vertex_count, triangle_count)
+        if size <= max_bytes:
+            glb = GeometryGlb(*world_geometry(mesh, np.array(obj.matrix_world)))
+            if glb.size <= max_bytes:
+                _write(glb, Path(path), name)
+                return _exported(glb, Path(path), vertex_count, triangle_count)
+            size = glb.size
+        if not choice.use_proxy:
+            raise ExportError(
+                f"{name} makes a {size / MEGABYTE:.1f} MB upload, over Rodin's "
+                f"{max_bytes / MEGABYTE:.0f} MB limit: turn on Upload Proxies, or add a "
+                "Decimate modifier or reduce its subdivision levels, then try again"
+            )
+        positions, triangles = world_triangles(mesh, np.array(obj.matrix_world))
+    return PendingProxy(name, positions, triangles, Path(path), int(max_bytes * choice.detail))
+
+
+def proxy_record(model: ExportedModel) -> dict:
+    """What a job keeps of its proxy (on the object and in the history); {} for no proxy."""
+    if not model.is_proxy:
+        return {}
+    return {
+        "triangles": model.triangle_count,
+        "source_triangles": model.source_triangle_count,
+        "mean_deviation": round(model.deviation.mean, 7),
+        "worst_deviation": round(model.deviation.hausdorff, 7),
+    }
 
 
 def export_geometry_glb(
     context, obj, path, *, max_bytes: int = contract.MAX_MODEL_BYTES
 ) -> ExportedModel:
-    """Write ``obj`` alone to ``path`` as a geometry-only GLB in world space. Changes nothing in
-    the scene (in Edit Mode, the edits are synced to the mesh first, as saving does)."""
-    name = _check_exportable(obj)
-    path = Path(path)
+    """Write ``obj`` alone to ``path`` as a geometry-only GLB in world space, refusing it over
+    ``max_bytes``. Changes nothing in the scene (in Edit Mode, the edits are synced to the mesh
+    first, as saving does)."""
+    exported = export_upload(context, obj, path, UploadChoice(use_proxy=False),
+                             max_bytes=max_bytes)  # fmt: skip
+    assert isinstance(exported, ExportedModel)
+    return exported
+
+
+def mesh_counts(mesh) -> tuple[int, int]:
+    """(vertices, triangles) of a mesh, without triangulating it: a face of n corners makes
+    n - 2 triangles."""
+    return len(mesh.vertices), len(mesh.loops) - 2 * len(mesh.polygons)
+
+
+@contextlib.contextmanager
+def _evaluated_mesh(context, obj):
+    """The object's mesh with its modifiers applied (a temporary copy), refused without faces."""
+    name = obj.name
     if obj.mode == "EDIT":
         obj.update_from_editmode()
     evaluated = obj.evaluated_get(context.evaluated_depsgraph_get())
@@ -63,23 +155,22 @@ def export_geometry_glb(
             )
         if not mesh.polygons:
             raise ExportError(f"{name} has no faces: Rodin textures surfaces, so give it faces")
-        geometry = world_geometry(mesh, np.array(obj.matrix_world))
-        vertex_count = len(mesh.vertices)
+        yield mesh
     finally:
         evaluated.to_mesh_clear()
-    glb = GeometryGlb(*geometry)
-    if glb.size > max_bytes:
-        raise ExportError(
-            f"{name} makes a {glb.size / MEGABYTE:.1f} MB upload, over Rodin's "
-            f"{max_bytes / MEGABYTE:.0f} MB limit: add a Decimate modifier or reduce its "
-            "subdivision levels, then try again"
-        )
+
+
+def _write(glb: GeometryGlb, path: Path, name: str) -> None:
     try:
         glb.write(path)
     except OSError as error:
         with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
         raise ExportError(f"Blender could not export {name}: {error}") from error
+
+
+def _exported(glb: GeometryGlb, path: Path, vertex_count: int, source_triangles: int,
+              deviation=None) -> ExportedModel:  # fmt: skip
     low, high = Z_UP_TO_Y_UP.T @ glb.minimum, Z_UP_TO_Y_UP.T @ glb.maximum
     return ExportedModel(
         path=path,
@@ -88,7 +179,25 @@ def export_geometry_glb(
         vertex_count=vertex_count,
         bbox_min=tuple(float(v) for v in np.minimum(low, high)),
         bbox_max=tuple(float(v) for v in np.maximum(low, high)),
+        source_triangle_count=source_triangles,
+        deviation=deviation,
     )
+
+
+def world_triangles(mesh, matrix_world: np.ndarray):
+    """(positions, triangles) of ``mesh`` in world space and glTF's axes, one vertex per mesh
+    vertex (what a proxy is made from: it gets its own normals)."""
+    mesh.calc_loop_triangles()
+    corners = _read(mesh.loop_triangles, "loops", 3, np.int32).ravel()
+    triangles = _read(mesh.attributes[".corner_vert"].data, "value", 1, np.int32)[corners]
+    positions = _read(mesh.attributes["position"].data, "vector", 3, np.float32)
+    linear, translation = matrix_world[:3, :3], matrix_world[:3, 3]
+    positions = positions @ (Z_UP_TO_Y_UP @ linear).T.astype(np.float32)
+    positions += (Z_UP_TO_Y_UP @ translation).astype(np.float32)
+    triangles = triangles.reshape(-1, 3)
+    if np.linalg.det(linear) < 0:
+        triangles = triangles[:, ::-1]
+    return positions, triangles
 
 
 def world_geometry(mesh, matrix_world: np.ndarray):
@@ -137,62 +246,6 @@ def world_geometry(mesh, matrix_world: np.ndarray):
     return positions.astype(np.float32), normals.astype(np.float32), triangles.ravel()
 
 
-class GeometryGlb:
-    """The smallest GLB holding an indexed triangle list with normals, laid out as Blender's
-    exporter lays it out (a buffer view each for positions, normals and indices, which every
-    reader takes), with no names, materials or extras."""
-
-    def __init__(self, positions: np.ndarray, normals: np.ndarray, indices: np.ndarray):
-        count = len(positions)
-        # The largest value of the index type is reserved (primitive restart).
-        wide = count >= np.iinfo(np.uint16).max
-        self.indices = indices.astype(np.uint32 if wide else np.uint16)
-        self.vertices = np.concatenate([positions, normals])
-        # Column by column: numpy's reduction over the first axis of (n, 3) is far slower.
-        self.minimum = np.array([column.min() for column in positions.T])
-        self.maximum = np.array([column.max() for column in positions.T])
-        vertex_bytes, index_bytes = self.vertices.nbytes, self.indices.nbytes
-        self.padding = b"\0" * (-index_bytes % 4)
-        binary_length = vertex_bytes + index_bytes + len(self.padding)
-        gltf = {
-            "asset": {"version": "2.0"},
-            "buffers": [{"byteLength": binary_length}],
-            "bufferViews": [
-                {"buffer": 0, "byteLength": vertex_bytes // 2, "target": ARRAY_BUFFER},
-                {"buffer": 0, "byteOffset": vertex_bytes // 2, "byteLength": vertex_bytes // 2,
-                 "target": ARRAY_BUFFER},
-                {"buffer": 0, "byteOffset": vertex_bytes, "byteLength": index_bytes,
-                 "target": ELEMENT_ARRAY_BUFFER},
-            ],
-            "accessors": [
-                {"bufferView": 0, "componentType": FLOAT, "count": count, "type": "VEC3",
-                 "min": _shortest(self.minimum), "max": _shortest(self.maximum)},
-                {"bufferView": 1, "componentType": FLOAT, "count": count, "type": "VEC3"},
-                {"bufferView": 2, "componentType": UNSIGNED_INT if wide else UNSIGNED_SHORT,
-                 "count": len(self.indices), "type": "SCALAR"},
-            ],
-            "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "NORMAL": 1},
-                                        "indices": 2}]}],
-            "nodes": [{"mesh": 0}],
-            "scenes": [{"nodes": [0]}],
-            "scene": 0,
-        }  # fmt: skip
-        text = json.dumps(gltf, separators=(",", ":")).encode()
-        self.json = text + b" " * (-len(text) % 4)
-        self.size = 12 + 8 + len(self.json) + 8 + binary_length
-
-    def write(self, path: Path):
-        with path.open("wb") as file:
-            file.write(struct.pack("<III", GLB_MAGIC, GLB_VERSION, self.size))
-            file.write(struct.pack("<II", len(self.json), JSON_CHUNK))
-            file.write(self.json)
-            binary_length = self.vertices.nbytes + self.indices.nbytes + len(self.padding)
-            file.write(struct.pack("<II", binary_length, BINARY_CHUNK))
-            file.write(self.vertices.data)
-            file.write(self.indices.data)
-            file.write(self.padding)
-
-
 def _check_exportable(obj) -> str:
     """The object's name, or an ExportError saying why it cannot be sent."""
     try:
@@ -225,8 +278,3 @@ def _read(collection, attribute: str, width: int, dtype) -> np.ndarray:
     values = np.empty(len(collection) * width, dtype=dtype)
     collection.foreach_get(attribute, values)
     return values.reshape(-1, width) if width > 1 else values
-
-
-def _shortest(values: np.ndarray) -> list[float]:
-    """Each float32 value in the fewest digits that read back as the same float32."""
-    return [float(np.format_float_positional(value, unique=True)) for value in values]

@@ -102,6 +102,34 @@ def apply_choice_properties(**options) -> dict:
 
 
 APPLY_CHOICES = tuple(apply_choice_properties())
+MIN_PROXY_DETAIL = 10
+
+
+def upload_choice_properties(*, clamped: bool, **options) -> dict:
+    """How a mesh over Rodin's size limit is sent, as the panel and the generate operator
+    declare it (the operator's detail is checked, not clamped)."""
+    return {
+        "use_proxy": bpy.props.BoolProperty(
+            name="Upload Proxies",
+            description="Send a mesh over Rodin's 10 MB limit as a simplified copy (your mesh "
+            "is not changed), whose result Apply to Original bakes onto it; off, such a mesh "
+            "is refused",
+            default=True,
+            **options,
+        ),
+        "proxy_detail": bpy.props.IntProperty(
+            name="Proxy Detail",
+            description="How much of Rodin's 10 MB limit a proxy may fill: less is a coarser, "
+            "faster upload",
+            default=100,
+            subtype="PERCENTAGE",
+            **limits(clamped, MIN_PROXY_DETAIL, 100),
+            **options,
+        ),
+    }
+
+
+UPLOAD_CHOICES = tuple(upload_choice_properties(clamped=True))
 
 
 def declaring(properties: dict):
@@ -121,7 +149,11 @@ def texture_properties(*, clamped: bool, **options) -> dict:
     }
 
 
-@declaring(texture_properties(clamped=True) | apply_choice_properties())
+@declaring(
+    texture_properties(clamped=True)
+    | apply_choice_properties()
+    | upload_choice_properties(clamped=True)
+)
 class RodinTextureSettings(bpy.types.PropertyGroup):
     """What the next Generate sends and how its result is applied: the panel's settings,
     saved with the scene."""
@@ -175,6 +207,9 @@ class RodinTextureJob(bpy.types.PropertyGroup):
         name="Variants", description="The tasks made together with this one, to choose from"
     )
     source_object: bpy.props.PointerProperty(name="Source", type=bpy.types.Object)
+    proxy_json: bpy.props.StringProperty(
+        name="Upload Proxy", description="The simplified copy sent in the mesh's place, if any"
+    )
 
     @property
     def phase(self) -> Phase:
@@ -192,6 +227,12 @@ class RodinTextureJob(bpy.types.PropertyGroup):
     @property
     def settings(self) -> dict:
         return json.loads(self.settings_json) if self.settings_json else {}
+
+    @property
+    def proxy(self) -> dict:
+        """What was sent in the mesh's place ({} if the mesh itself was): triangle counts and
+        deviation (see ``export.proxy_record``)."""
+        return json.loads(self.proxy_json) if self.proxy_json else {}
 
     def forget(self):
         """Back to no job, as a new object has."""

@@ -398,10 +398,33 @@ ZH_HANS: dict[str, str] = {
         "{0} 在修改器作用后没有面：Rodin 只为表面生成贴图，请为它添加面，或关闭删除面的修改器"
     ),
     "Blender could not export {0}: {1}": "Blender 无法导出 {0}：{1}",
-    "{0} makes a {1} MB upload, over Rodin's {2} MB limit: add a Decimate modifier or "
-    "reduce its subdivision levels, then try again": (
+    "{0} makes a {1} MB upload, over Rodin's {2} MB limit: turn on Upload Proxies, or add a "
+    "Decimate modifier or reduce its subdivision levels, then try again": (
         "{0} 的上传文件为 {1} MB，超过 Rodin 的 {2} MB 上限："
-        "请添加“精简”修改器或降低细分级别，然后重试"
+        "请开启“上传代理”，或添加“精简”修改器、降低细分级别，然后重试"
+    ),
+    "{0} is over Rodin's limit and cannot be sent as a proxy: {1}. Remesh it (Remesh or "
+    "Decimate modifier), then try again": (
+        "{0} 超过 Rodin 的上限，也无法以代理网格发送：{1}。"
+        "请先重构网格（“重构网格”或“精简”修改器），然后重试"
+    ),
+    "Upload Proxies": "上传代理",
+    "Send a mesh over Rodin's 10 MB limit as a simplified copy (your mesh is not changed), "
+    "whose result Apply to Original bakes onto it; off, such a mesh is refused": (
+        "将超过 Rodin 10 MB 上限的网格以简化副本发送（不改动您的网格），"
+        "其结果由“应用到原物体”烘焙回原网格；关闭时，这样的网格会被拒绝"
+    ),
+    "Proxy Detail": "代理精度",
+    "How much of Rodin's 10 MB limit a proxy may fill: less is a coarser, faster upload": (
+        "代理网格可占用 Rodin 10 MB 上限的比例：越小越粗糙，上传越快"
+    ),
+    "Upload Proxy": "上传代理网格",
+    "The simplified copy sent in the mesh's place, if any": "代替网格发送的简化副本（如有）",
+    "it has no surface to simplify": "它没有可简化的表面",
+    "no proxy of it fits the limit": "没有能放进上限的代理网格",
+    "the proxy that fits would lose or move {0} of its surface out of the bake's reach "
+    "(scattered or very fine parts simplify badly)": (
+        "能放进上限的代理网格会让 {0} 的表面丢失或偏离到烘焙范围之外（零散或极细的部分难以简化）"
     ),
     "The object to texture no longer exists: select a mesh": (
         "要生成贴图的物体已不存在：请选择一个网格"

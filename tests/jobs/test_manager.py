@@ -256,7 +256,7 @@ def test_the_client_and_job_layers_and_the_batch_bookkeeping_never_import_bpy():
     code = (
         "import sys, rodin_texture_addon.rodin, rodin_texture_addon.jobs;"
         "import rodin_texture_addon.batch.plan, rodin_texture_addon.batch.journal;"
-        "import rodin_texture_addon.jobs.ledger;"
+        "import rodin_texture_addon.jobs.ledger, rodin_texture_addon.geometry.proxy;"
         "assert 'bpy' not in sys.modules, 'bpy imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
