@@ -9,6 +9,7 @@ from pathlib import Path
 
 import bpy
 
+from ..blender.export import MIN_PROXY_DETAIL, UploadChoice
 from ..jobs import PollSchedule
 from ..rodin import ClientSettings, TextureRequest, contract
 from ..rodin.errors import InvalidInput
@@ -35,6 +36,21 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         help="JSON or CSV: asset ([folder/]file.ext::Object, [folder/]file.ext or Object), image",
     )
     add_texture_settings(parser.add_argument_group("texture settings (default: the service's)"))
+    upload = parser.add_argument_group("meshes over Rodin's 10 MB limit")
+    upload.add_argument(
+        "--upload-proxies",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="send such a mesh as a simplified proxy, whose textured copy is the result "
+        "(default); --no-upload-proxies refuses it",
+    )
+    upload.add_argument(
+        "--proxy-detail",
+        type=int,
+        default=100,
+        metavar="PERCENT",
+        help=f"how much of the limit a proxy may fill, {MIN_PROXY_DETAIL} to 100 (default 100)",
+    )
     output = parser.add_argument_group("output")
     output.add_argument("--write", choices=["glb", "blend", "both"], default="glb")
     output.add_argument(
@@ -84,6 +100,8 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     for name in positive:
         if getattr(arguments, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be greater than 0")
+    if not MIN_PROXY_DETAIL <= arguments.proxy_detail <= 100:
+        parser.error(f"--proxy-detail must be from {MIN_PROXY_DETAIL} to 100")
     if arguments.max_in_flight is not None and arguments.max_in_flight < 1:
         parser.error("--max-in-flight must be at least 1")
     return arguments
@@ -141,6 +159,7 @@ def batch_settings(arguments: argparse.Namespace) -> run.BatchSettings:
         write_glb=arguments.write in ("glb", "both"),
         write_blend=arguments.write in ("blend", "both"),
         replace=arguments.replace,
+        upload=UploadChoice(arguments.upload_proxies, arguments.proxy_detail / 100),
         requests_per_minute=arguments.requests_per_minute,
         budget_window=arguments.budget_window,
         max_in_flight=arguments.max_in_flight,

@@ -66,6 +66,7 @@ class BatchSettings:
     write_glb: bool = True
     write_blend: bool = False
     replace: bool = False
+    upload: export.UploadChoice = field(default_factory=export.UploadChoice)
     requests_per_minute: float = 120.0
     budget_window: float = 60.0
     max_in_flight: int | None = None
@@ -96,6 +97,7 @@ class Asset:
     outputs: list[Path] = field(default_factory=list)
     model_path: str = ""
     outcome: Outcome | None = None
+    proxy: dict = field(default_factory=dict)  # the simplified copy sent, if one was
 
     @property
     def label(self) -> str:
@@ -188,9 +190,19 @@ def _prepare(
             continue
         asset.upload_folder = Path(tempfile.mkdtemp(dir=uploads))
         try:
-            exported = export.export_geometry_glb(
-                bpy.context, bpy.data.objects[object_name], asset.upload_folder / "model.glb"
+            exported = export.export_upload(
+                bpy.context,
+                bpy.data.objects[object_name],
+                asset.upload_folder / "model.glb",
+                settings.upload,
             )
+            if isinstance(exported, export.PendingProxy):
+                if settings.replace:
+                    raise export.ExportError(
+                        f"{object_name} would be sent as a simplified proxy, which --replace "
+                        "would put in place of the mesh: leave --replace out"
+                    )
+                exported = exported.build()
         except export.ExportError as error:
             shutil.rmtree(asset.upload_folder, ignore_errors=True)
             asset.finish(Status.FAILED, str(error))
@@ -200,7 +212,7 @@ def _prepare(
             request.validate()
         except InvalidInput as error:
             raise BatchInputError(f"{asset.label}: {error}") from None
-        asset.request = request
+        asset.request, asset.proxy = request, export.proxy_record(exported)
         asset.input_hash = input_hash(
             exported.path.read_bytes(), image.read_bytes(), request.form_fields()
         )
@@ -287,7 +299,8 @@ class _Batch:
             self.journal.expect(
                 asset.name, asset.input_hash, asset.request.form_fields(), asset.label
             )
-            self.history.expect(asset.name, settings=asset.request.form_fields(), **where)
+            proxy = {"proxy": asset.proxy} if asset.proxy else {}
+            self.history.expect(asset.name, settings=asset.request.form_fields(), **where, **proxy)
             self.manager.submit(
                 asset.name, self.client, asset.request, self.results, asset.upload_folder
             )  # the manager removes the upload's folder once it is sent
@@ -387,6 +400,7 @@ class _Batch:
                     bpy.data.objects[asset.object_name],
                     Path(asset.model_path),
                     replace=self.settings.replace,
+                    suffix="_rodin_proxy" if asset.proxy else "_rodin",
                 )
                 if self.settings.write_glb:
                     write_textured_glb(result, asset.outputs[0])

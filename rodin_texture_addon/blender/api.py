@@ -13,7 +13,7 @@ import bpy
 from ..rodin import TextureRequest
 from ..rodin.texture_settings import SETTING_NAMES
 from . import bake, errors, following, images, preferences, pump, results
-from .properties import APPLY_CHOICES, MAX_VARIANTS
+from .properties import APPLY_CHOICES, MAX_VARIANTS, UPLOAD_CHOICES
 
 
 class TextureError(RuntimeError):
@@ -24,12 +24,20 @@ class TextureError(RuntimeError):
 def start(context, objects, reference, *, apply: bool | None = None, **given) -> list[str]:
     """Start one task per object from ``reference`` (an image file's path, or a Blender image),
     or ``variants`` tasks with other seeds to choose from; each texture setting
-    (``SETTING_NAMES``), each of ``APPLY_CHOICES`` and ``variants`` not given, or None, is the
-    panel's (the seed too: a new one per task when the panel's is random). Returns the
-    job ids, one per object and variant (an object given twice is one task). All or nothing:
-    a bad input refuses every object. Results are applied when they arrive if ``apply`` says
-    so (None: as the preferences say)."""
-    unknown = set(given) - {*SETTING_NAMES, *APPLY_CHOICES, "variants"}
+    (``SETTING_NAMES``), each of ``APPLY_CHOICES`` and ``UPLOAD_CHOICES`` (``use_proxy``,
+    ``proxy_detail``: a mesh over Rodin's limit is sent as a simplified proxy) and
+    ``variants`` not given, or None, is the panel's (the seed too: a new one per task when the
+    panel's is random). Returns the job ids, one per object and variant (an object given twice
+    is one task). All or nothing: a bad input refuses every object. Results are applied when
+    they arrive if ``apply`` says so (None: as the preferences say). Waits while proxies are
+    built (a few seconds a million triangles)."""
+    return prepare(context, objects, reference, **given).start(context, apply)
+
+
+def prepare(context, objects, reference, **given) -> following.Generation:
+    """``start`` up to the building of proxies, which the returned generation does next
+    (``build_proxies``: on any thread), before its ``submit`` (on the main thread)."""
+    unknown = set(given) - {*SETTING_NAMES, *APPLY_CHOICES, *UPLOAD_CHOICES, "variants"}
     if unknown:
         raise TypeError(f"unknown parameters: {', '.join(sorted(unknown))}")
     if isinstance(reference, str | Path) and not str(reference).strip():
@@ -60,6 +68,7 @@ def start(context, objects, reference, *, apply: bool | None = None, **given) ->
         raise errors.UserError(
             f"variants: must be a whole number from 1 to {MAX_VARIANTS}, not {variants!r}"
         )
+    upload = following.chosen_upload(context, *(given.get(name) for name in UPLOAD_CHOICES))
     # Each job copies the image into its own upload folder; a copy made here is removed at once.
     with tempfile.TemporaryDirectory(dir=preferences.user_folder("uploads")) as scratch:
         if isinstance(reference, str | Path):
@@ -67,8 +76,8 @@ def start(context, objects, reference, *, apply: bool | None = None, **given) ->
         else:
             path = images.upload_path(reference, Path(scratch))
         template = TextureRequest(image_path=path, model_path=Path(), **fields)
-        return following.start_generation(
-            context, objects, template, seeds, (mode, bake_options), variants, apply
+        return following.Generation.prepare(
+            context, objects, template, seeds, (mode, bake_options), variants, upload
         )
 
 
@@ -77,7 +86,8 @@ def texture_objects(objects, image_path, *, timeout=None, **settings) -> list[bp
     mesh), wait for the results and apply them. The keywords are those the
     ``rodin_texture.generate`` operator takes: a texture setting (``prompt``, ``seed``,
     ``material``, ``resolution``, ``reference_scale``: every name of ``SETTING_NAMES``) or how
-    to apply (``APPLY_CHOICES``); each one left out is the panel's. ``timeout`` (seconds) stops
+    to apply (``APPLY_CHOICES``) or send meshes over Rodin's limit (``UPLOAD_CHOICES``);
+    each one left out is the panel's. ``timeout`` (seconds) stops
     the waiting, not the jobs.
 
     Returns, for each object (once, if it is given twice), the object that shows its result

@@ -3,7 +3,9 @@ say what to do. Asking never starts the session."""
 
 import bpy
 
+from ..geometry import proxy
 from ..jobs import Phase
+from ..rodin import contract
 from . import bake_job, export, preferences, session
 from .errors import UserError
 from .properties import UNFINISHED
@@ -58,3 +60,24 @@ def why_not_cleared(obj) -> str:
     if state.phase is Phase.UPLOADING and session.is_following(state.job_id):
         return UPLOAD_NOT_CONFIRMED
     return ""
+
+
+def refuse_replacing_with_proxy(name: str, mode: str) -> None:
+    """Replace Mesh would swap a mesh sent as a proxy for the simplified proxy: refused."""
+    if mode == "REPLACE":
+        raise UserError(
+            f"{name} is sent as a simplified proxy: Replace Mesh would put the proxy in place "
+            "of your mesh. Choose Apply to Original (baked onto your mesh) or New Object"
+        )
+
+
+def over_the_limit(context, meshes) -> list[tuple[str, int]]:
+    """(name, triangles) of each mesh whose upload would pass Rodin's limit, from its evaluated
+    counts (no export: the panel asks as it draws)."""
+    depsgraph = context.evaluated_depsgraph_get()
+    over = []
+    for obj in meshes:
+        vertices, triangles = export.mesh_counts(obj.evaluated_get(depsgraph).data)
+        if proxy.glb_bytes(vertices, triangles) > contract.MAX_MODEL_BYTES:
+            over.append((obj.name, triangles))
+    return over

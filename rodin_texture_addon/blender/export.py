@@ -47,6 +47,9 @@ class ExportedModel:
         return self.deviation is not None
 
 
+MIN_PROXY_DETAIL = 10  # percent of the limit: a coarser proxy would hardly stand for a mesh
+
+
 @dataclass(frozen=True)
 class UploadChoice:
     """What to do with a mesh over the limit: send a proxy filling ``detail`` (a share) of the

@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
@@ -30,74 +31,219 @@ def start_generation(
     apply_choice=None,
     variants: int = 1,
     apply: bool | None = None,
+    upload_choice: export.UploadChoice | None = None,
 ) -> list[str]:
     """Export each object and submit one task per object, or ``variants`` tasks of it with
     other seeds to choose from (the first is the object's job; the others are downloaded beside
-    it, into the history). All or nothing: a bad input refuses the whole batch before anything
-    is sent or any object is changed. Results are applied when they arrive if ``apply`` says so
-    (None: as the preferences say), as ``apply_choice`` (mode, bake options) says (None: the
-    panel's, then)."""
-    runtime = session.get()
-    client = runtime.client(context)
-    folder = results_folder(context)
-    for obj in objects:
-        state = obj.rodin_texture
-        bake_job.refuse_if_baking(obj)
-        if state.job_id and runtime.manager.is_running(state.job_id):
-            raise UserError(f"{obj.name} already has a texture job running")
-        if state.phase in UNFINISHED and state.task_uuid:
-            raise UserError(f"{obj.name} has an unfinished task: resume it or clear it first")
-    uploads, staged, image = [], [], None
-    try:
-        for obj, seed in zip(objects, seeds, strict=True):
-            model = None
-            for variant in range(variants):
-                uploads.append(Path(tempfile.mkdtemp(dir=preferences.user_folder("uploads"))))
-                if model is None:
-                    model = export.export_geometry_glb(context, obj, uploads[-1] / "model.glb").path
-                if variant:  # the same geometry: linked, not exported again
-                    model = _stage(model, uploads[-1] / "model", staged_before=model)
-                image = _stage(Path(template.image_path), uploads[-1] / "reference", image)
-                request = dataclasses.replace(
-                    template,
-                    image_path=image,
-                    model_path=model,
-                    seed=variant_seed(seed, variant),
-                )
-                request.validate()
-                staged.append((obj, variant, request, uploads[-1]))
-    except BaseException as error:
-        for upload in uploads:
-            shutil.rmtree(upload, ignore_errors=True)
-        if isinstance(error, export.ExportError | RodinError | UserError):
-            raise UserError(str(error)) from None
-        raise
-    job_ids, groups = [], {obj.name: uuid.uuid4().hex if variants > 1 else "" for obj in objects}
-    for obj, variant, request, upload_folder in staged:
-        job_id = uuid.uuid4().hex
-        group = groups[obj.name]
-        if variant == 0:
-            state = obj.rodin_texture
-            state.job_id, state.owner = job_id, obj.name
-            state.write(JobSnapshot(job_id, Phase.UPLOADING, message="Uploading"))
-            state.settings_json = settings_json(request)
-            state.result_folder = str(folder)
-            state.variant_group = group
-            applies = applies_when_done(context) if apply is None else apply
-            runtime.follow(job_id, obj, apply=applies, apply_choice=apply_choice)
-        else:
-            runtime.variant_jobs.add(job_id)  # no object of its own: only the history shows it
-        runtime.ledger_writer.expect(
-            job_id,
-            object_name=obj.name,
-            file_path=bpy.data.filepath,
-            settings=request.form_fields(),
-            **({"group": group, "variant": variant} if group else {}),
+    it, into the history); a mesh over the limit is sent as ``upload_choice`` says (None: the
+    panel's). All or
+    nothing: a bad input refuses the whole batch before anything is sent or any object is
+    changed. Results are applied when they arrive if ``apply`` says so (None: as the
+    preferences say), as ``apply_choice`` (mode, bake options) says (None: the panel's, then).
+    Waits for the proxies to be built: the window's operator builds them on a thread."""
+    upload_choice = upload_choice or chosen_upload(context)
+    generation = Generation.prepare(
+        context, objects, template, seeds, apply_choice, variants, upload_choice
+    )
+    return generation.start(context, apply)
+
+
+@dataclass
+class _Model:
+    """An object's upload: an ExportedModel, or a PendingProxy until it is built."""
+
+    exported: "export.ExportedModel | export.PendingProxy"
+    group: str = ""  # the variants' group, if the object has several tasks
+
+
+@dataclass
+class _Upload:
+    """One task to submit: its object, which of its variants, its model, request and folder."""
+
+    obj: bpy.types.Object
+    variant: int
+    model: _Model
+    request: TextureRequest
+    folder: Path
+
+    def __post_init__(self):
+        self.pointer = self.obj.as_pointer()  # still known once the object is deleted
+
+
+class Generation:
+    """A start made ready on the main thread (every object exported or read for its proxy,
+    the image staged, the settings checked), then ``build_proxies`` (no bpy: a worker thread
+    may run it), then ``submit`` on the main thread. A failure at any step removes every
+    upload and submits nothing."""
+
+    building: set[int] = set()  # the objects of generations not yet submitted nor discarded
+
+    def __init__(self, uploads: list[_Upload], apply_choice):
+        self.uploads = uploads
+        self.models = list({id(upload.model): upload.model for upload in uploads}.values())
+        self.apply_choice = apply_choice
+        self.error = ""
+
+    @classmethod
+    def prepare(
+        cls, context, objects, template, seeds, apply_choice, variants, upload_choice
+    ) -> "Generation":
+        session.get().client(context), results_folder(context)  # refused before any export
+        for obj in objects:
+            _refuse_if_busy(obj)
+            if obj.as_pointer() in cls.building:
+                raise UserError(f"{obj.name}'s upload proxy is being built: wait for its submit")
+        uploads, image = [], None
+        try:
+            for obj, seed in zip(objects, seeds, strict=True):
+                model = _Model(None, uuid.uuid4().hex if variants > 1 else "")
+                folders = [new_upload_folder() for _ in range(variants)]
+                uploads += [_Upload(obj, 0, model, template, folder) for folder in folders]
+                model_path = folders[0] / "model.glb"
+                model.exported = export.export_upload(context, obj, model_path, upload_choice)
+                for variant, upload in enumerate(uploads[-variants:]):
+                    image = _stage(Path(template.image_path), upload.folder / "reference", image)
+                    upload.variant = variant
+                    upload.request = dataclasses.replace(
+                        template, image_path=image, model_path=model_path,
+                        seed=variant_seed(seed, variant),
+                    )  # fmt: skip
+                    upload.request.check_settings()
+                if isinstance(model.exported, export.PendingProxy):
+                    checks.refuse_replacing_with_proxy(obj.name, _apply_mode(context, apply_choice))
+        except BaseException as error:
+            _remove(uploads)
+            if isinstance(error, export.ExportError | RodinError | UserError):
+                raise UserError(str(error)) from None
+            raise
+        cls.building.update(obj.as_pointer() for obj in objects)
+        return cls(uploads, apply_choice)
+
+    @property
+    def pending_proxies(self) -> list[export.PendingProxy]:
+        return [m.exported for m in self.models if isinstance(m.exported, export.PendingProxy)]
+
+    def build_proxies(self) -> None:
+        """Build each pending proxy; the first failure is kept in ``error`` for ``submit``."""
+        for model in self.models:
+            if isinstance(model.exported, export.PendingProxy) and not self.error:
+                try:
+                    model.exported = model.exported.build()
+                except export.ExportError as error:
+                    self.error = str(error)
+
+    def start(self, context, apply: bool | None = None) -> list[str]:
+        """Build the proxies here and now, then submit."""
+        self.build_proxies()
+        return self.submit(context, apply)
+
+    def discard(self) -> None:
+        """Remove every upload: nothing of this start is submitted."""
+        _remove(self.uploads)
+        self._done()
+
+    def _done(self) -> None:
+        Generation.building.difference_update(upload.pointer for upload in self.uploads)
+        self.uploads = []
+
+    def submit(self, context, apply: bool | None = None) -> list[str]:
+        """Submit every task (the objects checked again: they may have changed meanwhile)."""
+        try:
+            if self.error:
+                raise UserError(self.error)
+            client, folder = session.get().client(context), results_folder(context)
+            for upload in self.uploads:
+                _refuse_if_busy(upload.obj)
+                model = upload.model.exported.path
+                if upload.variant:  # the same geometry: linked, not exported again
+                    upload.request.model_path = _stage(
+                        model, upload.folder / "model", staged_before=model
+                    )
+                upload.request.validate()
+        except BaseException as error:
+            self.discard()
+            if isinstance(error, RodinError | UserError | ReferenceError):
+                raise UserError(_gone(error)) from None
+            raise
+        return self._send(context, client, folder, apply)
+
+    def _send(self, context, client, folder, apply) -> list[str]:
+        runtime = session.get()
+        job_ids = []
+        for upload in self.uploads:
+            obj, request, job_id = upload.obj, upload.request, uuid.uuid4().hex
+            group = upload.model.group
+            proxy = export.proxy_record(upload.model.exported)
+            if upload.variant == 0:
+                state = obj.rodin_texture
+                state.job_id, state.owner = job_id, obj.name
+                state.write(JobSnapshot(job_id, Phase.UPLOADING, message="Uploading"))
+                state.settings_json = settings_json(request)
+                state.result_folder = str(folder)
+                state.variant_group = group
+                state.proxy_json = json.dumps(proxy) if proxy else ""
+                applies = applies_when_done(context) if apply is None else apply
+                runtime.follow(job_id, obj, apply=applies, apply_choice=self.apply_choice)
+            else:
+                runtime.variant_jobs.add(job_id)  # no object of its own: only the history
+            runtime.ledger_writer.expect(
+                job_id,
+                object_name=obj.name,
+                file_path=bpy.data.filepath,
+                settings=request.form_fields(),
+                **({"group": group, "variant": upload.variant} if group else {}),
+                **({"proxy": proxy} if proxy else {}),
+            )
+            runtime.manager.submit(job_id, client, request, folder, cleanup=upload.folder)
+            job_ids.append(job_id)
+        self._done()
+        pump.ensure_pump()
+        return job_ids
+
+
+def chosen_upload(context, use_proxy=None, proxy_detail=None) -> export.UploadChoice:
+    """How meshes over the limit are sent: each value given (not None), else the panel's."""
+    settings = context.scene.rodin_texture_settings
+    use_proxy = settings.use_proxy if use_proxy is None else use_proxy
+    detail = settings.proxy_detail if proxy_detail is None else proxy_detail
+    if not isinstance(use_proxy, bool):
+        raise UserError(f"use_proxy: must be True or False, not {use_proxy!r}")
+    whole = isinstance(detail, int) and not isinstance(detail, bool)
+    lowest = export.MIN_PROXY_DETAIL
+    if not whole or not lowest <= detail <= 100:
+        raise UserError(
+            f"proxy_detail: must be a whole number from {lowest} to 100, not {detail!r}"
         )
-        runtime.manager.submit(job_id, client, request, folder, cleanup=upload_folder)
-        job_ids.append(job_id)
-    pump.ensure_pump()
-    return job_ids
+    return export.UploadChoice(use_proxy, detail / 100)
+
+
+def _refuse_if_busy(obj) -> None:
+    runtime = session.get()
+    state = obj.rodin_texture
+    bake_job.refuse_if_baking(obj)
+    if state.job_id and runtime.manager.is_running(state.job_id):
+        raise UserError(f"{obj.name} already has a texture job running")
+    if state.phase in UNFINISHED and state.task_uuid:
+        raise UserError(f"{obj.name} has an unfinished task: resume it or clear it first")
+
+
+def _gone(error: BaseException) -> str:
+    if isinstance(error, ReferenceError):
+        return "An object to texture was deleted meanwhile: nothing was submitted"
+    return str(error)
+
+
+def _apply_mode(context, apply_choice) -> str:
+    return apply_choice[0] if apply_choice else context.scene.rodin_texture_settings.apply_mode
+
+
+def new_upload_folder() -> Path:
+    return Path(tempfile.mkdtemp(dir=preferences.user_folder("uploads")))
+
+
+def _remove(uploads: list[_Upload]) -> None:
+    for upload in uploads:
+        shutil.rmtree(upload.folder, ignore_errors=True)
 
 
 def variant_seed(seed, variant: int):

@@ -4,6 +4,7 @@ In background mode (``blender -b``, the ``bpy`` module) timers never run, so the
 start network work there also wait for it, pumping on the main thread, and return when done.
 """
 
+import threading
 from pathlib import Path
 
 import bpy
@@ -30,9 +31,11 @@ from . import (
 )
 from .properties import (
     APPLY_CHOICES,
+    UPLOAD_CHOICES,
     apply_choice_properties,
     declaring,
     texture_properties,
+    upload_choice_properties,
     variants_property,
 )
 
@@ -125,7 +128,10 @@ class _ChoosesHowToApply:
         return results.how_to_apply(context, **self.given(APPLY_CHOICES))
 
 
-@declaring(texture_properties(clamped=False, options=SKIP))
+@declaring(
+    texture_properties(clamped=False, options=SKIP)
+    | upload_choice_properties(clamped=False, options=SKIP)
+)
 class RODIN_TEXTURE_OT_generate(
     _ChoosesHowToApply, _NeedsService, _ReportsUserErrors, bpy.types.Operator
 ):
@@ -146,8 +152,31 @@ class RODIN_TEXTURE_OT_generate(
             reference = self.image_path
         else:
             reference = context.scene.rodin_texture_settings.image
-        given = self.given((*SETTING_NAMES, *APPLY_CHOICES, "variants"))
-        job_ids = api.start(context, objects, reference, **given)
+        given = self.given((*SETTING_NAMES, *APPLY_CHOICES, *UPLOAD_CHOICES, "variants"))
+        generation = api.prepare(context, objects, reference, **given)
+        if bpy.app.background or not generation.pending_proxies:
+            return self.submitted(generation.start(context))
+        # A proxy takes seconds to build: on a thread, while the window goes on.
+        self._generation = generation
+        self._builder = threading.Thread(target=generation.build_proxies, daemon=True)
+        self._builder.start()
+        names = ", ".join(pending.name for pending in generation.pending_proxies)
+        self.report({"INFO"}, translations.rpt(f"Building the upload proxy of {names}"))
+        self._timer = context.window_manager.event_timer_add(0.1, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type != "TIMER" or self._builder.is_alive():
+            return {"PASS_THROUGH"}
+        context.window_manager.event_timer_remove(self._timer)
+        try:
+            return self.submitted(self._generation.submit(context))
+        except errors.USER_FACING_ERRORS as error:
+            self.report({"ERROR"}, translations.rpt(str(error)))
+            return {"CANCELLED"}
+
+    def submitted(self, job_ids):
         cost = contract.CREDITS_PER_TASK * len(job_ids)
         self.report(
             {"INFO"},

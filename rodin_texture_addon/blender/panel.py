@@ -7,6 +7,7 @@ from pathlib import Path
 import blf
 import bpy
 
+from ..geometry import proxy
 from ..jobs import Phase
 from ..rodin import contract
 from ..rodin.texture_settings import TEXTURE_SETTINGS
@@ -122,6 +123,8 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
             label(layout, context, translations.iface(reason), icon="ERROR")
             if preferences.key_problem(context):  # no key, or one that cannot work
                 layout.operator(RODIN_TEXTURE_OT_open_preferences.bl_idname, icon="PREFERENCES")
+        else:
+            draw_upload_plan(layout, context, meshes, settings)
         if any(checks.why_not_followed(context, obj) for obj in following.unfinished_objects()):
             layout.operator(RODIN_TEXTURE_OT_resume.bl_idname, icon="PLAY")
         lost = len(history.to_recover())
@@ -153,6 +156,55 @@ class RODIN_TEXTURE_PT_advanced(_RodinPanel, bpy.types.Panel):
             layout.prop(settings, "bake_size")
             layout.prop(settings, "bake_material")
             layout.prop(settings, "unwrap_missing_uvs")
+        layout.prop(settings, "use_proxy")
+        row = layout.row()
+        row.enabled = settings.use_proxy
+        row.prop(settings, "proxy_detail")
+
+
+def draw_upload_plan(layout, context, meshes, settings) -> None:
+    """What happens to each selected mesh over Rodin's limit, said before anything is spent."""
+    over = checks.over_the_limit(context, meshes)
+    if not over:
+        return
+    box = layout.box()
+    if not settings.use_proxy:
+        for name, triangles in over:
+            count = count_text(triangles)
+            text = f"{name}: {count} triangles, over Rodin's 10 MB: turn on Upload Proxies"
+            label(box, context, translations.iface(text), icon="ERROR")
+        return
+    limit = contract.MAX_MODEL_BYTES * settings.proxy_detail / 100
+    size = count_text(proxy.likely_triangles(limit))
+    for name, triangles in over:
+        text = f"{name}: {count_text(triangles)} triangles, sent as a {size} triangle proxy"
+        label(box, context, translations.iface(text), icon="MOD_DECIM")
+    then = {
+        "ORIGINAL": ("Its textures are baked back onto your mesh", "INFO"),
+        "NEW_OBJECT": ("The result is the textured proxy, beside your mesh", "INFO"),
+        "REPLACE": ("Replace Mesh cannot take a proxy: choose Apply to Original", "ERROR"),
+    }
+    text, icon = then[settings.apply_mode]
+    label(box, context, translations.iface(text), icon=icon)
+
+
+def draw_proxy(layout, context, record: dict) -> None:
+    """What a job sent in its mesh's place, and how far from the mesh it strays."""
+    sent, whole = count_text(record["triangles"]), count_text(record["source_triangles"])
+    text = translations.iface(f"Sent as a {sent} triangle proxy of {whole}")
+    label(layout, context, text, icon="MOD_DECIM")
+    mean, worst = record["mean_deviation"], record["worst_deviation"]
+    text = f"Deviation: mean {mean:.3%}, at most {worst:.2%} of its size"
+    label(layout, context, translations.iface(text), icon="BLANK1")
+
+
+def count_text(count: int) -> str:
+    """A count as a person reads it at a glance: 950, 390 k, 1.8 M."""
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f} M"
+    if count >= 10_000:
+        return f"{round(count / 10_000) * 10} k"
+    return f"{count:,}"
 
 
 class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
@@ -188,6 +240,8 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
         message = translations.iface(state.message)
         if state.message and phase is not Phase.FAILED and message.lower() not in status.lower():
             label(layout, context, message)
+        if state.proxy:
+            draw_proxy(layout, context, state.proxy)
         baking = bake_job.running(obj)
         if baking is not None:
             draw_bake(layout, context, baking)

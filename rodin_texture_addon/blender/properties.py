@@ -13,6 +13,7 @@ import bpy
 from ..jobs import JobSnapshot, Phase
 from ..rodin import contract
 from ..rodin.texture_settings import TEXTURE_SETTINGS, TextureSetting
+from .export import MIN_PROXY_DETAIL
 
 STATUS_ITEMS = [(phase.value, phase.value.title(), "") for phase in Phase]
 APPLY_MODE_ITEMS = [
@@ -102,7 +103,6 @@ def apply_choice_properties(**options) -> dict:
 
 
 APPLY_CHOICES = tuple(apply_choice_properties())
-MIN_PROXY_DETAIL = 10
 
 
 def upload_choice_properties(*, clamped: bool, **options) -> dict:

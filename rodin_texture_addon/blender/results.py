@@ -7,7 +7,7 @@ from pathlib import Path
 import bpy
 
 from ..rodin import contract
-from . import apply, bake, bake_job, errors, session, timers, translations
+from . import apply, bake, bake_job, checks, errors, session, timers, translations
 from .errors import UserError
 from .properties import APPLY_MODE_ITEMS, BAKE_MATERIAL_ITEMS, BAKE_SIZE_ITEMS
 from .screen import redraw_sidebars
@@ -95,6 +95,8 @@ def apply_job(
     panel_mode, panel_options = how_to_apply(context)
     mode = mode or panel_mode
     model = Path(state.model_path)
+    if state.proxy:
+        checks.refuse_replacing_with_proxy(obj.name, mode)
     if mode == "ORIGINAL":
         material = state.settings.get("material", contract.Material.PBR)
         options = bake_options or panel_options
@@ -105,7 +107,12 @@ def apply_job(
             session.note_applied(obj)
         return obj
     result = apply.apply_result(
-        context, obj, model, replace=mode == "REPLACE", in_place=not bpy.app.background
+        context,
+        obj,
+        model,
+        replace=mode == "REPLACE",
+        in_place=not bpy.app.background,
+        suffix="_rodin_proxy" if state.proxy else "_rodin",
     )
     if result is not obj:
         result.rodin_texture.source_object = obj

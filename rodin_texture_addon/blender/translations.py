@@ -140,6 +140,22 @@ ZH_HANS: dict[str, str] = {
     "Use": "使用",
     "Target Object": "目标物体",
     "The object to apply it to (default: the active one)": "要应用到的物体（默认：活动物体）",
+    "use_proxy: must be True or False, not {0}": "use_proxy：必须为 True 或 False，而不是 {0}",
+    "proxy_detail: must be a whole number from {0} to 100, not {1}": (
+        "proxy_detail：必须是 {0} 到 100 之间的整数，而不是 {1}"
+    ),
+    "{0} is sent as a simplified proxy: Replace Mesh would put the proxy in place of your "
+    "mesh. Choose Apply to Original (baked onto your mesh) or New Object": (
+        "{0} 以简化的代理网格发送：“替换网格”会用代理网格替换您的网格。"
+        "请选择“应用到原物体”（烘焙到您的网格上）或“新建物体”"
+    ),
+    "{0}'s upload proxy is being built: wait for its submit": (
+        "{0} 的上传代理网格正在生成：请等待它提交"
+    ),
+    "Building the upload proxy of {0}": "正在生成 {0} 的上传代理网格",
+    "An object to texture was deleted meanwhile: nothing was submitted": (
+        "要生成贴图的物体在此期间被删除：未提交任何任务"
+    ),
     "variants: must be a whole number from 1 to {0}, not {1}": (
         "variants：必须是 1 到 {0} 之间的整数，而不是 {1}"
     ),
@@ -408,6 +424,23 @@ ZH_HANS: dict[str, str] = {
         "{0} 超过 Rodin 的上限，也无法以代理网格发送：{1}。"
         "请先重构网格（“重构网格”或“精简”修改器），然后重试"
     ),
+    "{0}: {1} triangles, over Rodin's 10 MB: turn on Upload Proxies": (
+        "{0}：{1} 个三角面，超过 Rodin 的 10 MB：请开启“上传代理”"
+    ),
+    "{0} would be sent as a simplified proxy, which --replace would put in place of the "
+    "mesh: leave --replace out": (
+        "{0} 将以简化的代理网格发送，--replace 会用它替换网格：请去掉 --replace"
+    ),
+    "{0}: {1} triangles, sent as a {2} triangle proxy": (
+        "{0}：{1} 个三角面，将以 {2} 个三角面的代理网格发送"
+    ),
+    "Its textures are baked back onto your mesh": "贴图将烘焙回您的网格",
+    "The result is the textured proxy, beside your mesh": "结果为带贴图的代理网格，放在您的网格旁",
+    "Replace Mesh cannot take a proxy: choose Apply to Original": (
+        "“替换网格”不能使用代理网格：请选择“应用到原物体”"
+    ),
+    "Sent as a {0} triangle proxy of {1}": "以 {0} 个三角面的代理网格代替 {1} 个三角面发送",
+    "Deviation: mean {0}, at most {1} of its size": "偏差：平均 {0}，最大为其尺寸的 {1}",
     "Upload Proxies": "上传代理",
     "Send a mesh over Rodin's 10 MB limit as a simplified copy (your mesh is not changed), "
     "whose result Apply to Original bakes onto it; off, such a mesh is refused": (

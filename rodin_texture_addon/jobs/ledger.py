@@ -49,6 +49,7 @@ class LedgerTask:
     applied_to: str = ""  # the object its result was last applied to
     group: str = ""  # the variants made together share one
     variant: int = 0  # its place among them
+    proxy: dict = field(default_factory=dict)  # the simplified copy sent in the mesh's place
 
     @property
     def seed(self) -> int | None:

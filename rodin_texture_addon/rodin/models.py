@@ -29,12 +29,16 @@ class TextureRequest:
     resolution: Resolution | str = Resolution.BASIC
     texture_delight: bool | None = None
 
+    def check_settings(self) -> None:
+        """Raise ``InvalidInput`` naming the first bad setting (the files are not read)."""
+        for setting in REQUEST_SETTINGS:
+            setattr(self, setting.name, setting.check(getattr(self, setting.name)))
+
     def validate(self) -> str:
         """Raise ``InvalidInput`` naming the first bad field; return the image type."""
         self.image_path = Path(self.image_path)
         self.model_path = Path(self.model_path)
-        for setting in REQUEST_SETTINGS:
-            setattr(self, setting.name, setting.check(getattr(self, setting.name)))
+        self.check_settings()
         model_head = _read_head("model", self.model_path, limit=contract.MAX_MODEL_BYTES)
         if self.model_path.suffix.lower() == ".glb" and not model_head.startswith(b"glTF"):
             raise InvalidInput("model", f"{self.model_path.name} is not a binary glTF (GLB) file")

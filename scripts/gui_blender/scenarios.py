@@ -368,6 +368,52 @@ def apply_to_original(d, params):
     d.facts["cancel_button"] = {"watched": watched, "before": before, "after": after}
 
 
+def upload_proxy(d, params):
+    """A dense mesh over Rodin's 10 MB: the panel says it goes as a proxy before anything is
+    spent; Generate builds the proxy on a thread while the window goes on (a second Generate
+    meanwhile is refused); the job shows the proxy; its result is baked onto the mesh."""
+    yield from start(d, params)
+    with d.override():
+        bpy.ops.object.delete()
+        bpy.ops.mesh.primitive_grid_add(x_subdivisions=480, y_subdivisions=480, size=2.0)
+        bpy.ops.view3d.view_selected()
+    obj = bpy.context.active_object
+    obj.name = "Dense"
+    settings = bpy.context.scene.rodin_texture_settings
+    settings.image = bpy.data.images.load(params["image"])
+    settings.apply_mode = "ORIGINAL"
+    yield from d.redraw()
+    yield from d.screenshot("proxy-announced")
+    d.facts["announced"] = {"texts": d.texts(MAIN), "too_wide": too_wide(d)}
+    settings.apply_mode = "REPLACE"
+    yield from d.redraw()
+    d.facts["announced_replace"] = d.texts(MAIN)
+    settings.apply_mode = "ORIGINAL"
+    yield 1.0
+    d.mark("build")
+    yield from d.press("bpy.ops.rodin_texture.generate(")
+    d.facts["second_generate"] = refusals(d)["generate"]
+    yield from d.wait_until(lambda: obj.rodin_texture.job_id != "", "the submit", 120, 0.01)
+    d.mark("submitted")
+    d.facts["build_gaps"] = d.gaps("build", "submitted")
+    d.facts["final"] = yield from follow(d, obj)
+    yield from d.wait_until(
+        lambda: (
+            "Dense_rodin" in [slot.name for slot in obj.material_slots]
+            and not bpy.app.is_job_running("OBJECT_BAKE")
+        ),
+        "the bake",
+        300,
+    )
+    yield from d.redraw()
+    yield from d.screenshot("proxy-baked")
+    d.facts["job_texts"] = d.texts(JOB)
+    d.facts["job_too_wide"] = too_wide(d)
+    d.facts["proxy"] = dict(obj.rodin_texture.proxy)
+    d.facts["materials"] = [slot.name for slot in obj.material_slots]
+    d.facts["objects"] = sorted(o.name for o in bpy.data.objects)
+
+
 def refusals(d) -> dict:
     """What Apply Result and Generate say for an object whose result is being baked."""
     said = {}

@@ -1,11 +1,13 @@
 """Renders that compare a baked original with the result it was baked from: both objects show one
 material channel as emission, seen from the same cameras; PSNR per view over the pixels both
-cover. Shared by tests/blender/test_bake.py and scripts/bench_bake.py."""
+cover. Shared by tests/blender/test_bake.py, test_proxy_upload.py and scripts/bench_bake.py."""
 
 import math
+from pathlib import Path
 
 import bpy
 import numpy as np
+from gltf_validator import assert_valid
 from mathutils import Vector
 
 from . import scenes
@@ -97,3 +99,16 @@ def channel_psnr(result, original, folder, channels=CHANNELS):
             obj.material_slots[0].link = "DATA"
             bpy.data.materials.remove(shown)
     return scores
+
+
+def generate_and_compare(source, folder, **parameters):
+    """Generate with Apply to Original, then import the same result beside the original; the
+    PSNR per channel and view of the baked original against it."""
+    parameters = {"apply_mode": "ORIGINAL", "bake_material": "REPLACE"} | parameters
+    assert bpy.ops.rodin_texture.generate(**parameters) == {"FINISHED"}
+    assert source.rodin_texture.status == "done", source.rodin_texture.message
+    assert_valid(Path(source.rodin_texture.model_path))
+    assert bpy.ops.rodin_texture.apply(apply_mode="NEW_OBJECT") == {"FINISHED"}
+    prepare_flat_renders()
+    channels = ("Emission Color",) if parameters.get("material") == "Shaded" else CHANNELS
+    return channel_psnr(source.rodin_texture.result_object, source, folder, channels)

@@ -65,6 +65,59 @@ def make_grid(name="Grid", subdivisions=10, size=2.0):
     return obj
 
 
+def make_scan(name="Scan", segments=1000, rings=500):
+    """A bumpy sphere of ``2 * segments * (rings - 1)`` triangles (a million by default) in
+    latitude rings, quads between them and triangles at the poles, with a UV map and a
+    textured material, as a sculpt or a scan would come: too big for Rodin's 10 MB. Built from
+    arrays (Blender's UV Sphere operator takes minutes at this size)."""
+    columns = np.arange(segments, dtype=np.float64)
+    quads = np.arange(1, rings - 1)[:, None] + 0 * columns  # the rows of quads, by top row
+    row = np.concatenate([np.zeros(segments), quads.ravel(), np.full(segments, rings - 1.0)])
+    col = np.concatenate([columns, np.tile(columns, rings - 2), columns])
+    # Each face's corners as (row, column) on the grid, turning outwards; a pole is one corner.
+    corner_rows = np.stack([row, row + 1, row + 1, row], axis=1)
+    corner_cols = np.stack([col, col, col + 1, col + 1], axis=1)
+    north, south = corner_rows[:, 0] == 0, corner_rows[:, 1] == rings
+    corner_cols[north, 0] += 0.5
+    corner_cols[south, 1] += 0.5
+    keep = np.ones(corner_rows.shape, bool)
+    keep[north, 3] = keep[south, 2] = False
+    rows, cols = corner_rows[keep], corner_cols[keep]
+    sizes = keep.sum(axis=1)
+    ring = rows.clip(1, rings - 1) - 1
+    index = np.where(rows == 0, 0, 1 + ring * segments + cols.astype(int) % segments)
+    index = np.where(rows == rings, 1 + (rings - 1) * segments, index)
+    theta = np.linspace(0, np.pi, rings + 1)[:, None]
+    phi = np.linspace(0, 2 * np.pi, segments, endpoint=False)[None, :]
+    radius = 1 + 0.06 * np.sin(6 * theta) * np.cos(9 * phi) + 0.01 * np.sin(40 * phi)
+    grid = np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi),
+                     np.cos(theta) + 0 * phi], axis=-1) * radius[..., None]  # fmt: skip
+    points = np.concatenate([grid[0, :1], grid[1:-1].reshape(-1, 3), grid[-1, :1]])
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(len(points))
+    mesh.vertices.foreach_set("co", points.astype(np.float32).ravel())
+    mesh.loops.add(len(index))
+    mesh.loops.foreach_set("vertex_index", index.astype(np.int32))
+    mesh.polygons.add(len(sizes))
+    mesh.polygons.foreach_set("loop_start", (np.cumsum(sizes) - sizes).astype(np.int32))
+    mesh.update()
+    uvs = np.stack([cols / segments, 1 - rows / rings], axis=1).astype(np.float32)
+    mesh.uv_layers.new(name="UVMap").data.foreach_set("uv", uvs.ravel())
+    mesh.materials.append(textured_material(f"{name} material"))
+    return link(bpy.data.objects.new(name, mesh))
+
+
+def make_scattered_triangles(name="Dust", count=400_000, seed=1):
+    """``count`` tiny separate triangles spread through a 2 m cube: far over Rodin's 10 MB,
+    and no simplification under it keeps them."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-1, 1, (count, 1, 3))
+    corners = (centres + rng.normal(0, 0.002, (count, 3, 3))).reshape(-1, 3)
+    mesh = bpy.data.meshes.new(name)
+    mesh.from_pydata(corners, [], np.arange(len(corners)).reshape(-1, 3))
+    return link(bpy.data.objects.new(name, mesh))
+
+
 def make_curve(name="Path"):
     curve = bpy.data.curves.new(name, "CURVE")
     spline = curve.splines.new("POLY")

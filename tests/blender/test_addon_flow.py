@@ -307,13 +307,35 @@ def _huge_mesh(obj):
     scenes.select_only(grid, active=grid)
 
 
+def _huge_mesh_without_proxies(obj):
+    _huge_mesh(obj)
+    return {"use_proxy": False}
+
+
+def _huge_mesh_replaced(obj):
+    _huge_mesh(obj)
+    return {"apply_mode": "REPLACE"}
+
+
+def _no_proxy_can_keep_it(obj):
+    """Beside a mesh that could be sent: all or nothing."""
+    dust = scenes.make_scattered_triangles()
+    scenes.select_only(obj, dust, active=dust)
+
+
 USER_MISTAKES = {
     "no selection": (_no_selection, "Select a mesh"),
     "not a mesh": (_camera_active, "Camera is a camera, not a mesh"),
     "empty mesh": (_empty_mesh, "no faces"),
     "no image": (_no_image, "Pick a reference image"),
     "unreadable image": (_unreadable_image, "not a PNG, JPEG or WebP"),
-    "mesh over 10 MB": (_huge_mesh, "over Rodin's 10 MB limit"),
+    "mesh over 10 MB, proxies off": (_huge_mesh_without_proxies, "turn on Upload Proxies"),
+    "proxy replacing the mesh": (_huge_mesh_replaced, "Replace Mesh would put the proxy"),
+    "proxy detail out of range": (
+        lambda obj: {"proxy_detail": 5},
+        "proxy_detail: must be a whole number from 10 to 100, not 5",
+    ),
+    "no proxy can keep it": (_no_proxy_can_keep_it, "Dust is over Rodin's limit and cannot"),
 }
 
 

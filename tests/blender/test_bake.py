@@ -14,7 +14,7 @@ from mathutils import Vector
 from PIL import Image
 
 from . import scenes
-from .fidelity import CHANNELS, channel_psnr, prepare_flat_renders
+from .fidelity import channel_psnr, generate_and_compare, prepare_flat_renders
 from .test_addon_flow import rodin  # noqa: F401  (fixture)
 from .test_panel import LayoutRecorder, draw
 
@@ -210,19 +210,6 @@ def rewired_channels(tree, socket):
     tree.links.new(feed, separate.inputs["Color"])
     tree.links.new(combine.outputs["Color"], socket)
     return separate.outputs, combine.inputs, lambda: tree.links.new(feed, socket)
-
-
-def generate_and_compare(source, folder, **parameters):
-    """Generate with Apply to Original, then import the same result beside the original; the
-    PSNR per channel and view of the baked original against it."""
-    parameters = {"apply_mode": "ORIGINAL", "bake_material": "REPLACE"} | parameters
-    assert bpy.ops.rodin_texture.generate(**parameters) == {"FINISHED"}
-    assert source.rodin_texture.status == "done", source.rodin_texture.message
-    assert_valid(Path(source.rodin_texture.model_path))
-    assert bpy.ops.rodin_texture.apply(apply_mode="NEW_OBJECT") == {"FINISHED"}
-    prepare_flat_renders()
-    channels = ("Emission Color",) if parameters.get("material") == "Shaded" else CHANNELS
-    return channel_psnr(source.rodin_texture.result_object, source, folder, channels)
 
 
 @pytest.mark.parametrize("scale", [0.01, 100.0], ids=["1 cm", "100 m"])

@@ -258,6 +258,7 @@ def test_out_of_credits_it_stops_submitting_and_finishes_what_was_paid_for(
     [
         (["--seed", "70000"], "seed: must be a whole number from 0 to 65535"),
         (["--mapping", "missing.csv"], "cannot read the mapping"),
+        (["--proxy-detail", "5"], "--proxy-detail must be from 10 to 100"),
     ],
 )
 def test_bad_input_is_refused_before_anything_is_sent_or_written(
@@ -285,3 +286,36 @@ def test_a_file_blender_cannot_read_fails_alone_and_the_rest_are_textured(
     assert emulator.submit_count == MESHES
     for label in ("junk.glb", "broken.blend"):
         assert table_row(run.text, label).startswith("failed   could not read it: "), run.text
+
+
+def test_a_mesh_over_the_limit_goes_as_a_proxy_unless_proxies_are_off(
+    emulator, reference_image, tmp_path
+):
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    (assets / "reference.png").write_bytes(reference_image.read_bytes())
+    bpy.ops.wm.read_homefile(use_empty=True)
+    make_grid("Dense", subdivisions=480)  # an 11 MB upload
+    make_suzanne()
+    bpy.ops.wm.save_as_mainfile(filepath=str(assets / "scene.blend"), copy=True)
+
+    run = Batch(emulator, assets, tmp_path / "out", "--write", "both")
+    assert run.finish() == 0, run.text
+    assert "2 done, 0 failed" in run.text
+    sizes = sorted(len(task.model_bytes) for task in emulator.tasks.values())
+    assert sizes[-1] <= 10 * 1024 * 1024
+    dense = tmp_path / "out" / "scene_blend" / "Dense.glb"
+    assert_valid(dense)
+    history = TaskLedger(tmp_path / "blender-user" / HISTORY).tasks()
+    proxies = {task.object_name: task.proxy for task in history}
+    assert proxies["Suzanne"] == {}
+    assert proxies["Dense"]["source_triangles"] > 450_000
+    assert proxies["Dense"]["triangles"] < proxies["Dense"]["source_triangles"]
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "out" / "scene_blend" / "scene.blend"))
+    assert {"Dense_rodin_proxy", "Suzanne_rodin"} <= set(bpy.data.objects.keys())
+
+    refused = Batch(emulator, assets, tmp_path / "refused", "--no-upload-proxies")
+    assert refused.finish() == 1, refused.text
+    assert table_row(refused.text, "scene.blend::Dense").startswith("failed   Dense makes a 1")
+    assert "turn on Upload Proxies" in refused.text
+    assert len(emulator.tasks) == 3, "only Suzanne is sent again"

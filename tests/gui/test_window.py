@@ -147,3 +147,31 @@ def test_variants_the_history_and_recovery_in_the_window(window, emulator):
     assert recovered["result"] == "Cube_rodin" and recovered["status"] == "done"
     assert "rodin_texture.recover" not in recovered["main_operators"]
     assert emulator.submit_count == 4, "recovery never submits"
+
+
+def test_a_mesh_over_the_limit_goes_as_a_proxy_built_while_the_window_runs(window, emulator):
+    report = window("upload_proxy")
+    facts = report.facts
+
+    announced = " ".join(facts["announced"]["texts"])
+    assert re.search(r"Dense: 460 k triangles, sent as a 3\d0 k triangle proxy", announced)
+    assert "Its textures are baked back onto your mesh" in announced
+    assert not facts["announced"]["too_wide"], facts["announced"]["too_wide"]
+    assert "Replace Mesh cannot take a proxy" in " ".join(facts["announced_replace"])
+    assert "upload proxy is being built" in facts["second_generate"]
+    assert emulator.submit_count == 1
+    # The proxy takes seconds to build; the main loop ran on through it (here, with software
+    # OpenGL redrawing a 460,000-triangle viewport, about once a second).
+    gaps = facts["build_gaps"]
+    assert len(gaps) >= 3 and max(gaps) < sum(gaps) / 2, gaps
+    assert facts["final"] == "done"
+    assert facts["materials"][-1] == "Dense_rodin"
+    assert facts["objects"] == ["Dense"], "the imported proxy result was left behind"
+    (task,) = emulator.tasks.values()
+    assert len(task.model_bytes) <= 10 * 1024 * 1024
+    proxy = facts["proxy"]
+    assert proxy["source_triangles"] == 2 * 480 * 480 and proxy["triangles"] < 400_000
+    shown = " ".join(facts["job_texts"])
+    assert re.search(r"Sent as a 3\d0 k triangle proxy of 460 k", shown), shown
+    assert "Deviation: mean" in shown
+    assert not facts["job_too_wide"], facts["job_too_wide"]
