@@ -1,5 +1,6 @@
 """The sidebar tab "Rodin" in the 3D Viewport. Draws state; never does work."""
 
+import math
 import re
 import time
 from pathlib import Path
@@ -167,25 +168,24 @@ def draw_upload_plan(layout, context, meshes, settings) -> None:
     over = checks.over_the_limit(context, meshes)
     if not over:
         return
-    box = layout.box()
     if not settings.use_proxy:
         for name, triangles in over:
             count = count_text(triangles)
             text = f"{name}: {count} triangles, over Rodin's 10 MB: turn on Upload Proxies"
-            label(box, context, translations.iface(text), icon="ERROR")
+            label(layout, context, translations.iface(text), icon="ERROR")
         return
     limit = contract.MAX_MODEL_BYTES * settings.proxy_detail / 100
     size = count_text(proxy.likely_triangles(limit))
     for name, triangles in over:
         text = f"{name}: {count_text(triangles)} triangles, sent as a {size} triangle proxy"
-        label(box, context, translations.iface(text), icon="MOD_DECIM")
+        label(layout, context, translations.iface(text), icon="MOD_DECIM")
     then = {
         "ORIGINAL": ("Its textures are baked back onto your mesh", "INFO"),
         "NEW_OBJECT": ("The result is the textured proxy, beside your mesh", "INFO"),
         "REPLACE": ("Replace Mesh cannot take a proxy: choose Apply to Original", "ERROR"),
     }
     text, icon = then[settings.apply_mode]
-    label(box, context, translations.iface(text), icon=icon)
+    label(layout, context, translations.iface(text), icon=icon)
 
 
 def draw_proxy(layout, context, record: dict) -> None:
@@ -193,9 +193,17 @@ def draw_proxy(layout, context, record: dict) -> None:
     sent, whole = count_text(record["triangles"]), count_text(record["source_triangles"])
     text = translations.iface(f"Sent as a {sent} triangle proxy of {whole}")
     label(layout, context, text, icon="MOD_DECIM")
-    mean, worst = record["mean_deviation"], record["worst_deviation"]
-    text = f"Deviation: mean {mean:.3%}, at most {worst:.2%} of its size"
-    label(layout, context, translations.iface(text), icon="BLANK1")
+    mean, worst = (percent_text(record[name]) for name in ("mean_deviation", "worst_deviation"))
+    text = f"Deviation: {mean} mean, {worst} worst"
+    label(layout, context, translations.iface(text))
+
+
+def percent_text(share: float) -> str:
+    """A share of a mesh's size as a percentage to two figures: 0.00015%, 0.10%, 2.3%."""
+    percent = share * 100
+    if percent <= 0:
+        return "0%"
+    return f"{percent:.{max(0, 1 - math.floor(math.log10(percent)))}f}%"
 
 
 def count_text(count: int) -> str:

@@ -440,7 +440,7 @@ ZH_HANS: dict[str, str] = {
         "“替换网格”不能使用代理网格：请选择“应用到原物体”"
     ),
     "Sent as a {0} triangle proxy of {1}": "以 {0} 个三角面的代理网格代替 {1} 个三角面发送",
-    "Deviation: mean {0}, at most {1} of its size": "偏差：平均 {0}，最大为其尺寸的 {1}",
+    "Deviation: {0} mean, {1} worst": "偏差：平均 {0}，最大 {1}",
     "Upload Proxies": "上传代理",
     "Send a mesh over Rodin's 10 MB limit as a simplified copy (your mesh is not changed), "
     "whose result Apply to Original bakes onto it; off, such a mesh is refused": (

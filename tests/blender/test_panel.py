@@ -6,6 +6,7 @@ and keeps the texts and operators shown.
 """
 
 import importlib
+import json
 
 import bpy
 import pytest
@@ -146,8 +147,61 @@ def test_generate_is_disabled_with_the_reason_without_a_mesh_or_an_image(
     assert any(reason in text for text in shown.texts())
 
 
-def test_the_advanced_panel_draws(panels, prefs):
-    draw(panels.RODIN_TEXTURE_PT_advanced)
+def test_the_advanced_panel_shows_how_results_are_applied_and_big_meshes_sent(panels, prefs):
+    settings = bpy.context.scene.rodin_texture_settings
+    settings.apply_mode = "NEW_OBJECT"
+    shown = draw(panels.RODIN_TEXTURE_PT_advanced)
+    drawn = [args[1] for name, args, _ in shown.shown if name == "prop"]
+    assert {"apply_mode", "use_proxy", "proxy_detail"} <= set(drawn)
+    assert "bake_size" not in drawn
+    settings.apply_mode = "ORIGINAL"
+    shown = draw(panels.RODIN_TEXTURE_PT_advanced)
+    drawn = [args[1] for name, args, _ in shown.shown if name == "prop"]
+    assert {"bake_size", "bake_material", "unwrap_missing_uvs"} <= set(drawn)
+
+
+def test_the_panel_says_before_generating_that_a_mesh_over_the_limit_goes_as_a_proxy(panels, prefs):
+    dense = scenes.make_grid("Dense", subdivisions=480)
+    small = scenes.make_suzanne(material=False)
+    scenes.select_only(dense, small, active=small)
+    settings = bpy.context.scene.rodin_texture_settings
+    settings.image = bpy.data.images.new("Reference", 8, 8)
+    settings.apply_mode = "ORIGINAL"
+
+    texts = draw(panels.RODIN_TEXTURE_PT_main).texts()
+    assert "Dense: 460 k triangles, sent as a 390 k triangle proxy" in texts
+    assert "Its textures are baked back onto your mesh" in texts
+    assert not any(small.name in text for text in texts), "a mesh under the limit is not named"
+
+    settings.apply_mode, settings.proxy_detail = "NEW_OBJECT", 50
+    texts = draw(panels.RODIN_TEXTURE_PT_main).texts()
+    assert "Dense: 460 k triangles, sent as a 200 k triangle proxy" in texts
+    assert "The result is the textured proxy, beside your mesh" in texts
+    settings.apply_mode = "REPLACE"
+    assert (
+        "Replace Mesh cannot take a proxy: choose Apply to Original"
+        in draw(panels.RODIN_TEXTURE_PT_main).texts()
+    )
+    settings.use_proxy = False
+    texts = draw(panels.RODIN_TEXTURE_PT_main).texts()
+    assert "Dense: 460 k triangles, over Rodin's 10 MB: turn on Upload Proxies" in texts
+    settings.use_proxy, settings.proxy_detail, settings.apply_mode = True, 100, "NEW_OBJECT"
+
+
+def test_the_job_panel_shows_the_proxy_that_was_sent(panels, prefs):
+    obj = scenes.make_suzanne(material=False)
+    scenes.select_only(obj, active=obj)
+    state = obj.rodin_texture
+    state.job_id, state.status, state.task_uuid = "job", "done", "task-123"
+    state.proxy_json = json.dumps(
+        {"triangles": 407_859, "source_triangles": 1_800_000, "mean_deviation": 1.5e-6,
+         "worst_deviation": 0.00104}
+    )  # fmt: skip
+    texts = draw(panels.RODIN_TEXTURE_PT_job).texts()
+    assert "Sent as a 410 k triangle proxy of 1.8 M" in texts
+    assert "Deviation: 0.00015% mean, 0.10% worst" in texts
+    state.proxy_json = ""
+    assert not any("proxy" in text for text in draw(panels.RODIN_TEXTURE_PT_job).texts())
 
 
 @pytest.mark.parametrize(
