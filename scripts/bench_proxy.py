@@ -125,7 +125,7 @@ def bake_back(bpy, addon, scan, model, folder) -> dict:
     path = folder / "base_basic_pbr.glb"
     path.write_bytes(files[path.name])
     state = scan.rodin_texture
-    state.model_path = str(path)
+    state.job_id, state.model_path = "bench", str(path)
     state.proxy_json = json.dumps(addon("blender.export").proxy_record(model))
     bench.select_only(scan)
     seconds, _ = bench.timed(

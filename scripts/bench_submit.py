@@ -36,10 +36,11 @@ def synchronous_submit(obj, path, image, base_url) -> int:
 
 
 def addon_submit(bpy, live, obj, image) -> str:
-    """Run the operator; return how it ended (refusals are reported as errors)."""
+    """Run the operator; return how it ended (refusals are reported as errors). A mesh over
+    the limit is refused, not sent as a proxy: scripts/bench_proxy.py measures those."""
     bench.select_only(obj)
     try:
-        bpy.ops.rodin_texture.generate(image_path=str(image), seed=1)
+        bpy.ops.rodin_texture.generate(image_path=str(image), seed=1, use_proxy=False)
     except RuntimeError as error:  # an operator's ERROR report, in background mode
         return "refused: " + str(error).strip().splitlines()[-1][:60]
     return "started"

@@ -1,4 +1,5 @@
-"""The Blender side: everything that imports ``bpy``. Thin glue over ``rodin`` and ``jobs``.
+"""The Blender side: everything that imports ``bpy``. Thin glue over ``rodin``, ``jobs`` and
+``geometry``.
 
 What each module owns, from the user's side down:
 
@@ -6,7 +7,8 @@ What each module owns, from the user's side down:
 - ``panel``: the sidebar tab; draws state, never does work. ``operators``: every action,
   as ``bpy.ops.rodin_texture.*``. ``api``: ``texture_objects`` for scripts.
 - ``handlers``: Blender's handlers (undo and redo, new copies of objects, a file opened).
-- ``following``: starting jobs, following them again, fetching again, letting them go.
+- ``following``: starting jobs (exported, their proxies built, then submitted), following
+  them again, fetching again, letting them go.
 - ``balance``: the account's balance, asked for on a worker thread.
 - ``pump``: the workers' snapshots written onto objects on the main thread, and the same loop
   headless. ``results``: what finished jobs bring, applied as chosen; previews.
@@ -18,9 +20,10 @@ What each module owns, from the user's side down:
   way to the objects, the task ledger) and which object each job belongs to. ``timers``: the
   add-on's timers.
 - ``errors``: the errors meant for the user.
-- ``export`` (mesh to GLB), ``images`` (the reference image as a file), ``apply`` (GLB to the
-  scene), ``bake`` and ``bake_job`` (the result baked onto the original, at once or as
-  Blender's background job), ``operator_calls`` (running Blender's own operators).
+- ``export`` (mesh to GLB, or read for its upload proxy), ``images`` (the reference image
+  as a file), ``apply`` (GLB to the scene), ``bake`` and ``bake_job`` (the result baked onto
+  the original, at once or as Blender's background job), ``operator_calls`` (running
+  Blender's own operators).
 - ``properties`` (what the .blend keeps), ``preferences`` (the account, the service, where
   results go), ``translations`` (Simplified Chinese), ``screen`` (sidebar redraws).
 """
