@@ -87,13 +87,13 @@ def texture_objects(objects, image_path, *, timeout=None, **settings) -> list[bp
     ``rodin_texture.generate`` operator takes: a texture setting (``prompt``, ``seed``,
     ``material``, ``resolution``, ``reference_scale``: every name of ``SETTING_NAMES``) or how
     to apply (``APPLY_CHOICES``) or send meshes over Rodin's limit (``UPLOAD_CHOICES``);
-    each one left out is the panel's. ``timeout`` (seconds) stops
-    the waiting, not the jobs.
+    each one left out is the panel's. ``timeout`` (seconds) stops the waiting, not the jobs.
 
     Returns, for each object (once, if it is given twice), the object that shows its result
-    (the new ``<name>_rodin`` object, or the object itself with ``apply_mode`` ``REPLACE`` or
-    ``ORIGINAL``). Raises ``TextureError`` naming each object that failed and why, after all
-    others have finished. Blocks Blender until done: meant for scripts and background mode."""
+    (the new ``<name>_rodin`` object, ``<name>_rodin_proxy`` for a mesh sent as a proxy, or the
+    object itself with ``apply_mode`` ``REPLACE`` or ``ORIGINAL``). Raises ``TextureError``
+    naming each object that failed and why, after all others have finished. Blocks Blender
+    until done: meant for scripts and background mode."""
     objects = list(dict.fromkeys(objects))
     try:
         # Applied whatever the preferences say (variants beyond the first never are).
