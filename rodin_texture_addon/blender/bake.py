@@ -13,6 +13,7 @@ are baked as NORMAL in the original's tangent space.
 
 import math
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,9 +181,11 @@ class OriginalBake:
             self._imported = _datablocks() - before
         apply.place_over(result, source)
         if not source.data.uv_layers:
-            self.log(f"Rodin: {source.name}: unwrapping (Smart UV Project)")
             self._unwrapped = True
+            started = time.perf_counter()
             unwrap(context, source)
+            seconds = time.perf_counter() - started
+            self.log(f"Rodin: {source.name}: unwrapped (Smart UV Project) in {seconds:.1f} s")
         self._uv_name = source.data.uv_layers.active.name
         result_size = result_texture_size(result)
         self._size = self.options.size or result_size or FALLBACK_SIZE
