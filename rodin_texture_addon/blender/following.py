@@ -36,9 +36,8 @@ def start_generation(
     """Export each object and submit one task per object, or ``variants`` tasks of it with
     other seeds to choose from (the first is the object's job; the others are downloaded beside
     it, into the history); a mesh over the limit is sent as ``upload_choice`` says (None: the
-    panel's). All or
-    nothing: a bad input refuses the whole batch before anything is sent or any object is
-    changed. Results are applied when they arrive if ``apply`` says so (None: as the
+    panel's). All or nothing: a bad input refuses the whole batch before anything is sent or
+    any object is changed. Results are applied when they arrive if ``apply`` says so (None: as the
     preferences say), as ``apply_choice`` (mode, bake options) says (None: the panel's, then).
     Waits for the proxies to be built: the window's operator builds them on a thread."""
     upload_choice = upload_choice or chosen_upload(context)
@@ -124,13 +123,17 @@ class Generation:
         return [m.exported for m in self.models if isinstance(m.exported, export.PendingProxy)]
 
     def build_proxies(self) -> None:
-        """Build each pending proxy; the first failure is kept in ``error`` for ``submit``."""
+        """Build each pending proxy; the first failure is kept in ``error`` for ``submit``
+        (whatever it is: on a worker thread, an exception would be lost)."""
         for model in self.models:
             if isinstance(model.exported, export.PendingProxy) and not self.error:
+                pending = model.exported
                 try:
-                    model.exported = model.exported.build()
+                    model.exported = pending.build()
                 except export.ExportError as error:
                     self.error = str(error)
+                except Exception as error:  # out of memory, say: said, not lost
+                    self.error = f"The upload proxy of {pending.name} could not be made: {error}"
 
     def start(self, context, apply: bool | None = None) -> list[str]:
         """Build the proxies here and now, then submit."""

@@ -152,6 +152,7 @@ ZH_HANS: dict[str, str] = {
     "{0}'s upload proxy is being built: wait for its submit": (
         "{0} 的上传代理网格正在生成：请等待它提交"
     ),
+    "The upload proxy of {0} could not be made: {1}": "无法生成 {0} 的上传代理网格：{1}",
     "Building the upload proxy of {0}": "正在生成 {0} 的上传代理网格",
     "An object to texture was deleted meanwhile: nothing was submitted": (
         "要生成贴图的物体在此期间被删除：未提交任何任务"

@@ -107,7 +107,7 @@ def make_scan(name="Scan", segments=1000, rings=500):
     return link(bpy.data.objects.new(name, mesh))
 
 
-def make_scattered_triangles(name="Dust", count=400_000, seed=1):
+def make_scattered_triangles(name="Dust", count=200_000, seed=1):
     """``count`` tiny separate triangles spread through a 2 m cube: far over Rodin's 10 MB,
     and no simplification under it keeps them."""
     rng = np.random.default_rng(seed)

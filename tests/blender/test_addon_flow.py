@@ -359,6 +359,24 @@ def test_user_mistakes_give_a_message_send_nothing_and_change_nothing(
     assert list(uploads.iterdir()) == [], "no staged upload is left behind"
 
 
+def test_a_proxy_that_cannot_be_made_is_said_and_nothing_is_sent(
+    rodin, addon, emulator, reference, monkeypatch
+):
+    _huge_mesh(None)
+
+    def out_of_memory(*arguments):
+        raise MemoryError("cannot allocate 3.2 GiB")
+
+    monkeypatch.setattr(module(addon, "geometry.proxy"), "build", out_of_memory)
+    said = "The upload proxy of Dense Grid could not be made: cannot allocate 3.2 GiB"
+    with pytest.raises(RuntimeError, match=said):
+        bpy.ops.rodin_texture.generate()
+    assert emulator.requests == []
+    assert not bpy.data.objects["Dense Grid"].rodin_texture.job_id
+    uploads = Path(bpy.utils.extension_path_user(addon.__name__, path="uploads", create=True))
+    assert list(uploads.iterdir()) == []
+
+
 def test_without_a_key_the_button_says_why(rodin, addon, emulator, reference, monkeypatch):
     for name in ("RODIN_API_KEY", "HYPER3D_API_KEY"):
         monkeypatch.delenv(name, raising=False)
