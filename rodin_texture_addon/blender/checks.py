@@ -11,6 +11,9 @@ from .errors import UserError
 from .properties import UNFINISHED
 
 UPLOAD_NOT_CONFIRMED = "The upload may become a paid task: wait until the service confirms it"
+# The objects (as pointers) of generations whose upload proxies are being built: prepared, not
+# yet submitted nor discarded (following.Generation keeps it).
+BUILDING_PROXIES: set[int] = set()
 
 
 def target_meshes(context) -> list[bpy.types.Object]:
@@ -32,11 +35,18 @@ def why_cannot_generate(context) -> str:
     if reason:
         return reason
     try:
-        target_meshes(context)
+        meshes = target_meshes(context)
     except UserError as error:
         return str(error)
     if context.scene.rodin_texture_settings.image is None:
         return "Pick a reference image"
+    return next(filter(None, map(proxy_being_built, meshes)), "")
+
+
+def proxy_being_built(obj) -> str:
+    """Why ``obj`` cannot be sent again now: its upload proxy is being built (empty: it is not)."""
+    if obj.as_pointer() in BUILDING_PROXIES:
+        return f"{obj.name}'s upload proxy is being built: wait for its submit"
     return ""
 
 

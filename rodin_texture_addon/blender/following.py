@@ -75,8 +75,6 @@ class Generation:
     may run it), then ``submit`` on the main thread. A failure at any step removes every
     upload and submits nothing."""
 
-    building: set[int] = set()  # the objects of generations not yet submitted nor discarded
-
     def __init__(self, uploads: list[_Upload], apply_choice):
         self.uploads = uploads
         self.models = list({id(upload.model): upload.model for upload in uploads}.values())
@@ -90,8 +88,9 @@ class Generation:
         session.get().client(context), results_folder(context)  # refused before any export
         for obj in objects:
             _refuse_if_busy(obj)
-            if obj.as_pointer() in cls.building:
-                raise UserError(f"{obj.name}'s upload proxy is being built: wait for its submit")
+            building = checks.proxy_being_built(obj)
+            if building:
+                raise UserError(building)
         uploads, image = [], None
         try:
             for obj, seed in zip(objects, seeds, strict=True):
@@ -115,7 +114,7 @@ class Generation:
             if isinstance(error, export.ExportError | RodinError | UserError):
                 raise UserError(str(error)) from None
             raise
-        cls.building.update(obj.as_pointer() for obj in objects)
+        checks.BUILDING_PROXIES.update(obj.as_pointer() for obj in objects)
         return cls(uploads, apply_choice)
 
     @property
@@ -146,7 +145,7 @@ class Generation:
         self._done()
 
     def _done(self) -> None:
-        Generation.building.difference_update(upload.pointer for upload in self.uploads)
+        checks.BUILDING_PROXIES.difference_update(upload.pointer for upload in self.uploads)
         self.uploads = []
 
     def submit(self, context, apply: bool | None = None) -> list[str]:

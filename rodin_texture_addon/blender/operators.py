@@ -164,12 +164,14 @@ class RODIN_TEXTURE_OT_generate(
         self.report({"INFO"}, translations.rpt(f"Building the upload proxy of {names}"))
         self._timer = context.window_manager.event_timer_add(0.1, window=context.window)
         context.window_manager.modal_handler_add(self)
+        screen.redraw_sidebars()  # the panel says so
         return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
         if event.type != "TIMER" or self._builder.is_alive():
             return {"PASS_THROUGH"}
         context.window_manager.event_timer_remove(self._timer)
+        screen.redraw_sidebars()
         try:
             return self.submitted(self._generation.submit(context))
         except errors.USER_FACING_ERRORS as error:

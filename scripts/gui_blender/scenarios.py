@@ -393,6 +393,9 @@ def upload_proxy(d, params):
     d.mark("build")
     yield from d.press("bpy.ops.rodin_texture.generate(")
     d.facts["second_generate"] = refusals(d)["generate"]
+    yield from d.redraw()
+    yield from d.screenshot("proxy-building")
+    d.facts["while_building"] = {"texts": d.texts(MAIN), "operators": d.operators(MAIN)}
     yield from d.wait_until(lambda: obj.rodin_texture.job_id != "", "the submit", 120, 0.01)
     d.mark("submitted")
     d.facts["build_gaps"] = d.gaps("build", "submitted")

@@ -188,6 +188,21 @@ def test_the_panel_says_before_generating_that_a_mesh_over_the_limit_goes_as_a_p
     settings.use_proxy, settings.proxy_detail, settings.apply_mode = True, 100, "NEW_OBJECT"
 
 
+def test_generate_waits_while_the_selections_proxy_is_being_built(addon, panels, prefs):
+    dense = scenes.make_grid("Dense", subdivisions=480)
+    scenes.select_only(dense, active=dense)
+    bpy.context.scene.rodin_texture_settings.image = bpy.data.images.new("Reference", 8, 8)
+    checks = importlib.import_module(f"{addon.__name__}.blender.checks")
+    checks.BUILDING_PROXIES.add(dense.as_pointer())
+    try:
+        shown = draw(panels.RODIN_TEXTURE_PT_main)
+    finally:
+        checks.BUILDING_PROXIES.clear()
+    assert "rodin_texture.generate" in shown.disabled_operators()
+    assert "Dense's upload proxy is being built: wait for its submit" in shown.texts()
+    assert "rodin_texture.generate" not in draw(panels.RODIN_TEXTURE_PT_main).disabled_operators()
+
+
 def test_the_job_panel_shows_the_proxy_that_was_sent(panels, prefs):
     obj = scenes.make_suzanne(material=False)
     scenes.select_only(obj, active=obj)

@@ -159,6 +159,8 @@ def test_a_mesh_over_the_limit_goes_as_a_proxy_built_while_the_window_runs(windo
     assert not facts["announced"]["too_wide"], facts["announced"]["too_wide"]
     assert "Replace Mesh cannot take a proxy" in " ".join(facts["announced_replace"])
     assert "upload proxy is being built" in facts["second_generate"]
+    building = " ".join(facts["while_building"]["texts"])
+    assert "Dense's upload proxy is being built: wait for its submit" in building, building
     assert emulator.submit_count == 1
     # The proxy takes seconds to build; the main loop ran on through it (here, with software
     # OpenGL redrawing a 460,000-triangle viewport, about once a second).
