@@ -96,7 +96,8 @@ def test_a_large_ledger_is_compacted_to_a_line_per_task_of_the_last_month(tmp_pa
     ledger, now = TaskLedger(path), 100 * DAY
     for name, age in (("recent", 1), ("last-month", 29), ("older", 31)):
         ledger.record(SUBMITTED, name, submitted_at=now - age * DAY, object_name=name,
-                      settings={"seed": "7"}, job_uuids=["j"])  # fmt: skip
+                      settings={"seed": "7"}, job_uuids=["j"],
+                      proxy={"triangles": 400_000, "source_triangles": 10**6})  # fmt: skip
         ledger.record(DOWNLOADED, name, model_path=f"/r/{name}.glb")
         ledger.record(APPLIED, name, applied_to=name)
     before = {task.task_uuid: task for task in ledger.tasks()}
@@ -107,6 +108,7 @@ def test_a_large_ledger_is_compacted_to_a_line_per_task_of_the_last_month(tmp_pa
     after = TaskLedger(path).tasks()
     assert [task.task_uuid for task in after] == ["recent", "last-month"]
     assert all(task == before[task.task_uuid] for task in after), "each task as it was"
+    assert after[0].proxy == {"triangles": 400_000, "source_triangles": 10**6}
     assert len(path.read_bytes().splitlines()) == 2 and path.stat().st_size < size / 2
     assert [task.task_uuid for task in ledger.tasks()] == ["recent", "last-month"]
 
