@@ -388,8 +388,9 @@ def _text_room(context) -> float | None:
     preferences = context.preferences
     scale = preferences.system.ui_scale
     blf.size(0, preferences.ui_styles[0].widget.points * scale)
-    # The panel's margins, the tab strip and a label's icon.
-    return region.width - 62 * scale
+    # The panel's margins, the tab strip, a label's icon and the text's own padding (with 62,
+    # lines that measured as fitting were still cut short in the window).
+    return region.width - 72 * scale
 
 
 def _width(text: str) -> float:
