@@ -261,10 +261,11 @@ def measure(positions, triangles, areas, clusters, remap, proxy_positions, proxy
     mean = float((distance[reached] * weights[reached]).sum() / weights[reached].sum())
     worst = float(distance[reached].max())
     unreached = ~reached | (distance > REACH * diagonal)
-    back = np.linalg.norm(positions - proxy_positions[np.maximum(remap[clusters], 0)], axis=1)
-    back[remap[clusters] < 0] = np.inf
+    owner = remap[clusters]  # each vertex's proxy vertex, -1 where the proxy lost its cluster
+    kept = owner >= 0
+    back = np.linalg.norm(positions[kept] - proxy_positions[owner[kept]], axis=1)
     nearest_back = np.full(len(proxy_positions), np.inf)
-    np.minimum.at(nearest_back, remap[clusters][remap[clusters] >= 0], back[remap[clusters] >= 0])
+    np.minimum.at(nearest_back, owner[kept], back)
     return Deviation(
         mean=mean / diagonal,
         worst=worst / diagonal,
