@@ -190,28 +190,36 @@ def _exported(glb: GeometryGlb, path: Path, vertex_count: int, source_triangles:
 def world_triangles(mesh, matrix_world: np.ndarray):
     """(positions, triangles) of ``mesh`` in world space and glTF's axes, one vertex per mesh
     vertex (what a proxy is made from: it gets its own normals)."""
+    _, corner_vertices = _triangle_corners(mesh)
+    positions = _read(mesh.attributes["position"].data, "vector", 3, np.float32)
+    positions = _to_world(positions, matrix_world).astype(np.float32)
+    return positions, _wound(corner_vertices.reshape(-1, 3), matrix_world)
+
+
+def _triangle_corners(mesh):
+    """The corners of ``mesh``'s triangles, three a triangle, and the vertex of each."""
+    # Attributes are read whole; the vertex and loop collections would copy item by item.
     mesh.calc_loop_triangles()
     corners = _read(mesh.loop_triangles, "loops", 3, np.int32).ravel()
-    triangles = _read(mesh.attributes[".corner_vert"].data, "value", 1, np.int32)[corners]
-    positions = _read(mesh.attributes["position"].data, "vector", 3, np.float32)
+    return corners, _read(mesh.attributes[".corner_vert"].data, "value", 1, np.int32)[corners]
+
+
+def _to_world(points: np.ndarray, matrix_world: np.ndarray) -> np.ndarray:
+    """Local points in world space and glTF's axes."""
     linear, translation = matrix_world[:3, :3], matrix_world[:3, 3]
-    positions = positions @ (Z_UP_TO_Y_UP @ linear).T.astype(np.float32)
-    positions += (Z_UP_TO_Y_UP @ translation).astype(np.float32)
-    triangles = triangles.reshape(-1, 3)
-    if np.linalg.det(linear) < 0:
-        triangles = triangles[:, ::-1]
-    return positions, triangles
+    return points @ (Z_UP_TO_Y_UP @ linear).T + Z_UP_TO_Y_UP @ translation
+
+
+def _wound(triangles: np.ndarray, matrix_world: np.ndarray) -> np.ndarray:
+    """Triangles facing out in world space: a mirroring matrix turns their winding."""
+    return triangles[:, ::-1] if np.linalg.det(matrix_world[:3, :3]) < 0 else triangles
 
 
 def world_geometry(mesh, matrix_world: np.ndarray):
     """(positions, normals, indices) of ``mesh``'s triangles in world space and glTF's axes:
     one vertex per distinct (mesh vertex, corner normal), so smooth surfaces share vertices
     and sharp edges split them, as a glTF mesh needs."""
-    # Attributes are read whole; the vertex and loop collections would copy item by item.
-    mesh.calc_loop_triangles()
-    triangle_corners = _read(mesh.loop_triangles, "loops", 3, np.int32).ravel()
-    corner_vertices = _read(mesh.attributes[".corner_vert"].data, "value", 1, np.int32)
-    corner_vertices = corner_vertices[triangle_corners]
+    triangle_corners, corner_vertices = _triangle_corners(mesh)
     corner_normals = _read(mesh.corner_normals, "vector", 3, np.float32)[triangle_corners]
     local_positions = _read(mesh.attributes["position"].data, "vector", 3, np.float32)
     # A corner whose normal is its vertex's usual one shares that vertex; the others (sharp
@@ -235,17 +243,13 @@ def world_geometry(mesh, matrix_world: np.ndarray):
     usual_normals = corner_normals[usual_corner]
     key_normals = np.concatenate([usual_normals, split_normals])[used]
 
-    linear, translation = matrix_world[:3, :3], matrix_world[:3, 3]
-    positions = local_positions[key_vertices] @ (Z_UP_TO_Y_UP @ linear).T
-    positions += Z_UP_TO_Y_UP @ translation
-    # Normals go through the inverse transpose; a mirroring matrix also turns the winding.
-    normals = key_normals @ (Z_UP_TO_Y_UP @ np.linalg.pinv(linear).T).T
+    positions = _to_world(local_positions[key_vertices], matrix_world)
+    # Normals go through the inverse transpose.
+    normals = key_normals @ (Z_UP_TO_Y_UP @ np.linalg.pinv(matrix_world[:3, :3]).T).T
     lengths = np.linalg.norm(normals, axis=1, keepdims=True)
     normals = np.divide(normals, lengths, out=np.tile([0.0, 1.0, 0.0], (len(normals), 1)),
                         where=lengths > 0)  # fmt: skip
-    triangles = new_index[keys].reshape(-1, 3)
-    if np.linalg.det(linear) < 0:
-        triangles = triangles[:, ::-1]
+    triangles = _wound(new_index[keys].reshape(-1, 3), matrix_world)
     return positions.astype(np.float32), normals.astype(np.float32), triangles.ravel()
 
 
