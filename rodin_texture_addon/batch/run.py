@@ -400,7 +400,7 @@ class _Batch:
                     bpy.data.objects[asset.object_name],
                     Path(asset.model_path),
                     replace=self.settings.replace,
-                    suffix="_rodin_proxy" if asset.proxy else "_rodin",
+                    from_proxy=bool(asset.proxy),
                 )
                 if self.settings.write_glb:
                     write_textured_glb(result, asset.outputs[0])

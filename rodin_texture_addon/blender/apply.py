@@ -94,9 +94,16 @@ def place_over(result, source) -> None:
 
 
 def apply_result(
-    context, source, glb_path, *, replace: bool = False, in_place: bool = False, suffix="_rodin"
+    context,
+    source,
+    glb_path,
+    *,
+    replace: bool = False,
+    in_place: bool = False,
+    from_proxy: bool = False,
 ) -> bpy.types.Object:
-    """Put the result over ``source``: as a new ``<source><suffix>`` object in the source's
+    """Put the result over ``source``: as a new ``<source>_rodin`` object (``_rodin_proxy``
+    when the result is of an upload proxy, ``from_proxy``: a simplified copy) in the source's
     collections (with ``in_place``, for a person at the window, shown in the source's place:
     see ``show_result``; scripts keep both shown and their selection as it was); or,
     with ``replace``, as the source's new mesh and material (its name and transform stay; its
@@ -118,7 +125,7 @@ def apply_result(
         if previous_mesh.users == 0:
             bpy.data.meshes.remove(previous_mesh)
         return source
-    result.name = named(source.name, suffix)
+    result.name = named(source.name, "_rodin_proxy" if from_proxy else "_rodin")
     _link_only(result, source.users_collection or [context.scene.collection])
     if in_place:
         context.view_layer.update()

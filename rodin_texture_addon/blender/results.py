@@ -112,7 +112,7 @@ def apply_job(
         model,
         replace=mode == "REPLACE",
         in_place=not bpy.app.background,
-        suffix="_rodin_proxy" if state.proxy else "_rodin",
+        from_proxy=bool(state.proxy),
     )
     if result is not obj:
         result.rodin_texture.source_object = obj
