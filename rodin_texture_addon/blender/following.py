@@ -91,26 +91,26 @@ class Generation:
             building = checks.proxy_being_built(obj)
             if building:
                 raise UserError(building)
-        uploads, image = [], None
+        uploads, folders, image = [], [], None  # folders: every one made, to remove on failure
         try:
             for obj, seed in zip(objects, seeds, strict=True):
-                model = _Model(None, uuid.uuid4().hex if variants > 1 else "")
-                folders = [new_upload_folder() for _ in range(variants)]
-                uploads += [_Upload(obj, 0, model, template, folder) for folder in folders]
-                model_path = folders[0] / "model.glb"
-                model.exported = export.export_upload(context, obj, model_path, upload_choice)
-                for variant, upload in enumerate(uploads[-variants:]):
-                    image = _stage(Path(template.image_path), upload.folder / "reference", image)
-                    upload.variant = variant
-                    upload.request = dataclasses.replace(
+                mine = [new_upload_folder() for _ in range(variants)]
+                folders += mine
+                model_path = mine[0] / "model.glb"
+                exported = export.export_upload(context, obj, model_path, upload_choice)
+                model = _Model(exported, uuid.uuid4().hex if variants > 1 else "")
+                for variant, folder in enumerate(mine):
+                    image = _stage(Path(template.image_path), folder / "reference", image)
+                    request = dataclasses.replace(
                         template, image_path=image, model_path=model_path,
                         seed=variant_seed(seed, variant),
                     )  # fmt: skip
-                    upload.request.check_settings()
-                if isinstance(model.exported, export.PendingProxy):
+                    request.check_settings()
+                    uploads.append(_Upload(obj, variant, model, request, folder))
+                if isinstance(exported, export.PendingProxy):
                     checks.refuse_replacing_with_proxy(obj.name, _apply_mode(context, apply_choice))
         except BaseException as error:
-            _remove(uploads)
+            _remove(folders)
             if isinstance(error, export.ExportError | RodinError | UserError):
                 raise UserError(str(error)) from None
             raise
@@ -141,7 +141,7 @@ class Generation:
 
     def discard(self) -> None:
         """Remove every upload: nothing of this start is submitted."""
-        _remove(self.uploads)
+        _remove([upload.folder for upload in self.uploads])
         self._done()
 
     def _done(self) -> None:
@@ -243,9 +243,9 @@ def new_upload_folder() -> Path:
     return Path(tempfile.mkdtemp(dir=preferences.user_folder("uploads")))
 
 
-def _remove(uploads: list[_Upload]) -> None:
-    for upload in uploads:
-        shutil.rmtree(upload.folder, ignore_errors=True)
+def _remove(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def variant_seed(seed, variant: int):
