@@ -27,7 +27,6 @@ import numpy as np
 sys.path.insert(0, str(bench.REPO / "tests"))  # the scan and the fidelity renders of the tests
 
 SAMPLES = 50_000
-CHANNELS = ("Base Color", "Roughness", "Metallic", "Normal")  # as tests/blender/fidelity.py
 
 
 def peak_rss_mb() -> float:
@@ -66,8 +65,9 @@ def object_of(bpy, scenes, name: str, path):
     return obj
 
 
-def measure_one(triangles: int, channels: list[str] | None) -> dict:
-    """One size's figures; the bake and its PSNR in ``channels`` (None: no bake)."""
+def measure_one(triangles: int, bake: bool, channels: list[str] | None) -> dict:
+    """One size's figures; with ``bake``, the bake and its PSNR in ``channels`` (None: those of
+    the bake tests' fidelity check)."""
     addon = bench.blender_with_addon()
     import bpy
     from blender import scenes
@@ -104,7 +104,7 @@ def measure_one(triangles: int, channels: list[str] | None) -> dict:
     row["decimate_mean"], row["decimate_worst"] = deviation(bpy, scan, decimated, diagonal)
     bpy.data.objects.remove(decimated)
 
-    if channels:
+    if bake:
         row.update(bake_back(bpy, addon, scan, model, folder, channels))
     unwrapped = scan.copy()
     unwrapped.data = scan.data.copy()
@@ -118,7 +118,7 @@ def measure_one(triangles: int, channels: list[str] | None) -> dict:
 def bake_back(bpy, addon, scan, model, folder, channels) -> dict:
     """Apply to Original of the result the emulator makes of the proxy; its time and PSNR."""
     from bench_apply import photo_like
-    from blender.fidelity import channel_psnr, prepare_flat_renders
+    from blender.fidelity import CHANNELS, channel_psnr, prepare_flat_renders
     from rodin_emulator.results import ResultOptions, build_files, load_model
 
     apply = addon("blender.apply")
@@ -137,7 +137,7 @@ def bake_back(bpy, addon, scan, model, folder, channels) -> dict:
     result = apply.import_result(bpy.context, path)
     apply.place_over(result, scan)
     prepare_flat_renders()
-    scores = channel_psnr(result, scan, folder, channels)
+    scores = channel_psnr(result, scan, folder, channels or CHANNELS)
     bpy.data.objects.remove(result)
     return {
         "bake": seconds,
@@ -151,18 +151,19 @@ def main():
     parser.add_argument("--triangles", type=int, nargs="+", default=[1_000_000, 3_000_000, 10**7])
     parser.add_argument("--no-bake", action="store_true", help="proxies and Decimate only")
     parser.add_argument(
-        "--channels", nargs="+", default=list(CHANNELS), help="the channels compared (PSNR)"
+        "--channels", nargs="+", help="the channels compared (default: the bake tests' four)"
     )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child's size
     arguments = parser.parse_args()
     if arguments.one:
-        channels = None if arguments.no_bake else arguments.channels
-        print("ROW " + json.dumps(measure_one(arguments.one, channels)))
+        row = measure_one(arguments.one, not arguments.no_bake, arguments.channels)
+        print("ROW " + json.dumps(row))
         return
     rows = []
     for triangles in arguments.triangles:
         command = [sys.executable, __file__, "--one", str(triangles)]
-        command += ["--no-bake"] if arguments.no_bake else ["--channels", *arguments.channels]
+        command += ["--no-bake"] if arguments.no_bake else []
+        command += ["--channels", *arguments.channels] if arguments.channels else []
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         line = next((ln for ln in done.stdout.splitlines() if ln.startswith("ROW ")), None)
         if line is None:
