@@ -82,7 +82,7 @@ def measure_one(triangles: int, bake: bool, channels: list[str] | None) -> dict:
     low, high = scenes.evaluated_world_box(scan)
     diagonal = float(np.linalg.norm(high - low))
 
-    row["read"], pending = bench.timed(export.export_upload, bpy.context, scan, folder / "u.glb")
+    row["read"], pending = bench.timed(export.export_upload, bpy.context, [scan], folder / "u.glb")
     row["build"], model = bench.timed(pending.build)
     row["rss_proxy"] = peak_rss_mb()
     row["bytes"], row["proxy_triangles"] = model.size_bytes, model.triangle_count

@@ -192,7 +192,7 @@ def _prepare(
         try:
             exported = export.export_upload(
                 bpy.context,
-                bpy.data.objects[object_name],
+                [bpy.data.objects[object_name]],
                 asset.upload_folder / "model.glb",
                 settings.upload,
             )

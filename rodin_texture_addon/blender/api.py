@@ -68,7 +68,7 @@ def prepare(context, objects, reference, **given) -> following.Generation:
         raise errors.UserError(
             f"variants: must be a whole number from 1 to {MAX_VARIANTS}, not {variants!r}"
         )
-    upload = following.chosen_upload(context, *(given.get(name) for name in UPLOAD_CHOICES))
+    upload = following.chosen_upload(context, **{name: given.get(name) for name in UPLOAD_CHOICES})
     # Each job copies the image into its own upload folder; a copy made here is removed at once.
     with tempfile.TemporaryDirectory(dir=preferences.user_folder("uploads")) as scratch:
         if isinstance(reference, str | Path):

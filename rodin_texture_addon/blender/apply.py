@@ -8,9 +8,11 @@ bounding box.
 import contextlib
 from pathlib import Path
 
+import bmesh
 import bpy
 import numpy as np
 from mathutils import Matrix
+from mathutils.bvhtree import BVHTree
 
 from .operator_calls import selection_kept, supported_options, window_override
 
@@ -76,21 +78,46 @@ def import_result(context, glb_path) -> bpy.types.Object:
 def place_over(result, source) -> None:
     """Fit ``result``'s world bounding box to ``source``'s (modifiers applied) per axis, then give
     it the source's transform, so its mesh is in the source's local space and can replace it."""
-    source_min, source_max = _evaluated_world_box(source)
+    fit_to_box(result, *_evaluated_world_box(source))
+    _into_local_space(result, source, source.matrix_world)
+
+
+def place_as_submitted(result, source, box, matrix) -> None:
+    """``place_over`` for a mesh textured together with others: the result (of them all) is
+    fitted to ``box``, the joined upload's world box, and goes with ``source`` as it moved since
+    its world transform was ``matrix`` (when the task was submitted)."""
+    fit_to_box(result, *box)
+    _into_local_space(result, source, Matrix(matrix))
+
+
+def fit_to_box(result, low, high) -> None:
+    """Fit ``result``'s world bounding box to the box from ``low`` to ``high`` per axis, its mesh
+    then in world space (its transform the identity)."""
+    low, high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
     result_min, result_max = _world_box(result.data, result.matrix_world)
-    source_size, result_size = source_max - source_min, result_max - result_min
+    source_size, result_size = high - low, result_max - result_min
     # An axis along which the result is flat cannot be stretched: it is only centred.
     flat = result_size <= 1e-9 * np.linalg.norm(result_size)
     scale = np.divide(source_size, result_size, out=np.ones(3), where=~flat)
-    offset = (source_min + source_max) / 2 - scale * (result_min + result_max) / 2
+    offset = (low + high) / 2 - scale * (result_min + result_max) / 2
     fit = Matrix.Diagonal((*scale, 1.0))
     fit.translation = offset
-    to_source = source.matrix_world.inverted_safe() @ fit @ result.matrix_world
-    result.data.transform(to_source)
-    if to_source.determinant() < 0:  # a mirroring source: the faces turned inside out
-        result.data.flip_normals()
-    result.data.update()
+    _transform(result.data, fit @ result.matrix_world)
+    result.matrix_world = Matrix.Identity(4)
+
+
+def _into_local_space(result, source, matrix) -> None:
+    """Move a result in world space into the space ``matrix`` makes local, and give it the
+    source's transform."""
+    _transform(result.data, matrix.inverted_safe())
     result.matrix_world = source.matrix_world.copy()
+
+
+def _transform(mesh, matrix) -> None:
+    mesh.transform(matrix)
+    if matrix.determinant() < 0:  # a mirroring transform turned the faces inside out
+        mesh.flip_normals()
+    mesh.update()
 
 
 def apply_result(
@@ -112,6 +139,91 @@ def apply_result(
     result = import_result(context, glb_path)
     place_over(result, source)
     name_after_source(result, source.name)
+    return _put(context, source, result, replace, in_place, from_proxy)
+
+
+def apply_joined(
+    context,
+    parts,
+    box,
+    glb_path,
+    *,
+    replace: bool = False,
+    in_place: bool = False,
+    from_proxy: bool = False,
+) -> list[bpy.types.Object]:
+    """``apply_result`` for a result of several meshes textured together: ``parts`` is, for
+    each of them, (object, its world matrix when submitted); ``box``, the joined upload's world
+    box. The result is fitted to the box, cut into one piece per part (each face goes to the
+    part whose surface is nearest) and each piece is put over its part as ``apply_result`` puts
+    a result. Returns the objects that now show the result, in the order of ``parts``."""
+    whole = import_result(context, glb_path)
+    pieces = []
+    try:
+        fit_to_box(whole, *box)
+        name_after_source(whole, parts[0][0].name)  # the materials, which the pieces share
+        owners = _nearest_parts(context, whole.data, parts)
+        for index in range(len(parts)):
+            pieces.append(_piece(whole, owners == index))
+    except BaseException:
+        bpy.data.batch_remove([*pieces, *(piece.data for piece in pieces)])
+        raise
+    finally:
+        mesh = whole.data
+        bpy.data.objects.remove(whole)
+        if mesh.users == 0:
+            bpy.data.meshes.remove(mesh)
+    shown = []
+    for (source, matrix), piece in zip(parts, pieces, strict=True):
+        piece.data.name = named(source.name, "_rodin")
+        _into_local_space(piece, source, Matrix(matrix))
+        shown.append(_put(context, source, piece, replace, in_place, from_proxy))
+    return shown
+
+
+def _nearest_parts(context, mesh, parts) -> np.ndarray:
+    """For each face of ``mesh`` (in world space), the index of the part nearest to its centre,
+    each part as it was when submitted."""
+    centres = np.empty(len(mesh.polygons) * 3)
+    mesh.polygons.foreach_get("center", centres)
+    centres = centres.reshape(-1, 3)
+    depsgraph = context.evaluated_depsgraph_get()
+    distances = np.full((len(parts), len(centres)), np.inf)
+    for index, (source, matrix) in enumerate(parts):
+        tree = BVHTree.FromObject(source, depsgraph)
+        world = np.array(matrix)
+        local = (centres - world[:3, 3]) @ np.linalg.inv(world[:3, :3]).T
+        nearest = np.array([_nearest(tree, point) for point in local.tolist()])
+        distances[index] = np.linalg.norm(nearest @ world[:3, :3].T + world[:3, 3] - centres,
+                                          axis=1)  # fmt: skip
+    return distances.argmin(axis=0)
+
+
+def _nearest(tree, point) -> tuple:
+    location = tree.find_nearest(point)[0]
+    return (np.inf,) * 3 if location is None else location.to_tuple()
+
+
+def _piece(whole, faces: np.ndarray) -> bpy.types.Object:
+    """A new object with the faces of ``whole`` where ``faces`` is true (its materials too)."""
+    mesh = whole.data.copy()
+    edit = bmesh.new()
+    try:
+        edit.from_mesh(whole.data)
+        edit.faces.ensure_lookup_table()
+        others = [face for face, keep in zip(edit.faces, faces, strict=True) if not keep]
+        bmesh.ops.delete(edit, geom=others, context="FACES")
+        edit.to_mesh(mesh)
+    finally:
+        edit.free()
+    piece = bpy.data.objects.new(mesh.name, mesh)
+    for collection in whole.users_collection:
+        collection.objects.link(piece)
+    return piece
+
+
+def _put(context, source, result, replace, in_place, from_proxy) -> bpy.types.Object:
+    """The last step of ``apply_result``: the result, placed over ``source``, shown."""
     for material in result.data.materials:
         show_colour_in_solid_view(material)
     if replace:

@@ -115,11 +115,14 @@ def check_bakeable(obj, options: BakeOptions) -> None:
         )
 
 
-def apply_to_original(context, source, glb_path, material: str, options: BakeOptions, log=print):
+def apply_to_original(
+    context, source, glb_path, material: str, options: BakeOptions, log=print, placement=None
+):
     """Bake the downloaded result onto ``source``'s active UV map and give ``source`` a material
     using the baked images (written beside the result file), all at once (background mode,
-    scripts); ``bake_job.start`` does the same in steps with a window. Returns the material."""
-    bake = OriginalBake(context, source, glb_path, material, options, log)
+    scripts); ``bake_job.start`` does the same in steps with a window. ``placement`` puts the
+    result over ``source`` (``apply.place_over`` if None). Returns the material."""
+    bake = OriginalBake(context, source, glb_path, material, options, log, placement)
     try:
         bake.start()
         while not bake.all_baked:
@@ -140,8 +143,12 @@ class OriginalBake:
     folder, no UV map that unwrapping gave, the scene's render and bake settings as they
     were."""
 
-    def __init__(self, context, source, glb_path, material: str, options: BakeOptions, log=print):
+    def __init__(
+        self, context, source, glb_path, material: str, options: BakeOptions, log=print,
+        placement=None,
+    ):  # fmt: skip
         check_bakeable(source, options)
+        self._place = placement or apply.place_over
         self.context, self.source, self.glb_path = context, source, Path(glb_path)
         self.material, self.options, self.log = material, options, log
         self.maps = MAPS[contract.Material(material)]
@@ -179,7 +186,7 @@ class OriginalBake:
             result = apply.import_result(context, self.glb_path)
         finally:
             self._imported = _datablocks() - before
-        apply.place_over(result, source)
+        self._place(result, source)
         if not source.data.uv_layers:
             self._unwrapped = True
             started = time.perf_counter()

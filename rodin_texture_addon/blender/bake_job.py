@@ -10,6 +10,7 @@ nothing had happened; so does a bake job that Blender cancels (Esc can, though C
 finishes a map before it looks).
 """
 
+import functools
 import gc
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ class _Bake:
     source_name: str
     on_success: object  # called with the source once its material is in place
     collection_was_enabled: bool
+    then: object = None  # called after the bake ended, however, with whether it was stopped
     stop_asked: bool = False
     ended: str = ""  # how the map's bake job ended, from Blender's handlers: complete, cancel
 
@@ -50,18 +52,23 @@ def refuse_if_baking(obj) -> None:
         raise BakeError(f"{obj.name}'s result is being baked: wait for it, or cancel it")
 
 
-def start(context, source, glb_path, material, options, on_success) -> None:
-    """Begin baking the result onto ``source``; ``on_success(source)`` runs at the end."""
+def start(
+    context, source, glb_path, material, options, on_success, placement=None, then=None
+) -> None:
+    """Begin baking the result onto ``source`` (placed by ``placement``, as
+    ``bake.apply_to_original`` takes it); ``on_success(source)`` runs at its end, and then,
+    whatever the end, ``then(stopped)`` in a timer of its own (``stopped``: cancelled), which may
+    start another bake."""
     global _current
     refuse_if_baking(source)
     if _current is not None or bpy.app.is_job_running("OBJECT_BAKE"):
         raise BakeError("Blender is already baking: wait for that bake to end")
-    bake = OriginalBake(context, source, glb_path, material, options)
+    bake = OriginalBake(context, source, glb_path, material, options, placement=placement)
     # Blender lets other Python threads run while it bakes, and a garbage collection one of
     # them set off could free the Python side of Blender data mid-bake, off the main thread
     # (see ``operator_calls.collection_paused``): none starts until the bake ends.
     gc.collect()
-    entry = _Bake(bake, source.name, on_success, gc.isenabled())
+    entry = _Bake(bake, source.name, on_success, gc.isenabled(), then)
     gc.disable()
     try:
         bake.start(spare_a_core=True)
@@ -105,6 +112,9 @@ def follow() -> float | None:
             _current = None
             _take_back(entry)
             _mark_failed(source, error)
+        if _current is None and entry.then is not None:
+            stopped = entry.ended == "cancel" or entry.stop_asked
+            bpy.app.timers.register(functools.partial(entry.then, stopped), first_interval=0.0)
         redraw_sidebars()
     return TICK if _current is not None else None
 

@@ -10,6 +10,10 @@ from . import bake_job, export, preferences, session
 from .errors import UserError
 from .properties import UNFINISHED
 
+TOGETHER_HAS_NO_VARIANTS = (
+    "Texture Together makes one task of the selected meshes: set Variants to 1, or turn "
+    "Texture Together off"
+)
 UPLOAD_NOT_CONFIRMED = "The upload may become a paid task: wait until the service confirms it"
 # The objects (as pointers) of generations whose upload proxies are being built: prepared, not
 # yet submitted nor discarded (following.Generation keeps it).
@@ -38,8 +42,11 @@ def why_cannot_generate(context) -> str:
         meshes = target_meshes(context)
     except UserError as error:
         return str(error)
-    if context.scene.rodin_texture_settings.image is None:
+    settings = context.scene.rodin_texture_settings
+    if settings.image is None:
         return "Pick a reference image"
+    if settings.together and len(meshes) > 1 and settings.variants > 1:
+        return TOGETHER_HAS_NO_VARIANTS
     return next(filter(None, map(proxy_being_built, meshes)), "")
 
 
@@ -81,13 +88,18 @@ def refuse_replacing_with_proxy(name: str, mode: str) -> None:
         )
 
 
-def over_the_limit(context, meshes) -> list[tuple[str, int]]:
-    """(name, triangles) of each mesh whose upload would pass Rodin's limit, from its evaluated
-    counts (no export: the panel asks as it draws)."""
+def over_the_limit(context, meshes, together: bool = False) -> list[tuple[str, int]]:
+    """(name, triangles) of each upload that would pass Rodin's limit, from its evaluated
+    counts (no export: the panel asks as it draws): each mesh's, or (``together``) the one of
+    them all joined, named as the export names it."""
     depsgraph = context.evaluated_depsgraph_get()
+    uploads = [(obj.name, [obj]) for obj in meshes]
+    if together and len(meshes) > 1:
+        uploads = [(export.joined_name([obj.name for obj in meshes]), meshes)]
     over = []
-    for obj in meshes:
-        vertices, triangles = export.mesh_counts(obj.evaluated_get(depsgraph).data)
+    for name, objects in uploads:
+        counts = [export.mesh_counts(obj.evaluated_get(depsgraph).data) for obj in objects]
+        vertices, triangles = (sum(column) for column in zip(*counts, strict=True))
         if proxy.glb_bytes(vertices, triangles) > contract.MAX_MODEL_BYTES:
-            over.append((obj.name, triangles))
+            over.append((name, triangles))
     return over

@@ -52,11 +52,13 @@ MIN_PROXY_DETAIL = 10  # percent of the limit: a coarser proxy would hardly stan
 
 @dataclass(frozen=True)
 class UploadChoice:
-    """What to do with a mesh over the limit: send a proxy filling ``detail`` (a share) of the
-    limit, or (``use_proxy`` off) refuse it."""
+    """How meshes are sent: each as a task of its own, or (``together``) all joined in one
+    model and one task; and what to do with an upload over the limit: send a proxy filling
+    ``detail`` (a share) of the limit, or (``use_proxy`` off) refuse it."""
 
     use_proxy: bool = True
     detail: float = 1.0
+    together: bool = False
 
 
 @dataclass
@@ -86,21 +88,27 @@ class PendingProxy:
 
 
 def export_upload(
-    context, obj, path, choice: UploadChoice = UploadChoice(),
+    context, objects, path, choice: UploadChoice = UploadChoice(),
     *, max_bytes: int = contract.MAX_MODEL_BYTES,
 ) -> ExportedModel | PendingProxy:  # fmt: skip
-    """Write ``obj`` to ``path`` as ``export_geometry_glb`` does; a mesh whose GLB would pass
-    ``max_bytes`` is, as ``choice`` says, refused or read for a proxy built later."""
-    name = _check_exportable(obj)
-    with _evaluated_mesh(context, obj) as mesh:
-        vertex_count, triangle_count = mesh_counts(mesh)
+    """Write ``objects`` (one mesh, or several joined into one model: Texture Together) to
+    ``path`` as ``export_geometry_glb`` does; an upload that would pass ``max_bytes`` is, as
+    ``choice`` says, refused or read for a proxy built later."""
+    name = joined_name([_check_exportable(obj) for obj in objects])
+    with contextlib.ExitStack() as stack:
+        meshes = [stack.enter_context(_evaluated_mesh(context, obj)) for obj in objects]
+        parts = [
+            (mesh, np.array(obj.matrix_world)) for mesh, obj in zip(meshes, objects, strict=True)
+        ]
+        vertex_count, triangle_count = np.sum([mesh_counts(mesh) for mesh in meshes], axis=0)
         # A smooth mesh's size, known without writing it: sharp edges only add to it.
         size = proxy.glb_bytes(vertex_count, triangle_count)
         if size <= max_bytes:
-            glb = GeometryGlb(*world_geometry(mesh, np.array(obj.matrix_world)))
+            geometry = _joined([world_geometry(*part) for part in parts])
+            glb = GeometryGlb(*geometry)
             if glb.size <= max_bytes:
                 _write(glb, Path(path), name)
-                return _exported(glb, Path(path), vertex_count, triangle_count)
+                return _exported(glb, Path(path), int(vertex_count), int(triangle_count))
             size = glb.size
         if not choice.use_proxy:
             raise ExportError(
@@ -108,8 +116,25 @@ def export_upload(
                 f"{max_bytes / MEGABYTE:.0f} MB limit: turn on Upload Proxies, or add a "
                 "Decimate modifier or reduce its subdivision levels, then try again"
             )
-        positions, triangles = world_triangles(mesh, np.array(obj.matrix_world))
+        positions, triangles = _joined([world_triangles(*part) for part in parts])
     return PendingProxy(name, positions, triangles, Path(path), int(max_bytes * choice.detail))
+
+
+def joined_name(names: list[str]) -> str:
+    """How messages name what is sent: the mesh, or the meshes joined ("Cube + Cone")."""
+    return " + ".join(names)
+
+
+def _joined(parts: list[tuple]) -> tuple:
+    """One geometry from several (each: arrays of vertex data, then the triangles' vertex
+    indices), the indices moved past the vertices before them."""
+    if len(parts) == 1:
+        return parts[0]
+    starts = np.cumsum([0] + [len(part[0]) for part in parts[:-1]])
+    columns = list(zip(*parts, strict=True))
+    moved = zip(columns[-1], starts, strict=True)
+    indices = np.concatenate([indices + start for indices, start in moved])
+    return (*(np.concatenate(column) for column in columns[:-1]), indices)
 
 
 def proxy_record(model: ExportedModel) -> dict:
@@ -130,7 +155,7 @@ def export_geometry_glb(
     """Write ``obj`` alone to ``path`` as a geometry-only GLB in world space, refusing it over
     ``max_bytes``. Changes nothing in the scene (in Edit Mode, the edits are synced to the mesh
     first, as saving does)."""
-    exported = export_upload(context, obj, path, UploadChoice(use_proxy=False),
+    exported = export_upload(context, [obj], path, UploadChoice(use_proxy=False),
                              max_bytes=max_bytes)  # fmt: skip
     assert isinstance(exported, ExportedModel)
     return exported

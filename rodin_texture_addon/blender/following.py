@@ -16,7 +16,7 @@ import bpy
 from ..jobs import JobSnapshot, Phase
 from ..rodin import TextureRequest, contract, files
 from ..rodin.errors import RodinError
-from . import bake_job, checks, export, preferences, pump, session
+from . import bake_job, checks, export, preferences, pump, session, together
 from .errors import UserError
 from .properties import UNFINISHED
 
@@ -35,10 +35,11 @@ def start_generation(
 ) -> list[str]:
     """Export each object and submit one task per object, or ``variants`` tasks of it with
     other seeds to choose from (the first is the object's job; the others are downloaded beside
-    it, into the history); a mesh over the limit is sent as ``upload_choice`` says (None: the
-    panel's). All or nothing: a bad input refuses the whole batch before anything is sent or
-    any object is changed. Results are applied when they arrive if ``apply`` says so (None: as the
-    preferences say), as ``apply_choice`` (mode, bake options) says (None: the panel's, then).
+    it, into the history), or, with ``upload_choice.together``, one task of them all; a mesh
+    over the limit is sent as ``upload_choice`` says (None: the panel's). All or nothing: a bad
+    input refuses the whole batch before anything is sent or any object is changed. Results
+    are applied when they arrive if ``apply`` says so (None: as the preferences say), as
+    ``apply_choice`` (mode, bake options) says (None: the panel's, then).
     Waits for the proxies to be built: the window's operator builds them on a thread."""
     upload_choice = upload_choice or chosen_upload(context)
     generation = Generation.prepare(
@@ -49,24 +50,24 @@ def start_generation(
 
 @dataclass
 class _Model:
-    """An object's upload: an ExportedModel, or a PendingProxy until it is built."""
+    """An upload's model: an ExportedModel, or a PendingProxy until it is built, of one object
+    or of several textured together (``objects``)."""
 
     exported: "export.ExportedModel | export.PendingProxy"
+    objects: list
     group: str = ""  # the variants' group, if the object has several tasks
 
 
 @dataclass
 class _Upload:
-    """One task to submit: its object, which of its variants, its model, request and folder."""
+    """One task to submit: its object (the first of those textured together), which of its
+    variants, its model, request and folder."""
 
     obj: bpy.types.Object
     variant: int
     model: _Model
     request: TextureRequest
     folder: Path
-
-    def __post_init__(self):
-        self.pointer = self.obj.as_pointer()  # still known once the object is deleted
 
 
 class Generation:
@@ -75,8 +76,9 @@ class Generation:
     may run it), then ``submit`` on the main thread. A failure at any step removes every
     upload and submits nothing."""
 
-    def __init__(self, uploads: list[_Upload], apply_choice):
+    def __init__(self, uploads: list[_Upload], apply_choice, objects):
         self.uploads = uploads
+        self.pointers = [obj.as_pointer() for obj in objects]  # known once an object is deleted
         self.models = list({id(upload.model): upload.model for upload in uploads}.values())
         self.apply_choice = apply_choice
         self.error = ""
@@ -91,14 +93,20 @@ class Generation:
             building = checks.proxy_being_built(obj)
             if building:
                 raise UserError(building)
+        together = upload_choice.together and len(objects) > 1
+        if together and variants > 1:
+            raise UserError(checks.TOGETHER_HAS_NO_VARIANTS)
+        groups = [list(objects)] if together else [[obj] for obj in objects]
         uploads, folders, image = [], [], None  # folders: every one made, to remove on failure
         try:
-            for obj, seed in zip(objects, seeds, strict=True):
+            for members, seed in zip(groups, seeds[: len(groups)], strict=True):
                 mine = [new_upload_folder() for _ in range(variants)]
                 folders += mine
                 model_path = mine[0] / "model.glb"
-                exported = export.export_upload(context, obj, model_path, upload_choice)
-                model = _Model(exported, uuid.uuid4().hex if variants > 1 else "")
+                exported = export.export_upload(context, members, model_path, upload_choice)
+                group = uuid.uuid4().hex if variants > 1 else ""
+                model = _Model(exported, members, group)
+                obj = members[0]
                 for variant, folder in enumerate(mine):
                     image = _stage(Path(template.image_path), folder / "reference", image)
                     request = dataclasses.replace(
@@ -108,14 +116,16 @@ class Generation:
                     request.check_settings()
                     uploads.append(_Upload(obj, variant, model, request, folder))
                 if isinstance(exported, export.PendingProxy):
-                    checks.refuse_replacing_with_proxy(obj.name, _apply_mode(context, apply_choice))
+                    mode = _apply_mode(context, apply_choice)
+                    checks.refuse_replacing_with_proxy(exported.name, mode)
         except BaseException as error:
             _remove(folders)
             if isinstance(error, export.ExportError | RodinError | UserError):
                 raise UserError(str(error)) from None
             raise
-        checks.BUILDING_PROXIES.update(obj.as_pointer() for obj in objects)
-        return cls(uploads, apply_choice)
+        generation = cls(uploads, apply_choice, objects)
+        checks.BUILDING_PROXIES.update(generation.pointers)
+        return generation
 
     @property
     def pending_proxies(self) -> list[export.PendingProxy]:
@@ -145,7 +155,7 @@ class Generation:
         self._done()
 
     def _done(self) -> None:
-        checks.BUILDING_PROXIES.difference_update(upload.pointer for upload in self.uploads)
+        checks.BUILDING_PROXIES.difference_update(self.pointers)
         self.uploads = []
 
     def submit(self, context, apply: bool | None = None) -> list[str]:
@@ -155,7 +165,8 @@ class Generation:
                 raise UserError(self.error)
             client, folder = session.get().client(context), results_folder(context)
             for upload in self.uploads:
-                _refuse_if_busy(upload.obj)
+                for obj in upload.model.objects:
+                    _refuse_if_busy(obj)
                 model = upload.model.exported.path
                 if upload.variant:  # the same geometry: linked, not exported again
                     upload.request.model_path = _stage(
@@ -174,16 +185,20 @@ class Generation:
         job_ids = []
         for upload in self.uploads:
             obj, request, job_id = upload.obj, upload.request, uuid.uuid4().hex
-            group = upload.model.group
+            group, members = upload.model.group, upload.model.objects
             proxy = export.proxy_record(upload.model.exported)
             if upload.variant == 0:
-                state = obj.rodin_texture
-                state.job_id, state.owner = job_id, obj.name
-                state.write(JobSnapshot(job_id, Phase.UPLOADING, message="Uploading"))
-                state.settings_json = settings_json(request)
-                state.result_folder = str(folder)
-                state.variant_group = group
-                state.proxy_json = json.dumps(proxy) if proxy else ""
+                for member in members:
+                    state = member.rodin_texture
+                    state.job_id, state.owner = job_id, member.name
+                    state.write(JobSnapshot(job_id, Phase.UPLOADING, message="Uploading"))
+                    state.settings_json = settings_json(request)
+                    state.result_folder = str(folder)
+                    state.variant_group = group
+                    state.proxy_json = json.dumps(proxy) if proxy else ""
+                    if len(members) > 1:
+                        record = together.record(members, upload.model.exported, member)
+                        state.together_json = json.dumps(record)
                 applies = applies_when_done(context) if apply is None else apply
                 runtime.follow(job_id, obj, apply=applies, apply_choice=self.apply_choice)
             else:
@@ -195,6 +210,7 @@ class Generation:
                 settings=request.form_fields(),
                 **({"group": group, "variant": upload.variant} if group else {}),
                 **({"proxy": proxy} if proxy else {}),
+                **({"together": [m.name for m in members]} if len(members) > 1 else {}),
             )
             runtime.manager.submit(job_id, client, request, folder, cleanup=upload.folder)
             job_ids.append(job_id)
@@ -203,9 +219,13 @@ class Generation:
         return job_ids
 
 
-def chosen_upload(context, use_proxy=None, proxy_detail=None) -> export.UploadChoice:
-    """How meshes over the limit are sent: each value given (not None), else the panel's."""
+def chosen_upload(context, together=None, use_proxy=None, proxy_detail=None) -> export.UploadChoice:
+    """How meshes are sent (together or not, and when over the limit): each value given (not
+    None), else the panel's."""
     settings = context.scene.rodin_texture_settings
+    together = settings.together if together is None else together
+    if not isinstance(together, bool):
+        raise UserError(f"together: must be True or False, not {together!r}")
     use_proxy = settings.use_proxy if use_proxy is None else use_proxy
     detail = settings.proxy_detail if proxy_detail is None else proxy_detail
     if not isinstance(use_proxy, bool):
@@ -216,7 +236,7 @@ def chosen_upload(context, use_proxy=None, proxy_detail=None) -> export.UploadCh
         raise UserError(
             f"proxy_detail: must be a whole number from {lowest} to 100, not {detail!r}"
         )
-    return export.UploadChoice(use_proxy, detail / 100)
+    return export.UploadChoice(use_proxy, detail / 100, together)
 
 
 def _refuse_if_busy(obj) -> None:
@@ -368,12 +388,16 @@ def take_task(obj, phase: Phase, message: str, **task) -> None:
 
 
 def clear_job(obj) -> None:
-    """Forget the object's job and stop following it; its task stays in the service."""
+    """Forget the object's job and stop following it, unless other objects textured together
+    with it still show it; its task stays in the service."""
     reason = checks.why_not_cleared(obj)
     if reason:
         raise UserError(reason)
     job_id = obj.rodin_texture.job_id
     runtime = session.current()
+    if len(together.members(obj)) > 1:
+        obj.rodin_texture.forget()  # the others keep the task, and it stays followed for them
+        return
     if runtime is not None and not runtime.manager.stop_following(job_id):
         raise UserError(checks.UPLOAD_NOT_CONFIRMED)
     if runtime is not None:

@@ -199,7 +199,8 @@ class RODIN_TEXTURE_OT_resume(_NeedsService, _ReportsUserErrors, bpy.types.Opera
     def run(self, context):
         session.forget_copied_jobs()
         objects = following.unfinished_objects()
-        job_ids = [following.resume_job(context, obj) for obj in objects]
+        # Meshes textured together share one job: it is followed once.
+        job_ids = list(dict.fromkeys(following.resume_job(context, obj) for obj in objects))
         job_ids += history.resume_variants(context)
         if not job_ids:
             self.report({"INFO"}, translations.rpt("No unfinished texture jobs in this file"))

@@ -21,6 +21,7 @@ from . import (
     preferences,
     pump,
     results,
+    together,
     translations,
 )
 from .operators import (
@@ -105,10 +106,12 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
         if settings.image is not None:
             layout.template_icon(icon_value=layout.icon(settings.image), scale=5.0)
         draw_texture_settings(layout, settings, advanced=False)
-        layout.prop(settings, "variants")
-
         meshes = [obj for obj in context.selected_objects if obj.type == "MESH"]
-        count = (len(meshes) or 1) * settings.variants
+        together = settings.together and len(meshes) > 1
+        layout.prop(settings, "variants")
+        if len(meshes) > 1:
+            layout.prop(settings, "together")
+        count = 1 if together else (len(meshes) or 1) * settings.variants
         cost = contract.CREDITS_PER_TASK * count
         reason = checks.why_cannot_generate(context)
         column = layout.column()
@@ -125,6 +128,8 @@ class RODIN_TEXTURE_PT_main(_RodinPanel, bpy.types.Panel):
             if preferences.key_problem(context):  # no key, or one that cannot work
                 layout.operator(RODIN_TEXTURE_OT_open_preferences.bl_idname, icon="PREFERENCES")
         else:
+            if together:
+                draw_together_plan(layout, context, meshes, settings)
             draw_upload_plan(layout, context, meshes, settings)
         if any(checks.why_not_followed(context, obj) for obj in following.unfinished_objects()):
             layout.operator(RODIN_TEXTURE_OT_resume.bl_idname, icon="PLAY")
@@ -163,9 +168,23 @@ class RODIN_TEXTURE_PT_advanced(_RodinPanel, bpy.types.Panel):
         row.prop(settings, "proxy_detail")
 
 
+def draw_together_plan(layout, context, meshes, settings) -> None:
+    """What Texture Together does with the selected meshes, said before anything is spent."""
+    saved = contract.CREDITS_PER_TASK * (len(meshes) - 1)
+    text = f"{len(meshes)} meshes in one task: {saved:g} credits saved"
+    label(layout, context, translations.iface(text), icon="LINKED")
+    label(layout, context, translations.iface("They share one texture's resolution"), "INFO")
+    then = {
+        "ORIGINAL": "The result is baked onto each mesh's own UVs",
+        "NEW_OBJECT": "The result is cut into one new object over each mesh",
+        "REPLACE": "Each mesh gets its piece of the result's mesh",
+    }
+    label(layout, context, translations.iface(then[settings.apply_mode]), icon="INFO")
+
+
 def draw_upload_plan(layout, context, meshes, settings) -> None:
     """What happens to each selected mesh over Rodin's limit, said before anything is spent."""
-    over = checks.over_the_limit(context, meshes)
+    over = checks.over_the_limit(context, meshes, settings.together)
     if not over:
         return
     if not settings.use_proxy:
@@ -248,6 +267,10 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
         message = translations.iface(state.message)
         if state.message and phase is not Phase.FAILED and message.lower() not in status.lower():
             label(layout, context, message)
+        if state.together:
+            others = ", ".join(member.name for member in together.members(obj)[1:])
+            text = translations.iface(f"One task with {others or 'no other mesh now'}")
+            label(layout, context, text, icon="LINKED")
         if state.proxy:
             draw_proxy(layout, context, state.proxy)
         baking = bake_job.running(obj)

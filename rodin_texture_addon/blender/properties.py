@@ -106,9 +106,17 @@ APPLY_CHOICES = tuple(apply_choice_properties())
 
 
 def upload_choice_properties(*, clamped: bool, **options) -> dict:
-    """How a mesh over Rodin's size limit is sent, as the panel and the generate operator
-    declare it (the operator's detail is checked, not clamped)."""
+    """How meshes are sent (one task each, or together) and how a mesh over Rodin's size limit
+    is, as the panel and the generate operator declare it (the operator's detail is checked,
+    not clamped)."""
     return {
+        "together": bpy.props.BoolProperty(
+            name="Texture Together",
+            description="Send the selected meshes as one model, one task for 0.5 credits in "
+            "all: Rodin paints them in one style, and the result goes back onto each. The "
+            "texture resolution is shared among them",
+            **options,
+        ),
         "use_proxy": bpy.props.BoolProperty(
             name="Upload Proxies",
             description="Send a mesh over Rodin's 10 MB limit as a simplified copy (your mesh "
@@ -210,6 +218,10 @@ class RodinTextureJob(bpy.types.PropertyGroup):
     proxy_json: bpy.props.StringProperty(
         name="Upload Proxy", description="The simplified copy sent in the mesh's place, if any"
     )
+    together_json: bpy.props.StringProperty(
+        name="Textured Together",
+        description="The meshes sent with this one as one model, and where this one was then",
+    )
 
     @property
     def phase(self) -> Phase:
@@ -233,6 +245,13 @@ class RodinTextureJob(bpy.types.PropertyGroup):
         """What was sent in the mesh's place ({} if the mesh itself was): triangle counts and
         deviation (see ``export.proxy_record``)."""
         return json.loads(self.proxy_json) if self.proxy_json else {}
+
+    @property
+    def together(self) -> dict:
+        """For a mesh textured together with others ({} if alone): ``members``, the names of
+        all of them; ``box``, the joined upload's world box (low, high); ``matrix``, this
+        mesh's world matrix at submit (see ``together.record``)."""
+        return json.loads(self.together_json) if self.together_json else {}
 
     def forget(self):
         """Back to no job, as a new object has."""

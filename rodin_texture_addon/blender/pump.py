@@ -7,7 +7,7 @@ import queue
 import time
 
 from ..jobs import Phase
-from . import results, session, timers, translations
+from . import results, session, timers, together, translations
 from .errors import UserError
 from .screen import redraw_sidebars
 
@@ -56,7 +56,8 @@ def pump(budget: float = PUMP_BUDGET) -> float | None:
             continue
         state = obj.rodin_texture
         stage_changed |= (state.status, state.message) != (snapshot.phase.value, snapshot.message)
-        state.write(snapshot)
+        for member in together.members(obj):  # each mesh textured together shows the task
+            member.rodin_texture.write(snapshot)
         if job_id in runtime.followed:
             runtime.followed[job_id].written = snapshot
         if snapshot.phase is Phase.DONE:
@@ -111,12 +112,14 @@ def wait_for(job_ids: list[str], timeout: float | None = None, log=print) -> Non
 
 
 def failures(job_ids: list[str]) -> list[str]:
-    """``object: why`` for each of the jobs that did not end done."""
+    """``object: why`` for each of the jobs that did not end done (for each mesh, when several
+    were textured together: the result may have failed to go onto one of them)."""
     failed = []
     for job_id in job_ids:
         obj = session.find_job_object(job_id)
-        if obj is not None and obj.rodin_texture.phase is not Phase.DONE:
-            failed.append(f"{obj.name}: {translations.rpt(describe(obj))}")
+        for member in [] if obj is None else together.members(obj):
+            if member.rodin_texture.phase is not Phase.DONE:
+                failed.append(f"{member.name}: {translations.rpt(describe(member))}")
     return failed
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import bpy
 
 from ..rodin import contract
-from . import apply, bake, bake_job, checks, errors, session, timers, translations
+from . import apply, bake, bake_job, checks, errors, export, session, timers, together, translations
 from .errors import UserError
 from .properties import APPLY_MODE_ITEMS, BAKE_MATERIAL_ITEMS, BAKE_SIZE_ITEMS
 from .screen import redraw_sidebars
@@ -86,12 +86,15 @@ def apply_job(
 ) -> bpy.types.Object:
     """Put the object's downloaded result in the scene, linked both ways with its source; or,
     in mode ``ORIGINAL``, bake it onto the object's own UVs (with a window, as Blender's
-    background bake job: the object has its material when ``bake_job`` says it is done). Mode
-    and options default to the panel's. With a window, the change is one undo step."""
+    background bake job: the object has its material when ``bake_job`` says it is done). A
+    result of meshes textured together goes onto each of them that still shows the task.
+    Mode and options default to the panel's. With a window, the change is one undo step."""
     state = obj.rodin_texture
     if not state.model_path or not Path(state.model_path).is_file():
         raise UserError(f"{obj.name} has no downloaded result to apply")
-    bake_job.refuse_if_baking(obj)
+    members = together.members(obj)
+    for member in members:
+        bake_job.refuse_if_baking(member)
     panel_mode, panel_options = how_to_apply(context)
     mode = mode or panel_mode
     model = Path(state.model_path)
@@ -100,39 +103,80 @@ def apply_job(
     if mode == "ORIGINAL":
         material = state.settings.get("material", contract.Material.PBR)
         options = bake_options or panel_options
-        if timers.TIMERS_FIRE:
+        if state.together:
+            _bake_each(context, [m.name for m in members], model, material, options)
+        elif timers.TIMERS_FIRE:
             bake_job.start(context, obj, model, material, options, on_success=_baked)
         else:
             bake.apply_to_original(context, obj, model, material, options)
             session.note_applied(obj)
         return obj
-    result = apply.apply_result(
-        context,
-        obj,
-        model,
-        replace=mode == "REPLACE",
-        in_place=not bpy.app.background,
-        from_proxy=bool(state.proxy),
-    )
-    if result is not obj:
-        result.rodin_texture.source_object = obj
-        state.result_object = result
-    session.note_applied(obj)
-    _push_undo_step(obj)
-    return result
+    choices = {"replace": mode == "REPLACE", "in_place": not bpy.app.background,
+               "from_proxy": bool(state.proxy)}  # fmt: skip
+    if state.together:
+        box = state.together["box"]
+        shown = apply.apply_joined(context, together.parts(members), box, model, **choices)
+    else:
+        shown = [apply.apply_result(context, obj, model, **choices)]
+    for member, result in zip(members, shown, strict=True):
+        if result is not member:
+            result.rodin_texture.source_object = member
+            member.rodin_texture.result_object = result
+        session.note_applied(member)
+    _push_undo_step(members)
+    return shown[0]
+
+
+def _bake_each(context, names: list[str], model, material, options) -> None:
+    """Bake a result of meshes textured together onto each of them in turn (named: an undo
+    between two bakes makes new objects): in background mode all at once; with a window, one
+    of Blender's bake jobs after another, then one undo step. A mesh that cannot take it is
+    told on its job; the others go on."""
+    baked = []
+
+    def bake_next(stopped: bool = False) -> None:
+        while names and not stopped:
+            member = bpy.data.objects.get(names.pop(0))
+            if member is None:
+                continue
+            try:
+                placement = together.placement(member)
+                if not timers.TIMERS_FIRE:
+                    bake.apply_to_original(context, member, model, material, options,
+                                           placement=placement)  # fmt: skip
+                    session.note_applied(member)
+                    continue
+                bake_job.start(bpy.context, member, model, material, options,
+                               on_success=lambda source: baked.append(source.name),
+                               placement=placement, then=bake_next)  # fmt: skip
+                return
+            except Exception as error:
+                errors.mark_not_applied(member.rodin_texture, error)
+        done = [bpy.data.objects[name] for name in baked if name in bpy.data.objects]
+        for member in done:
+            _show_baked(member)
+        if done:
+            _push_undo_step(done)
+
+    bake_next()
 
 
 def _baked(source) -> None:
     """The window's bake is done: the original, textured now, is what shows."""
+    _show_baked(source)
+    _push_undo_step([source])
+
+
+def _show_baked(source) -> None:
     pair = source.rodin_texture.result_object
     if pair is not None:
         apply.show_result(bpy.context.view_layer, source, pair, shown=False)
     session.note_applied(source)
-    _push_undo_step(source)
 
 
-def _push_undo_step(obj) -> None:
+def _push_undo_step(objects) -> None:
     """With a window, one undo step for an applied result (timers make none of their own,
     and a bake's operator ends before the bake does)."""
     if not bpy.app.background:
-        bpy.ops.ed.undo_push(message=translations.iface(f"Apply Rodin texture to {obj.name}"))
+        names = export.joined_name([obj.name for obj in objects])
+        bpy.ops.ed.undo_push(message=translations.iface(f"Apply Rodin texture to {names}"))

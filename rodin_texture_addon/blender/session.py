@@ -167,7 +167,11 @@ def copied_job(obj) -> bool:
     state = obj.rodin_texture
     if not state.job_id or state.owner == obj.name:
         return False
-    holders = [o for o in bpy.data.objects if o.rodin_texture.job_id == state.job_id]
+    holders = [
+        o
+        for o in bpy.data.objects
+        if o.rodin_texture.job_id == state.job_id and o.rodin_texture.owner == state.owner
+    ]  # meshes textured together share the job, each with an owner of its own
     rightful = next((o for o in holders if o.rodin_texture.owner == o.name), holders[0])
     return rightful != obj
 

@@ -1,0 +1,198 @@
+"""Texture Together in real Blender against the emulator: several meshes sent as one model in
+one task, its result going back onto each of them."""
+
+import json
+from pathlib import Path
+
+import bpy
+import numpy as np
+import pytest
+from gltf_validator import assert_valid
+from mathutils import Matrix
+
+from . import scenes
+from .fidelity import channel_psnr, prepare_flat_renders
+from .test_addon_flow import object_states, rodin, uploads  # noqa: F401  (fixtures)
+from .test_bake import PSNR_THRESHOLD, mesh_state, reference, wavy_reference  # noqa: F401
+
+pytestmark = pytest.mark.blender
+
+NAMES = ("Bare", "Modified", "Child")
+
+
+def three_meshes():
+    """The issue's three: a mesh without UVs, one whose shape comes from modifiers, and one
+    parented to a rotated, scaled empty and rotated itself; all selected."""
+    bare = scenes.make_suzanne("Bare", location=(-5.0, 0.0, 0.0), subdivisions=0, material=False)
+    while bare.data.uv_layers:
+        bare.data.uv_layers.remove(bare.data.uv_layers[0])
+    modified = scenes.make_suzanne("Modified", location=(0.0, 1.0, 0.5), material=False)
+    modified.modifiers.new("Bevel", "BEVEL").width = 0.02  # after the Subdivision it has
+    child = scenes.make_suzanne("Child", location=(4.0, -1.0, 0.0), rotation=(0.4, 0.1, 1.1),
+                                material=False)  # fmt: skip
+    holder = scenes.link(bpy.data.objects.new("Holder", None))
+    holder.location, holder.rotation_euler, holder.scale = (1.0, 0.5, 0.2), (0, 0, 0.6), (1.2,) * 3
+    child.parent = holder
+    bpy.context.view_layer.update()
+    objects = [bare, modified, child]
+    scenes.select_only(*objects, active=modified)
+    return objects
+
+
+def evaluated_triangles(obj):
+    evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    mesh = evaluated.to_mesh()
+    mesh.calc_loop_triangles()
+    count = len(mesh.loop_triangles)
+    evaluated.to_mesh_clear()
+    return count
+
+
+def uploaded_positions(emulator, task_uuid, folder):
+    path = folder / "uploaded.glb"
+    path.write_bytes(emulator.tasks[task_uuid].model_bytes)
+    assert_valid(path)
+    document, binary = scenes.read_glb(path)
+    (mesh,) = document["meshes"]
+    (primitive,) = mesh["primitives"]
+    triangles = document["accessors"][primitive["indices"]]["count"] // 3
+    positions = scenes.accessor_array(document, binary, primitive["attributes"]["POSITION"])
+    return scenes.gltf_to_blender(positions), triangles
+
+
+def test_three_meshes_one_task_each_baked(rodin, emulator, reference, tmp_path, uploads):  # noqa: F811
+    objects = three_meshes()
+    before = {obj.name: mesh_state(obj) for obj in objects}
+    triangles = sum(evaluated_triangles(obj) for obj in objects)
+    boxes = [scenes.evaluated_world_box(obj) for obj in objects]
+    datablocks_before = scenes.datablocks()
+
+    outcome = bpy.ops.rodin_texture.generate(
+        together=True, apply_mode="ORIGINAL", bake_material="REPLACE", unwrap_missing_uvs=True
+    )
+
+    assert outcome == {"FINISHED"}
+    assert emulator.submit_count == 1, "one task for the three meshes"
+    states = [obj.rodin_texture for obj in objects]
+    (task_uuid,) = {state.task_uuid for state in states}
+    for obj, state in zip(objects, states, strict=True):
+        assert state.status == "done", (obj.name, state.message)
+        assert state.together["members"] == list(NAMES)
+    positions, sent = uploaded_positions(emulator, task_uuid, tmp_path)
+    assert sent == triangles, "every mesh's evaluated triangles are in the one upload"
+    low, high = scenes.union_box(*boxes)
+    assert np.allclose(positions.min(axis=0), low, atol=1e-4)
+    assert np.allclose(positions.max(axis=0), high, atol=1e-4)
+    for obj in objects:
+        after = mesh_state(obj)
+        if obj.name == "Bare":  # it had no UV map: unwrapping gave it one, nothing else
+            assert [name for name, _ in after.pop("uv maps")] == ["UVMap"]
+            after.pop("active uv map")
+            before["Bare"].pop("uv maps"), before["Bare"].pop("active uv map")
+        assert after == before[obj.name], f"{obj.name}'s mesh changed"
+        (slot,) = obj.material_slots
+        assert slot.material.name == f"{obj.name}_rodin"
+    added = {kind: names - datablocks_before[kind] for kind, names in scenes.datablocks().items()}
+    assert added["objects"] == added["meshes"] == set(), "nothing of the bakes is left behind"
+    assert added["materials"] == {f"{name}_rodin" for name in NAMES}
+    assert list(uploads.iterdir()) == [], "the upload is removed once submitted"
+    history = [json.loads(line) for line in rodin.session.ledger().path.read_text().splitlines()]
+    submitted = [record for record in history if record["event"] == "submitted"]
+    assert [record["together"] for record in submitted] == [list(NAMES)]
+    assert {record["applied_to"] for record in history if record["event"] == "applied"} == set(
+        NAMES
+    )
+
+    # The same result, cut into one piece over each mesh: each baked mesh looks like its piece.
+    assert bpy.ops.rodin_texture.apply(apply_mode="NEW_OBJECT") == {"FINISHED"}
+    prepare_flat_renders()
+    for obj in objects:
+        piece = obj.rodin_texture.result_object
+        assert piece.name == f"{obj.name}_rodin"
+        assert piece.rodin_texture.source_object == obj
+        scenes.assert_boxes_match(
+            scenes.evaluated_world_box(piece), scenes.evaluated_world_box(obj), tolerance=0.02
+        )
+        (views,) = channel_psnr(piece, obj, tmp_path, ("Base Color",)).values()
+        assert min(views) > PSNR_THRESHOLD, (obj.name, views)
+
+
+def test_the_pieces_follow_meshes_moved_since_the_submit(rodin, emulator, reference):  # noqa: F811
+    objects = three_meshes()
+    boxes = {obj.name: scenes.evaluated_world_box(obj) for obj in objects}
+    assert bpy.ops.rodin_texture.generate(together=True, apply_mode="NEW_OBJECT") == {"FINISHED"}
+    results = [obj.rodin_texture.result_object for obj in objects]
+    for obj, piece in zip(objects, results, strict=True):
+        scenes.assert_boxes_match(
+            scenes.evaluated_world_box(piece), boxes[obj.name], tolerance=0.02
+        )
+        faces = len(piece.data.polygons)
+        assert 0.8 * evaluated_triangles(obj) <= faces <= 1.2 * evaluated_triangles(obj)
+    bpy.data.batch_remove([*results, *(piece.data for piece in results)])
+
+    moved = bpy.data.objects["Child"]
+    moved.parent.matrix_world = Matrix.Translation((0.0, 3.0, 1.0)) @ moved.parent.matrix_world
+    bpy.context.view_layer.update()
+    assert bpy.ops.rodin_texture.apply(apply_mode="REPLACE") == {"FINISHED"}
+    for obj in objects:  # each mesh has its piece of the result, where it is now
+        assert obj.data.name == f"{obj.name}_rodin"
+        low, high = scenes.evaluated_world_box(obj)
+        if obj is moved:
+            low, high = low - (0.0, 3.0, 1.0), high - (0.0, 3.0, 1.0)
+        scenes.assert_boxes_match((low, high), boxes[obj.name], tolerance=0.02)
+
+
+def test_resume_follows_the_shared_task_once(rodin, addon, emulator, reference, tmp_path):  # noqa: F811
+    emulator.configure(waiting_seconds=60)
+    objects = three_meshes()
+    rodin.following.start_generation(
+        bpy.context, objects, rodin.request_type(image_path=Path(reference.filepath),
+                                                 model_path=Path()),
+        seeds=[1, 2, 3], upload_choice=rodin.following.chosen_upload(bpy.context, together=True),
+    )  # fmt: skip
+    while not objects[2].rodin_texture.task_uuid:
+        rodin.pump.pump()
+    path = tmp_path / "together.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    rodin.session.shutdown()
+    emulator.configure(waiting_seconds=0)
+    bpy.ops.wm.open_mainfile(filepath=str(path))
+    # Opening the file resumed it: one job followed for the three, one result for each.
+    states = [bpy.data.objects[name].rodin_texture for name in NAMES]
+    rodin.pump.wait_for([states[0].job_id])
+    assert {state.status for state in states} == {"done"}
+    assert emulator.submit_count == 1
+    assert rodin.session.get().manager.running_count == 0
+    assert len({state.job_id for state in states}) == 1
+
+
+def test_clearing_one_mesh_keeps_the_task_for_the_others(rodin, emulator, reference):  # noqa: F811
+    objects = three_meshes()
+    assert bpy.ops.rodin_texture.generate(together=True, apply_mode="NEW_OBJECT") == {"FINISHED"}
+    results = [obj.rodin_texture.result_object for obj in objects]
+    bpy.data.batch_remove([*results, *(piece.data for piece in results)])
+    scenes.select_only(objects[0], active=objects[0])
+    assert bpy.ops.rodin_texture.clear() == {"FINISHED"}
+    assert not objects[0].rodin_texture.task_uuid
+    scenes.select_only(objects[1], active=objects[1])
+    assert bpy.ops.rodin_texture.apply(apply_mode="NEW_OBJECT") == {"FINISHED"}
+    assert objects[0].rodin_texture.result_object is None
+    assert [obj.rodin_texture.result_object.name for obj in objects[1:]] == [
+        "Modified_rodin", "Child_rodin"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "parameters, words",
+    [
+        ({"variants": 2}, "set Variants to 1"),
+        ({"apply_mode": "ORIGINAL"}, "Bare has no UV map"),
+    ],
+)
+def test_together_mistakes_send_nothing(parameters, words, rodin, emulator, reference):  # noqa: F811
+    three_meshes()
+    before = object_states()
+    with pytest.raises(RuntimeError, match=words):
+        bpy.ops.rodin_texture.generate(together=True, **parameters)
+    assert emulator.submit_count == 0
+    assert object_states() == before
