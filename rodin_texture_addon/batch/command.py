@@ -36,6 +36,12 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         help="JSON or CSV: asset ([folder/]file.ext::Object, [folder/]file.ext or Object), image",
     )
     add_texture_settings(parser.add_argument_group("texture settings (default: the service's)"))
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="send each file's meshes as one model, one task (0.5 credits a file): one style "
+        "for them all, the texture resolution shared; each mesh's output is its piece",
+    )
     upload = parser.add_argument_group("meshes over Rodin's 10 MB limit")
     upload.add_argument(
         "--upload-proxies",
@@ -159,7 +165,9 @@ def batch_settings(arguments: argparse.Namespace) -> run.BatchSettings:
         write_glb=arguments.write in ("glb", "both"),
         write_blend=arguments.write in ("blend", "both"),
         replace=arguments.replace,
-        upload=UploadChoice(arguments.upload_proxies, arguments.proxy_detail / 100),
+        upload=UploadChoice(
+            arguments.upload_proxies, arguments.proxy_detail / 100, arguments.together
+        ),
         requests_per_minute=arguments.requests_per_minute,
         budget_window=arguments.budget_window,
         max_in_flight=arguments.max_in_flight,

@@ -83,13 +83,16 @@ class BatchSettings:
 
 @dataclass
 class Asset:
-    """One mesh of one scene file, and what became of it. ``relative`` is the file's path as
-    its outputs mirror it; ``name``, the journal's, is set once the mesh is exported."""
+    """One mesh of one scene file, or (``--together``) its meshes sent as one, and what became
+    of it. ``relative`` is the file's path as its outputs mirror it; ``name``, the journal's,
+    is set once the mesh is exported. ``members`` are the meshes' names, and ``output_names``
+    the names of their outputs."""
 
     source: Path
     relative: PurePosixPath
     object_name: str
-    file_name: str
+    members: list[str] = field(default_factory=list)
+    output_names: list[str] = field(default_factory=list)
     name: str = ""
     request: TextureRequest | None = None
     upload_folder: Path | None = None
@@ -98,6 +101,7 @@ class Asset:
     model_path: str = ""
     outcome: Outcome | None = None
     proxy: dict = field(default_factory=dict)  # the simplified copy sent, if one was
+    box: tuple = ()  # the upload's world box, where a together result is fitted
 
     @property
     def label(self) -> str:
@@ -177,22 +181,36 @@ def _prepare(
     try:
         mesh_names = load_source(source)
     except UnreadableSource as error:
-        unreadable = Asset(source, relative, "", "")
+        unreadable = Asset(source, relative, "")
         unreadable.finish(Status.FAILED, f"could not read it: {error}")
         return [unreadable]
     assets = []
-    for object_name, file_name in file_names(mesh_names, "mesh").items():
-        asset = Asset(source, relative, object_name, file_name)
+    outputs = file_names(mesh_names, "mesh")
+    images = {name: references.image_for(relative, name) for name in mesh_names}
+    groups = [[name] for name in mesh_names]
+    textured = [name for name in mesh_names if images[name] is not None]
+    if settings.upload.together and len(textured) > 1:
+        groups = [[name] for name in mesh_names if images[name] is None] + [textured]
+    for members in groups:
+        object_name = export.joined_name(members)
+        asset = Asset(source, relative, object_name, members, [outputs[m] for m in members])
         assets.append(asset)
-        image = references.image_for(relative, object_name)
+        image = images[members[0]]
         if image is None:
             asset.finish(Status.SKIPPED, "no reference image for it in the mapping")
+            continue
+        if len({images[member] for member in members}) > 1:
+            asset.finish(
+                Status.FAILED,
+                "the mapping gives these meshes different images, but --together sends them "
+                "as one: give them one image, or leave --together out",
+            )
             continue
         asset.upload_folder = Path(tempfile.mkdtemp(dir=uploads))
         try:
             exported = export.export_upload(
                 bpy.context,
-                [bpy.data.objects[object_name]],
+                [bpy.data.objects[member] for member in members],
                 asset.upload_folder / "model.glb",
                 settings.upload,
             )
@@ -213,6 +231,7 @@ def _prepare(
         except InvalidInput as error:
             raise BatchInputError(f"{asset.label}: {error}") from None
         asset.request, asset.proxy = request, export.proxy_record(exported)
+        asset.box = (exported.bbox_min, exported.bbox_max)
         asset.input_hash = input_hash(
             exported.path.read_bytes(), image.read_bytes(), request.form_fields()
         )
@@ -226,9 +245,11 @@ def _folder(settings: BatchSettings, name: str) -> Path:
 
 
 def output_paths(settings: BatchSettings, asset: Asset) -> list[Path]:
+    """A GLB for each of the asset's meshes, then the file's .blend, as asked."""
     paths = []
     if settings.write_glb:
-        paths.append(output_folder(settings, asset.relative) / f"{asset.file_name}.glb")
+        folder = output_folder(settings, asset.relative)
+        paths += [folder / f"{name}.glb" for name in asset.output_names]
     if settings.write_blend:
         paths.append(blend_path(settings, asset.relative))
     return paths
@@ -300,7 +321,9 @@ class _Batch:
                 asset.name, asset.input_hash, asset.request.form_fields(), asset.label
             )
             proxy = {"proxy": asset.proxy} if asset.proxy else {}
-            self.history.expect(asset.name, settings=asset.request.form_fields(), **where, **proxy)
+            together = {"together": asset.members} if len(asset.members) > 1 else {}
+            fields = asset.request.form_fields()
+            self.history.expect(asset.name, settings=fields, **where, **proxy, **together)
             self.manager.submit(
                 asset.name, self.client, asset.request, self.results, asset.upload_folder
             )  # the manager removes the upload's folder once it is sent
@@ -361,6 +384,16 @@ class _Batch:
         elif snapshot.message == "Submitted":
             self.log(f"{self._counter()} {asset.label}: submitted as {snapshot.task_uuid}")
 
+    def _apply(self, asset: Asset) -> list:
+        """The asset's result over its meshes (the file just loaded): one object per mesh."""
+        objects = [bpy.data.objects[member] for member in asset.members]
+        choices = {"replace": self.settings.replace, "from_proxy": bool(asset.proxy)}
+        model = Path(asset.model_path)
+        if len(objects) == 1:
+            return [apply.apply_result(bpy.context, objects[0], model, **choices)]
+        parts = [(obj, obj.matrix_world.copy()) for obj in objects]  # as when it was sent
+        return apply.apply_joined(bpy.context, parts, asset.box, model, **choices)
+
     def _report_stop(self):
         refusal = self.manager.lasting_refusal
         if refusal is None or self.stop_reported:
@@ -395,15 +428,10 @@ class _Batch:
         try:
             load_source(assets[0].source)
             for asset in assets:
-                result = apply.apply_result(
-                    bpy.context,
-                    bpy.data.objects[asset.object_name],
-                    Path(asset.model_path),
-                    replace=self.settings.replace,
-                    from_proxy=bool(asset.proxy),
-                )
-                if self.settings.write_glb:
-                    write_textured_glb(result, asset.outputs[0])
+                shown = self._apply(asset)
+                if self.settings.write_glb:  # the GLBs come first among the outputs
+                    for result, path in zip(shown, asset.outputs, strict=False):
+                        write_textured_glb(result, path)
             if self.settings.write_blend:
                 save_blend(blend_path(self.settings, assets[0].relative))
         except (apply.ApplyError, RuntimeError, OSError, KeyError) as error:

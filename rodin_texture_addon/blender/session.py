@@ -163,7 +163,8 @@ def find_job_object(job_id: str) -> bpy.types.Object | None:
 def copied_job(obj) -> bool:
     """Whether the job stored on ``obj`` came with it from another object (a copy carries every
     property): another object carrying it has the name it was started on (``owner``), or, when
-    none has (renamed since), comes before it."""
+    none has (renamed since), comes before it. Meshes textured together share one job, each
+    with an owner of its own: only the holders of the same owner are compared."""
     state = obj.rodin_texture
     if not state.job_id or state.owner == obj.name:
         return False
@@ -171,18 +172,20 @@ def copied_job(obj) -> bool:
         o
         for o in bpy.data.objects
         if o.rodin_texture.job_id == state.job_id and o.rodin_texture.owner == state.owner
-    ]  # meshes textured together share the job, each with an owner of its own
+    ]
     rightful = next((o for o in holders if o.rodin_texture.owner == o.name), holders[0])
     return rightful != obj
 
 
 def forget_copied_jobs() -> None:
     """Clear the jobs that came with copies of objects (Shift-D, copy and paste), and note
-    the new name of an object renamed since its job started."""
-    for obj in bpy.data.objects:
-        state = obj.rodin_texture
-        if state.job_id and state.owner != obj.name:
-            if copied_job(obj):
-                state.forget()
-            else:
-                state.owner = obj.name
+    the new name of an object renamed since its job started (all told apart first: a new
+    owner noted would hide which copy it was the original of)."""
+    moved = [obj for obj in bpy.data.objects if obj.rodin_texture.job_id
+             and obj.rodin_texture.owner != obj.name]  # fmt: skip
+    copies = [obj for obj in moved if copied_job(obj)]
+    for obj in moved:
+        if obj in copies:
+            obj.rodin_texture.forget()
+        else:
+            obj.rodin_texture.owner = obj.name

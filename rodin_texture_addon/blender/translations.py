@@ -154,6 +154,31 @@ ZH_HANS: dict[str, str] = {
     ),
     "The upload proxy of {0} could not be made: {1}": "无法生成 {0} 的上传代理网格：{1}",
     "Building the upload proxy of {0}": "正在生成 {0} 的上传代理网格",
+    "Texture Together": "合并生成贴图",
+    "Send the selected meshes as one model, one task for 0.5 credits in all: Rodin paints them "
+    "in one style, and the result goes back onto each. The texture resolution is shared among "
+    "them": (
+        "将选中的网格作为一个模型、一个任务发送，共 0.5 积分：Rodin 以统一的风格为它们绘制贴图，"
+        "结果再回到每个网格上。贴图分辨率由它们共享"
+    ),
+    "Textured Together": "合并生成贴图",
+    "The meshes sent with this one as one model, and where this one was then": (
+        "与此网格作为一个模型一起发送的网格，以及此网格当时的位置"
+    ),
+    "together: must be True or False, not {0}": "together：必须为 True 或 False，而不是 {0}",
+    "{0} meshes in one task: {1} credits saved": "{0} 个网格合为一个任务：节省 {1} 积分",
+    "They share one texture's resolution": "它们共享一张贴图的分辨率",
+    "The result is baked onto each mesh's own UVs": "结果烘焙到每个网格自己的 UV 上",
+    "The result is cut into one new object over each mesh": (
+        "结果被切分为多个新物体，分别覆盖在每个网格上"
+    ),
+    "Each mesh gets its piece of the result's mesh": "每个网格获得结果网格中属于它的部分",
+    "One task with {0}": "与 {0} 同属一个任务",
+    "no other mesh now": "目前没有其他网格",
+    "Texture Together makes one task of the selected meshes: set Variants to 1, or turn "
+    "Texture Together off": (
+        "“合并生成贴图”会把选中的网格合为一个任务：请将“变体”设为 1，或关闭“合并生成贴图”"
+    ),
     "An object to texture was deleted meanwhile: nothing was submitted": (
         "要生成贴图的物体在此期间被删除：未提交任何任务"
     ),

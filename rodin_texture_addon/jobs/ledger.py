@@ -50,6 +50,7 @@ class LedgerTask:
     group: str = ""  # the variants made together share one
     variant: int = 0  # its place among them
     proxy: dict = field(default_factory=dict)  # the simplified copy sent in the mesh's place
+    together: tuple[str, ...] = ()  # the meshes sent with it as one model, itself first
 
     @property
     def seed(self) -> int | None:
@@ -69,8 +70,9 @@ class LedgerTask:
     def with_record(self, record: dict) -> "LedgerTask":
         known = set(self.__dataclass_fields__) - {"task_uuid", "state"}
         changes = {name: value for name, value in record.items() if name in known}
-        if "job_uuids" in changes:
-            changes["job_uuids"] = tuple(changes["job_uuids"])
+        for name in ("job_uuids", "together"):
+            if name in changes:
+                changes[name] = tuple(changes[name])
         return replace(self, state=record["event"], **changes)
 
 

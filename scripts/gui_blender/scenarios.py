@@ -417,6 +417,80 @@ def upload_proxy(d, params):
     d.facts["objects"] = sorted(o.name for o in bpy.data.objects)
 
 
+def together(d, params):
+    """Texture Together with three meshes (one without UVs, one shaped by modifiers, one
+    parented and rotated): the panel says what it costs and does before anything is spent, a
+    click on its checkbox turns it on, one Generate sends one task, and Blender's bake jobs
+    bake the result onto each mesh in turn while the window goes on; one undo takes the three
+    bakes back and leaves the task on each."""
+    yield from start(d, params)
+    bare = bpy.context.active_object
+    bare.name = "Bare"
+    while bare.data.uv_layers:
+        bare.data.uv_layers.remove(bare.data.uv_layers[0])
+    with d.override():
+        bpy.ops.mesh.primitive_cube_add(location=(3.0, 0.0, 0.0))
+        bpy.ops.object.modifier_add(type="BEVEL")
+        bpy.ops.object.modifier_add(type="SUBSURF")
+        bpy.ops.mesh.primitive_cylinder_add(location=(-1.0, 2.0, 0.0), rotation=(0.5, 0.0, 0.9))
+    modified, child = bpy.data.objects["Cube"], bpy.data.objects["Cylinder"]
+    modified.name, child.name = "Modified", "Child"
+    holder = bpy.data.objects.new("Holder", None)
+    bpy.context.scene.collection.objects.link(holder)
+    holder.location, holder.rotation_euler = (-2.0, 0.0, 0.0), (0.0, 0.0, 0.7)
+    child.parent = holder
+    names = ["Bare", "Modified", "Child"]
+    with d.override():
+        bpy.ops.object.select_all(action="DESELECT")
+        for name in names:
+            bpy.data.objects[name].select_set(True)
+        bpy.context.view_layer.objects.active = modified
+        bpy.ops.view3d.view_selected()
+    settings = bpy.context.scene.rodin_texture_settings
+    settings.image = bpy.data.images.load(params["image"])
+    settings.apply_mode, settings.unwrap_missing_uvs = "ORIGINAL", True
+    yield from d.redraw()
+    d.facts["before"] = {"texts": d.texts(MAIN)}
+    buttons = yield from d.sidebar_buttons()
+    checkbox = next(what for what in buttons if what.endswith("rodin_texture_settings.together"))
+    yield from d.press(checkbox)
+    yield from d.screenshot("together-announced")
+    d.facts["announced"] = {"texts": d.texts(MAIN), "too_wide": too_wide(d)}
+    d.facts["together_on"] = settings.together
+    d.mark("generate")
+    yield from d.press("bpy.ops.rodin_texture.generate(")
+    d.facts["final"] = yield from follow(d, modified)
+    bake_job = d.module("blender.bake_job")
+    baked_onto = []
+    while True:  # which mesh each bake job is for, as it runs
+        for name in names:
+            if bake_job.running(bpy.data.objects[name]) is not None and name not in baked_onto:
+                baked_onto.append(name)
+                yield from d.screenshot(f"baking-{name}")
+        meshes = [bpy.data.objects[name] for name in names]
+        done = all(f"{obj.name}_rodin" in obj.material_slots for obj in meshes)
+        if done and not any(bake_job.running(obj) for obj in meshes):
+            break
+        yield 0.05
+    d.mark("baked")
+    d.facts["baked_onto"] = baked_onto
+    d.facts["gaps"] = d.gaps("generate", "baked")
+    yield from d.redraw()
+    yield from d.screenshot("together-baked")
+    d.facts["job_texts"] = d.texts(JOB)
+    d.facts["job_too_wide"] = too_wide(d)
+    d.facts["baked"] = {name: bake_state(name, params["results"]) for name in names}
+    d.facts["task_uuids"] = [bpy.data.objects[n].rodin_texture.task_uuid for n in names]
+    yield from d.key("Z", ctrl=True)
+    yield from d.redraw()
+    d.facts["undone"] = {name: bake_state(name, params["results"]) for name in names}
+    d.facts["undone_jobs"] = [
+        (bpy.data.objects[n].rodin_texture.status, bpy.data.objects[n].rodin_texture.task_uuid)
+        for n in names
+    ]
+    yield from d.screenshot("together-undone")
+
+
 def refusals(d) -> dict:
     """What Apply Result and Generate say for an object whose result is being baked."""
     said = {}

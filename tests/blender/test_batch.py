@@ -19,7 +19,7 @@ from rodin_emulator import Fault, glb
 
 from rodin_texture_addon.jobs.ledger import TaskLedger
 
-from .scenes import make_grid, make_suzanne
+from .scenes import assert_boxes_match, evaluated_world_box, make_grid, make_suzanne
 
 pytestmark = pytest.mark.blender
 
@@ -319,3 +319,30 @@ def test_a_mesh_over_the_limit_goes_as_a_proxy_unless_proxies_are_off(
     assert table_row(refused.text, "scene.blend::Dense").startswith("failed   Dense makes a 1")
     assert "turn on Upload Proxies" in refused.text
     assert len(emulator.tasks) == 3, "only Suzanne is sent again"
+
+
+def test_together_each_files_meshes_go_as_one_task_and_each_gets_its_piece(
+    emulator, inputs, tmp_path
+):
+    run = Batch(emulator, inputs, tmp_path / "out", "--together", "--write", "both")
+    assert run.finish() == 0, run.text
+    assert emulator.submit_count == MESHES - 1, "d.blend's two meshes are one task"
+    label = "d.blend::Grid + Suzanne"
+    folder = tmp_path / "out" / "d_blend"
+    expected = f"done     {folder / 'Grid.glb'}, {folder / 'Suzanne.glb'}, {folder / 'd.blend'}"
+    assert table_row(run.text, label) == expected
+    for name in ("Grid", "Suzanne"):
+        assert_valid(folder / f"{name}.glb")
+    history = TaskLedger(tmp_path / "blender-user" / HISTORY).tasks()
+    assert [task.together for task in history if task.together] == [("Grid", "Suzanne")]
+    bpy.ops.wm.open_mainfile(filepath=str(folder / "d.blend"))
+    for name in ("Grid", "Suzanne"):  # each piece lies over its mesh, and holds only its faces
+        piece, source = bpy.data.objects[f"{name}_rodin"], bpy.data.objects[name]
+        assert_boxes_match(evaluated_world_box(piece), evaluated_world_box(source), 0.02)
+    grid_faces = len(bpy.data.objects["Grid_rodin"].data.polygons)
+    assert grid_faces == 2 * len(bpy.data.objects["Grid"].data.polygons)
+
+    again = Batch(emulator, inputs, tmp_path / "out", "--together", "--write", "both")
+    assert again.finish() == 0, again.text
+    assert table_row(again.text, label) == "skipped  already done in an earlier run"
+    assert emulator.submit_count == MESHES - 1

@@ -177,3 +177,39 @@ def test_a_mesh_over_the_limit_goes_as_a_proxy_built_while_the_window_runs(windo
     assert re.search(r"Sent as a 3\d0 k triangle proxy of 460 k", shown), shown
     assert re.search(r"Deviation: [\d.]+% mean, [\d.]+% worst", shown), shown
     assert not facts["job_too_wide"], facts["job_too_wide"]
+
+
+def test_texture_together_sends_one_task_and_bakes_each_mesh_in_turn(window, emulator):
+    report = window("together")
+    facts = report.facts
+    names = ["Bare", "Modified", "Child"]
+
+    before = " ".join(facts["before"]["texts"])
+    assert "Generate Texture (1.5 credits)" in before and "one task" not in before
+    assert facts["together_on"], "the checkbox click turned Texture Together on"
+    announced = " ".join(facts["announced"]["texts"])
+    assert "Generate Texture (0.5 credits)" in announced
+    assert "3 meshes in one task: 1 credits saved" in announced
+    assert "They share one texture's resolution" in announced
+    assert "The result is baked onto each mesh's own UVs" in announced
+    assert not facts["announced"]["too_wide"], facts["announced"]["too_wide"]
+    assert emulator.submit_count == 1
+    assert facts["final"] == "done"
+    assert facts["baked_onto"] == names, "one of Blender's bake jobs after another"
+    (task_uuid,) = set(facts["task_uuids"])
+    for name in names:
+        baked = facts["baked"][name]
+        assert baked["materials"][-1] == f"{name}_rodin", baked
+        assert baked["objects"] == sorted([*names, "Holder"]), "a bake left something behind"
+    assert facts["baked"]["Bare"]["uv_maps"] == ["UVMap"], "the mesh without UVs was unwrapped"
+    shown = " ".join(facts["job_texts"])
+    assert "One task with Bare, Child" in shown or "One task with Child, Bare" in shown, shown
+    assert not facts["job_too_wide"], facts["job_too_wide"]
+    # The bakes ran as Blender's jobs: the main loop went on between and during them.
+    gaps = facts["gaps"]
+    assert len(gaps) > 20 and max(gaps) < sum(gaps) / 4, gaps
+    print(f"longest main-loop gap over the three bakes: {max(gaps):.2f} s of {sum(gaps):.1f} s")
+    for name in names:  # one undo step for the three bakes; the task stays on each
+        assert f"{name}_rodin" not in facts["undone"][name]["materials"], facts["undone"][name]
+    assert facts["undone"]["Bare"]["uv_maps"] == [], "undo takes the unwrap back too"
+    assert facts["undone_jobs"] == [("done", task_uuid)] * 3
