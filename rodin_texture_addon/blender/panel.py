@@ -170,8 +170,8 @@ class RODIN_TEXTURE_PT_advanced(_RodinPanel, bpy.types.Panel):
 
 def draw_together_plan(layout, context, meshes, settings) -> None:
     """What Texture Together does with the selected meshes, said before anything is spent."""
-    saved = contract.CREDITS_PER_TASK * (len(meshes) - 1)
-    text = f"{len(meshes)} meshes in one task: {saved:g} credits saved"
+    one, apart = contract.CREDITS_PER_TASK, contract.CREDITS_PER_TASK * len(meshes)
+    text = f"{len(meshes)} meshes in one task: {one:g} credits, not {apart:g}"
     label(layout, context, translations.iface(text), icon="LINKED")
     label(layout, context, translations.iface("They share one texture's resolution"), "INFO")
     then = {

@@ -166,7 +166,7 @@ ZH_HANS: dict[str, str] = {
         "与此网格作为一个模型一起发送的网格，以及此网格当时的位置"
     ),
     "together: must be True or False, not {0}": "together：必须为 True 或 False，而不是 {0}",
-    "{0} meshes in one task: {1} credits saved": "{0} 个网格合为一个任务：节省 {1} 积分",
+    "{0} meshes in one task: {1} credits, not {2}": "{0} 个网格合为一个任务：{1} 积分，而非 {2}",
     "They share one texture's resolution": "它们共享一张贴图的分辨率",
     "The result is baked onto each mesh's own UVs": "结果烘焙到每个网格自己的 UV 上",
     "The result is cut into one new object over each mesh": (

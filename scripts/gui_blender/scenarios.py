@@ -475,7 +475,7 @@ def together(d, params):
     d.mark("baked")
     d.facts["baked_onto"] = baked_onto
     d.facts["gaps"] = d.gaps("generate", "baked")
-    yield from d.redraw()
+    d.view3d.spaces.active.shading.color_type = "TEXTURE"  # to see the baked textures
     yield from d.screenshot("together-baked")
     d.facts["job_texts"] = d.texts(JOB)
     d.facts["job_too_wide"] = too_wide(d)
