@@ -23,9 +23,10 @@ class TextureError(RuntimeError):
 
 def start(context, objects, reference, *, apply: bool | None = None, **given) -> list[str]:
     """Start one task per object from ``reference`` (an image file's path, or a Blender image),
-    or ``variants`` tasks with other seeds to choose from; each texture setting
-    (``SETTING_NAMES``), each of ``APPLY_CHOICES`` and ``UPLOAD_CHOICES`` (``use_proxy``,
-    ``proxy_detail``: a mesh over Rodin's limit is sent as a simplified proxy) and
+    or ``variants`` tasks with other seeds to choose from, or (``together``) one task of all
+    the objects joined, whose result goes back onto each; each texture setting
+    (``SETTING_NAMES``), each of ``APPLY_CHOICES`` and ``UPLOAD_CHOICES`` (``together``,
+    ``use_proxy``, ``proxy_detail``: a mesh over Rodin's limit is sent as a simplified proxy) and
     ``variants`` not given, or None, is the panel's (the seed too: a new one per task when the
     panel's is random). Returns the job ids, one per object and variant (an object given twice
     is one task). All or nothing: a bad input refuses every object. Results are applied when
@@ -83,11 +84,12 @@ def prepare(context, objects, reference, **given) -> following.Generation:
 
 def texture_objects(objects, image_path, *, timeout=None, **settings) -> list[bpy.types.Object]:
     """Texture each mesh of ``objects`` from the image file at ``image_path`` (0.5 credits a
-    mesh), wait for the results and apply them. The keywords are those the
-    ``rodin_texture.generate`` operator takes: a texture setting (``prompt``, ``seed``,
-    ``material``, ``resolution``, ``reference_scale``: every name of ``SETTING_NAMES``) or how
-    to apply (``APPLY_CHOICES``) or send meshes over Rodin's limit (``UPLOAD_CHOICES``);
-    each one left out is the panel's. ``timeout`` (seconds) stops the waiting, not the jobs.
+    mesh, or for them all with ``together=True``), wait for the results and apply them. The
+    keywords are those the ``rodin_texture.generate`` operator takes: a texture setting
+    (``prompt``, ``seed``, ``material``, ``resolution``, ``reference_scale``: every name of
+    ``SETTING_NAMES``) or how to apply (``APPLY_CHOICES``) or send the meshes
+    (``UPLOAD_CHOICES``: together, and those over Rodin's limit); each one left out is the
+    panel's. ``timeout`` (seconds) stops the waiting, not the jobs.
 
     Returns, for each object (once, if it is given twice), the object that shows its result
     (the new ``<name>_rodin`` object, ``<name>_rodin_proxy`` for a mesh sent as a proxy, or the

@@ -11,7 +11,7 @@ import bpy
 
 from ..jobs import JobSnapshot, Phase, ledger
 from ..jobs.ledger import APPLIED, DOWNLOADED, FAILED, SUBMITTED, LedgerTask
-from . import following, pump, results, session, timers
+from . import export, following, pump, results, session, timers
 from .errors import UserError
 from .screen import redraw_sidebars
 
@@ -96,6 +96,8 @@ def to_recover() -> list[LedgerTask]:
     offered, groups = [], set()
     for task in ledger.never_applied(tasks()):
         if task.task_uuid in held or task.group in settled or task.group in groups:
+            continue
+        if task.together:  # its meshes' jobs hold where each was: the history does not
             continue
         if task.group:
             groups.add(task.group)
@@ -187,6 +189,12 @@ def put_on(context, found: LedgerTask, obj) -> str:
     """Give ``obj`` the task ``found`` and its result: at once from a result file still on
     disk, else through fresh links, else by following the task to its end. Returns the job id
     followed ("" when the result was applied at once)."""
+    if found.together:
+        names = export.joined_name(list(found.together))
+        raise UserError(
+            f"The task textured {names} together: its result goes back onto them from their "
+            "Job panel (Apply Result, Download Again)"
+        )
     state = obj.rodin_texture
     on_disk = bool(found.model_path) and Path(found.model_path).is_file()
     # Another variant's result is what this one replaces (an earlier result of other tasks stays).

@@ -174,6 +174,10 @@ ZH_HANS: dict[str, str] = {
     ),
     "Each mesh gets its piece of the result's mesh": "每个网格获得结果网格中属于它的部分",
     "One task with {0}": "与 {0} 同属一个任务",
+    "The task textured {0} together: its result goes back onto them from their Job panel "
+    "(Apply Result, Download Again)": (
+        "该任务为 {0} 合并生成了贴图：请在它们的“作业”面板中将结果应用回去（应用结果、重新下载）"
+    ),
     "no other mesh now": "目前没有其他网格",
     "Texture Together makes one task of the selected meshes: set Variants to 1, or turn "
     "Texture Together off": (

@@ -188,6 +188,39 @@ def test_the_panel_says_before_generating_that_a_mesh_over_the_limit_goes_as_a_p
     settings.use_proxy, settings.proxy_detail, settings.apply_mode = True, 100, "NEW_OBJECT"
 
 
+def test_the_panel_says_what_texture_together_costs_and_does(panels, prefs):
+    meshes = [scenes.make_grid(f"Part{i}", subdivisions=340) for i in range(2)]  # 231 k tris
+    meshes.append(scenes.make_suzanne("Small", material=False))
+    scenes.select_only(*meshes, active=meshes[0])
+    settings = bpy.context.scene.rodin_texture_settings
+    settings.image = bpy.data.images.new("Reference", 8, 8)
+    settings.apply_mode = "ORIGINAL"
+    shown = draw(panels.RODIN_TEXTURE_PT_main)
+    assert "Generate Texture (1.5 credits)" in shown.texts()
+    assert not any("one task" in text for text in shown.texts())
+    assert "together" in [args[1] for name, args, _ in shown.shown if name == "prop"]
+
+    settings.together = True
+    texts = draw(panels.RODIN_TEXTURE_PT_main).texts()
+    assert "Generate Texture (0.5 credits)" in texts
+    assert "3 meshes in one task: 0.5 credits, not 1.5" in texts
+    assert "They share one texture's resolution" in texts
+    assert "The result is baked onto each mesh's own UVs" in texts
+    # Each part alone is under the limit; joined, they are over it.
+    assert "Part0 + Part1 + Small: 470 k triangles, sent as a 390 k triangle proxy" in texts
+    settings.apply_mode = "NEW_OBJECT"
+    texts = draw(panels.RODIN_TEXTURE_PT_main).texts()
+    assert "The result is cut into one new object over each mesh" in texts
+    settings.variants = 2
+    texts = draw(panels.RODIN_TEXTURE_PT_main).texts()
+    assert any("set Variants to 1, or turn Texture Together off" in text for text in texts)
+    settings.variants, settings.together = 1, False
+
+    scenes.select_only(meshes[0], active=meshes[0])
+    shown = draw(panels.RODIN_TEXTURE_PT_main)
+    assert "together" not in [args[1] for name, args, _ in shown.shown if name == "prop"]
+
+
 def test_generate_waits_while_the_selections_proxy_is_being_built(addon, panels, prefs):
     dense = scenes.make_grid("Dense", subdivisions=480)
     scenes.select_only(dense, active=dense)

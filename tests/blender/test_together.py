@@ -1,7 +1,9 @@
 """Texture Together in real Blender against the emulator: several meshes sent as one model in
 one task, its result going back onto each of them."""
 
+import importlib
 import json
+import re
 from pathlib import Path
 
 import bpy
@@ -12,7 +14,7 @@ from mathutils import Matrix
 
 from . import scenes
 from .fidelity import channel_psnr, prepare_flat_renders
-from .test_addon_flow import object_states, rodin, uploads  # noqa: F401  (fixtures)
+from .test_addon_flow import object_states, pump_until, rodin, uploads  # noqa: F401
 from .test_bake import PSNR_THRESHOLD, mesh_state, reference, wavy_reference  # noqa: F401
 
 pytestmark = pytest.mark.blender
@@ -143,22 +145,21 @@ def test_the_pieces_follow_meshes_moved_since_the_submit(rodin, emulator, refere
 
 
 def test_resume_follows_the_shared_task_once(rodin, addon, emulator, reference, tmp_path):  # noqa: F811
-    emulator.configure(waiting_seconds=60)
+    emulator.configure(waiting_seconds=3)
     objects = three_meshes()
     rodin.following.start_generation(
         bpy.context, objects, rodin.request_type(image_path=Path(reference.filepath),
                                                  model_path=Path()),
         seeds=[1, 2, 3], upload_choice=rodin.following.chosen_upload(bpy.context, together=True),
     )  # fmt: skip
-    while not objects[2].rodin_texture.task_uuid:
-        rodin.pump.pump()
+    pump_until(rodin, lambda: objects[2].rodin_texture.task_uuid, "the task on each mesh")
     path = tmp_path / "together.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
     rodin.session.shutdown()
-    emulator.configure(waiting_seconds=0)
     bpy.ops.wm.open_mainfile(filepath=str(path))
     # Opening the file resumed it: one job followed for the three, one result for each.
     states = [bpy.data.objects[name].rodin_texture for name in NAMES]
+    assert list(rodin.session.get().followed) == [states[0].job_id]
     rodin.pump.wait_for([states[0].job_id])
     assert {state.status for state in states} == {"done"}
     assert emulator.submit_count == 1
@@ -196,3 +197,39 @@ def test_together_mistakes_send_nothing(parameters, words, rodin, emulator, refe
         bpy.ops.rodin_texture.generate(together=True, **parameters)
     assert emulator.submit_count == 0
     assert object_states() == before
+
+
+def test_meshes_over_the_limit_together_go_as_one_proxy(rodin, emulator, reference):  # noqa: F811
+    parts = [scenes.make_grid(f"Part{i}", subdivisions=340) for i in range(2)]  # 231 k each
+    parts[1].location = (3.0, 0.0, 0.0)
+    scenes.select_only(*parts, active=parts[0])
+    with pytest.raises(RuntimeError, match="Replace Mesh would put the proxy in place"):
+        bpy.ops.rodin_texture.generate(together=True, apply_mode="REPLACE")
+    assert emulator.submit_count == 0
+
+    assert bpy.ops.rodin_texture.generate(together=True, apply_mode="NEW_OBJECT") == {"FINISHED"}
+    (task,) = emulator.tasks.values()
+    assert len(task.model_bytes) <= 10 * 1024 * 1024
+    for part in parts:
+        proxy = part.rodin_texture.proxy
+        assert proxy["source_triangles"] == 2 * 2 * 340 * 340
+        assert proxy["triangles"] < proxy["source_triangles"]
+        piece = part.rodin_texture.result_object
+        assert piece.name == f"{part.name}_rodin_proxy"
+        scenes.assert_boxes_match(
+            scenes.evaluated_world_box(piece), scenes.evaluated_world_box(part), tolerance=0.01
+        )
+
+
+def test_the_history_sends_a_together_task_back_to_its_meshes(rodin, emulator, reference):  # noqa: F811
+    objects = three_meshes()
+    assert bpy.ops.rodin_texture.generate(together=True, apply_mode="NEW_OBJECT") == {"FINISHED"}
+    task_uuid = objects[0].rodin_texture.task_uuid
+    for obj in objects:
+        rodin.following.clear_job(obj)
+    before = object_states()
+    with pytest.raises(RuntimeError, match=re.escape("textured Bare + Modified + Child together")):
+        bpy.ops.rodin_texture.history_apply(task_uuid=task_uuid)
+    assert object_states() == before
+    history = importlib.import_module(f"{rodin.session.__package__}.history")
+    assert task_uuid not in [task.task_uuid for task in history.to_recover()]
