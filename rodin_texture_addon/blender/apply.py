@@ -6,9 +6,9 @@ bounding box.
 """
 
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 
-import bmesh
 import bpy
 import numpy as np
 from mathutils import Matrix
@@ -158,16 +158,11 @@ def apply_joined(
     part whose surface is nearest) and each piece is put over its part as ``apply_result`` puts
     a result. Returns the objects that now show the result, in the order of ``parts``."""
     whole = import_result(context, glb_path)
-    pieces = []
     try:
         fit_to_box(whole, *box)
         name_after_source(whole, parts[0][0].name)  # the materials, which the pieces share
         owners = _nearest_parts(context, whole.data, parts)
-        for index in range(len(parts)):
-            pieces.append(_piece(whole, owners == index))
-    except BaseException:
-        bpy.data.batch_remove([*pieces, *(piece.data for piece in pieces)])
-        raise
+        pieces = _pieces(whole, owners, len(parts))
     finally:
         mesh = whole.data
         bpy.data.objects.remove(whole)
@@ -182,44 +177,200 @@ def apply_joined(
 
 
 def _nearest_parts(context, mesh, parts) -> np.ndarray:
-    """For each face of ``mesh`` (in world space), the index of the part nearest to its centre,
-    each part as it was when submitted."""
+    """For each face of ``mesh`` (in world space), the index of the part whose surface is
+    nearest to its centre, each part as it was when submitted. Space is cut into cells about two
+    of the parts' edges wide: a face whose cell holds points of one part only is that part's
+    (the parts' vertices and triangle centres); the others (cells between touching parts, or
+    empty) ask a search tree of every part's triangles."""
     centres = np.empty(len(mesh.polygons) * 3)
     mesh.polygons.foreach_get("center", centres)
     centres = centres.reshape(-1, 3)
     depsgraph = context.evaluated_depsgraph_get()
-    distances = np.full((len(parts), len(centres)), np.inf)
-    for index, (source, matrix) in enumerate(parts):
-        tree = BVHTree.FromObject(source, depsgraph)
+    positions, triangles = [], []
+    for source, matrix in parts:
+        points, corners = _evaluated_triangles(source, depsgraph)
         world = np.array(matrix)
-        local = (centres - world[:3, 3]) @ np.linalg.inv(world[:3, :3]).T
-        nearest = np.array([_nearest(tree, point) for point in local.tolist()])
-        distances[index] = np.linalg.norm(nearest @ world[:3, :3].T + world[:3, 3] - centres,
-                                          axis=1)  # fmt: skip
-    return distances.argmin(axis=0)
+        positions.append(points @ world[:3, :3].T + world[:3, 3])
+        triangles.append(corners)
+    owners = _owners_by_cell(centres, positions, triangles)
+    unknown = np.flatnonzero(owners < 0)
+    if len(unknown):
+        starts = np.cumsum([0] + [len(points) for points in positions])
+        first_triangles = np.cumsum([0] + [len(corners) for corners in triangles])[:-1]
+        every = np.concatenate([c + start for c, start in zip(triangles, starts, strict=False)])
+        tree = BVHTree.FromPolygons(np.concatenate(positions).tolist(), every.tolist())
+        nearest = [tree.find_nearest(centre)[2] for centre in centres[unknown].tolist()]
+        owners[unknown] = np.searchsorted(first_triangles, nearest, side="right") - 1
+    return owners
 
 
-def _nearest(tree, point) -> tuple:
-    location = tree.find_nearest(point)[0]
-    return (np.inf,) * 3 if location is None else location.to_tuple()
+def _owners_by_cell(centres, positions, triangles) -> np.ndarray:
+    """``_nearest_parts``' cells: the part of each centre, -1 where its cell does not tell."""
+    samples = [np.concatenate([points, points[corners].mean(axis=1)])
+               for points, corners in zip(positions, triangles, strict=True)]  # fmt: skip
+    labels = np.concatenate([np.full(len(s), index) for index, s in enumerate(samples)])
+    samples = np.concatenate(samples)
+    low, high = samples.min(axis=0), samples.max(axis=0)
+    edges = np.concatenate([np.linalg.norm(p[c[:, 1]] - p[c[:, 0]], axis=1)
+                            for p, c in zip(positions, triangles, strict=True)])  # fmt: skip
+    cell = max(2 * float(np.median(edges)), float(np.linalg.norm(high - low)) / 200_000, 1e-12)
+    cells = np.floor((high - low) / cell).astype(np.int64) + 1
+
+    def keys(points):
+        index = np.floor((points - low) / cell).astype(np.int64)
+        inside = ((index >= 0) & (index < cells)).all(axis=1)
+        return (index[:, 0] * cells[1] + index[:, 1]) * cells[2] + index[:, 2], inside
+
+    sample_keys, _ = keys(samples)
+    order = np.argsort(sample_keys, kind="stable")
+    sample_keys, labels = sample_keys[order], labels[order]
+    unique, starts = np.unique(sample_keys, return_index=True)
+    lowest, highest = np.minimum.reduceat(labels, starts), np.maximum.reduceat(labels, starts)
+    cell_owner = np.where(lowest == highest, lowest, -1)
+    centre_keys, inside = keys(centres)
+    found = np.minimum(np.searchsorted(unique, centre_keys), len(unique) - 1)
+    known = inside & (unique[found] == centre_keys)
+    return np.where(known, cell_owner[found], -1)
 
 
-def _piece(whole, faces: np.ndarray) -> bpy.types.Object:
-    """A new object with the faces of ``whole`` where ``faces`` is true (its materials too)."""
-    mesh = whole.data.copy()
-    edit = bmesh.new()
+def _evaluated_triangles(obj, depsgraph):
+    """(positions, triangles) of ``obj``'s evaluated mesh, in its own space."""
+    evaluated = obj.evaluated_get(depsgraph)
+    mesh = evaluated.to_mesh()
     try:
-        edit.from_mesh(whole.data)
-        edit.faces.ensure_lookup_table()
-        others = [face for face, keep in zip(edit.faces, faces, strict=True) if not keep]
-        bmesh.ops.delete(edit, geom=others, context="FACES")
-        edit.to_mesh(mesh)
+        mesh.calc_loop_triangles()
+        points = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
+        mesh.attributes["position"].data.foreach_get("vector", points)
+        corners = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
+        mesh.loop_triangles.foreach_get("vertices", corners)
+        return points.reshape(-1, 3).astype(np.float64), corners.reshape(-1, 3)
     finally:
-        edit.free()
-    piece = bpy.data.objects.new(mesh.name, mesh)
-    for collection in whole.users_collection:
-        collection.objects.link(piece)
-    return piece
+        evaluated.to_mesh_clear()
+
+
+# The attribute types a piece copies, with the property that reads them and its width.
+_ATTRIBUTE_READS = {
+    "FLOAT": ("value", 1, np.float32), "INT": ("value", 1, np.int32),
+    "BOOLEAN": ("value", 1, bool), "INT8": ("value", 1, np.int32),
+    "FLOAT2": ("vector", 2, np.float32), "INT32_2D": ("value", 2, np.int32),
+    "INT16_2D": ("value", 2, np.int32),  # custom normals, as Blender 4.5 keeps them
+    "FLOAT_VECTOR": ("vector", 3, np.float32), "FLOAT_COLOR": ("color", 4, np.float32),
+    "BYTE_COLOR": ("color", 4, np.float32), "QUATERNION": ("value", 4, np.float32),
+}  # fmt: skip
+
+
+def _pieces(whole, owners: np.ndarray, count: int) -> list[bpy.types.Object]:
+    """``count`` new objects, the faces of ``whole`` whose owner is each one's index (in the
+    collections of ``whole``); none of them if one fails."""
+    faces = _Faces.read(whole.data)
+    pieces = []
+    try:
+        for index in range(count):
+            pieces.append(faces.piece(owners == index, whole.users_collection))
+    except BaseException:
+        bpy.data.batch_remove([*pieces, *(piece.data for piece in pieces)])
+        raise
+    return pieces
+
+
+@dataclass
+class _Faces:
+    """What a mesh cut into pieces gives each piece, read once and whole: the faces' corners
+    and their vertices, the point, face and corner attributes (UV maps, colours, material
+    indices, custom normals where they are an attribute: (name, type, domain, property,
+    values) each), the sharp edges (as vertex pairs; custom normals are kept relative to
+    them), the custom normals otherwise, the active UV map and the materials."""
+
+    name: str
+    starts: np.ndarray
+    sizes: np.ndarray
+    corner_vertices: np.ndarray
+    attributes: list
+    sharp_edges: np.ndarray
+    normals: np.ndarray | None
+    uv_map: str | None
+    materials: list
+
+    @classmethod
+    def read(cls, mesh) -> "_Faces":
+        attributes = []
+        for attribute in mesh.attributes:
+            read = _ATTRIBUTE_READS.get(attribute.data_type)
+            if read is None or attribute.name.startswith(".") or attribute.domain == "EDGE":
+                continue
+            prop, width, dtype = read
+            values = _read_all(attribute.data, prop, width, dtype)
+            attributes.append((attribute.name, attribute.data_type, attribute.domain, prop,
+                               values))  # fmt: skip
+        normals = None
+        if mesh.has_custom_normals and "custom_normal" not in [a[0] for a in attributes]:
+            normals = _read_all(mesh.corner_normals, "vector", 3, np.float32)
+        sharp_edges = np.empty((0, 2), dtype=np.int64)
+        if "sharp_edge" in mesh.attributes:
+            sharp = _read_all(mesh.attributes["sharp_edge"].data, "value", 1, bool)
+            sharp_edges = _read_all(mesh.edges, "vertices", 2, np.int64)[sharp]
+        return cls(
+            name=mesh.name,
+            starts=_read_all(mesh.polygons, "loop_start", 1, np.int64),
+            sizes=_read_all(mesh.polygons, "loop_total", 1, np.int64),
+            corner_vertices=_read_all(mesh.loops, "vertex_index", 1, np.int64),
+            attributes=attributes,
+            sharp_edges=sharp_edges,
+            normals=normals,
+            uv_map=mesh.uv_layers.active.name if mesh.uv_layers.active is not None else None,
+            materials=list(mesh.materials),
+        )
+
+    def piece(self, faces: np.ndarray, collections) -> bpy.types.Object:
+        """A new object of the faces where ``faces`` is true."""
+        kept = np.flatnonzero(faces)
+        sizes = self.sizes[kept]
+        starts = np.cumsum(sizes) - sizes
+        corners = np.repeat(self.starts[kept] - starts, sizes) + np.arange(sizes.sum())
+        vertices, corner_vertices = np.unique(self.corner_vertices[corners], return_inverse=True)
+        mesh = bpy.data.meshes.new(self.name)
+        mesh.vertices.add(len(vertices))
+        mesh.loops.add(len(corners))
+        mesh.polygons.add(len(kept))
+        mesh.loops.foreach_set("vertex_index", corner_vertices.ravel().astype(np.int32))
+        mesh.polygons.foreach_set("loop_start", starts.astype(np.int32))
+        picked = {"POINT": vertices, "FACE": kept, "CORNER": corners}
+        for name, data_type, domain, prop, values in self.attributes:
+            target = mesh.attributes.get(name) or mesh.attributes.new(name, data_type, domain)
+            target.data.foreach_set(prop, values[picked[domain]].ravel())
+        mesh.update(calc_edges=True)
+        self._mark_sharp_edges(mesh, vertices)
+        if self.uv_map is not None:
+            mesh.uv_layers.active = mesh.uv_layers[self.uv_map]
+        for material in self.materials:
+            mesh.materials.append(material)
+        if self.normals is not None:
+            mesh.normals_split_custom_set(self.normals[corners].tolist())  # faster than numpy
+        piece = bpy.data.objects.new(mesh.name, mesh)
+        for collection in collections:
+            collection.objects.link(piece)
+        return piece
+
+    def _mark_sharp_edges(self, mesh, vertices: np.ndarray) -> None:
+        """The sharp edges of the whole that are edges of the piece (``vertices``: the whole's
+        vertex of each of the piece's)."""
+        if not len(self.sharp_edges):
+            return
+        edges = vertices[_read_all(mesh.edges, "vertices", 2, np.int64)]
+        whole_keys, piece_keys = (np.sort(pairs, axis=1) @ [1, 1 << 32]
+                                  for pairs in (self.sharp_edges, edges))  # fmt: skip
+        sharp = np.isin(piece_keys, whole_keys)
+        if sharp.any():
+            attribute = mesh.attributes.get("sharp_edge") or mesh.attributes.new(
+                "sharp_edge", "BOOLEAN", "EDGE"
+            )
+            attribute.data.foreach_set("value", sharp)
+
+
+def _read_all(collection, prop: str, width: int, dtype) -> np.ndarray:
+    values = np.empty(len(collection) * width, dtype=dtype)
+    collection.foreach_get(prop, values)
+    return values.reshape(-1, width) if width > 1 else values
 
 
 def _put(context, source, result, replace, in_place, from_proxy) -> bpy.types.Object:

@@ -233,3 +233,47 @@ def test_the_history_sends_a_together_task_back_to_its_meshes(rodin, emulator, r
     assert object_states() == before
     history = importlib.import_module(f"{rodin.session.__package__}.history")
     assert task_uuid not in [task.task_uuid for task in history.to_recover()]
+
+
+def read(collection, attribute, width=1, dtype=np.float32):
+    values = np.empty(len(collection) * width, dtype)
+    collection.foreach_get(attribute, values)
+    return values.reshape(-1, width) if width > 1 else values
+
+
+def test_a_cut_piece_keeps_its_faces_corners_exactly(addon_module):
+    """What ``apply_joined`` cuts: each piece has exactly its faces, with their UVs, material
+    slots and (custom) normals, and the sharp edges between them."""
+    apply = addon_module("blender.apply")
+    whole = scenes.make_suzanne("Whole", location=(0, 0, 0), subdivisions=0)
+    mesh = whole.data
+    mesh.shade_smooth()  # corners share normal spaces, which sharp edges split
+    mesh.materials.append(bpy.data.materials.new("Second"))
+    indices = (np.arange(len(mesh.polygons)) % 2).astype(np.int32)
+    mesh.polygons.foreach_set("material_index", indices)
+    rng = np.random.default_rng(3)
+    custom = rng.normal(size=(len(mesh.loops), 3)) + read(mesh.corner_normals, "vector", 3) * 3
+    mesh.normals_split_custom_set((custom / np.linalg.norm(custom, axis=1)[:, None]).tolist())
+    sharp = mesh.attributes.new("sharp_edge", "BOOLEAN", "EDGE")
+    sharp.data.foreach_set("value", np.arange(len(mesh.edges)) % 3 == 0)
+    mesh.update()
+    centres = read(mesh.polygons, "center", 3)
+    owners = (centres[:, 0] > 0).astype(np.int64)
+    normals, uvs = read(mesh.corner_normals, "vector", 3), read(mesh.uv_layers[0].data, "uv", 2)
+    starts = read(mesh.polygons, "loop_start", dtype=np.int64)
+
+    pieces = apply._pieces(whole, owners, 2)
+
+    for index, piece in enumerate(pieces):
+        kept = np.flatnonzero(owners == index)
+        got = piece.data
+        assert len(got.polygons) == len(kept)
+        np.testing.assert_allclose(read(got.polygons, "center", 3), centres[kept], atol=1e-6)
+        corners = np.concatenate([np.arange(starts[f], starts[f] + mesh.polygons[f].loop_total)
+                                  for f in kept])  # fmt: skip
+        np.testing.assert_allclose(read(got.corner_normals, "vector", 3), normals[corners],
+                                   atol=1e-4)  # fmt: skip
+        np.testing.assert_allclose(read(got.uv_layers[0].data, "uv", 2), uvs[corners])
+        assert (read(got.polygons, "material_index", dtype=np.int32) == indices[kept]).all()
+        assert [m.name for m in got.materials] == [m.name for m in mesh.materials]
+        assert piece.users_collection == whole.users_collection
