@@ -14,6 +14,7 @@ import numpy as np
 from mathutils import Matrix
 from mathutils.bvhtree import BVHTree
 
+from ..geometry import parts as joined_parts
 from .operator_calls import selection_kept, supported_options, window_override
 
 # The longest datablock name, in bytes (Blender cuts a longer one, and may add ".001").
@@ -178,10 +179,8 @@ def apply_joined(
 
 def _nearest_parts(context, mesh, parts) -> np.ndarray:
     """For each face of ``mesh`` (in world space), the index of the part whose surface is
-    nearest to its centre, each part as it was when submitted. Space is cut into cells about two
-    of the parts' edges wide: a face whose cell holds points of one part only is that part's
-    (the parts' vertices and triangle centres); the others (cells between touching parts, or
-    empty) ask a search tree of every part's triangles."""
+    nearest to its centre, each part as it was when submitted: told by ``parts.cell_owners``
+    where it can, else by a search tree of every part's triangles."""
     centres = np.empty(len(mesh.polygons) * 3)
     mesh.polygons.foreach_get("center", centres)
     centres = centres.reshape(-1, 3)
@@ -192,7 +191,7 @@ def _nearest_parts(context, mesh, parts) -> np.ndarray:
         world = np.array(matrix)
         positions.append(points @ world[:3, :3].T + world[:3, 3])
         triangles.append(corners)
-    owners = _owners_by_cell(centres, positions, triangles)
+    owners = joined_parts.cell_owners(centres, positions, triangles)
     unknown = np.flatnonzero(owners < 0)
     if len(unknown):
         starts = np.cumsum([0] + [len(points) for points in positions])
@@ -202,35 +201,6 @@ def _nearest_parts(context, mesh, parts) -> np.ndarray:
         nearest = [tree.find_nearest(centre)[2] for centre in centres[unknown].tolist()]
         owners[unknown] = np.searchsorted(first_triangles, nearest, side="right") - 1
     return owners
-
-
-def _owners_by_cell(centres, positions, triangles) -> np.ndarray:
-    """``_nearest_parts``' cells: the part of each centre, -1 where its cell does not tell."""
-    samples = [np.concatenate([points, points[corners].mean(axis=1)])
-               for points, corners in zip(positions, triangles, strict=True)]  # fmt: skip
-    labels = np.concatenate([np.full(len(s), index) for index, s in enumerate(samples)])
-    samples = np.concatenate(samples)
-    low, high = samples.min(axis=0), samples.max(axis=0)
-    edges = np.concatenate([np.linalg.norm(p[c[:, 1]] - p[c[:, 0]], axis=1)
-                            for p, c in zip(positions, triangles, strict=True)])  # fmt: skip
-    cell = max(2 * float(np.median(edges)), float(np.linalg.norm(high - low)) / 200_000, 1e-12)
-    cells = np.floor((high - low) / cell).astype(np.int64) + 1
-
-    def keys(points):
-        index = np.floor((points - low) / cell).astype(np.int64)
-        inside = ((index >= 0) & (index < cells)).all(axis=1)
-        return (index[:, 0] * cells[1] + index[:, 1]) * cells[2] + index[:, 2], inside
-
-    sample_keys, _ = keys(samples)
-    order = np.argsort(sample_keys, kind="stable")
-    sample_keys, labels = sample_keys[order], labels[order]
-    unique, starts = np.unique(sample_keys, return_index=True)
-    lowest, highest = np.minimum.reduceat(labels, starts), np.maximum.reduceat(labels, starts)
-    cell_owner = np.where(lowest == highest, lowest, -1)
-    centre_keys, inside = keys(centres)
-    found = np.minimum(np.searchsorted(unique, centre_keys), len(unique) - 1)
-    known = inside & (unique[found] == centre_keys)
-    return np.where(known, cell_owner[found], -1)
 
 
 def _evaluated_triangles(obj, depsgraph):

@@ -2,4 +2,5 @@
 
 - ``glb``: the geometry-only GLB written for an upload.
 - ``proxy``: the simplified upload proxy of a mesh over Rodin's size limit, and its deviation.
+- ``parts``: which of several meshes sent as one a point of the result lies on.
 """
