@@ -183,15 +183,23 @@ def test_clearing_one_mesh_keeps_the_task_for_the_others(rodin, emulator, refere
     ]  # fmt: skip
 
 
+def add_a_mesh_without_faces():
+    empty = scenes.link(bpy.data.objects.new("Hollow", bpy.data.meshes.new("Hollow")))
+    empty.select_set(True)
+
+
 @pytest.mark.parametrize(
-    "parameters, words",
+    "parameters, words, also",
     [
-        ({"variants": 2}, "set Variants to 1"),
-        ({"apply_mode": "ORIGINAL"}, "Bare has no UV map"),
+        ({"variants": 2}, "set Variants to 1", None),
+        ({"apply_mode": "ORIGINAL"}, "Bare has no UV map", None),
+        ({}, "Hollow has no faces", add_a_mesh_without_faces),  # one that cannot be sent
     ],
 )
-def test_together_mistakes_send_nothing(parameters, words, rodin, emulator, reference):  # noqa: F811
+def test_together_mistakes_send_nothing(parameters, words, also, rodin, emulator, reference):  # noqa: F811
     three_meshes()
+    if also is not None:
+        also()
     before = object_states()
     with pytest.raises(RuntimeError, match=words):
         bpy.ops.rodin_texture.generate(together=True, **parameters)
@@ -277,3 +285,18 @@ def test_a_cut_piece_keeps_its_faces_corners_exactly(addon_module):
         assert (read(got.polygons, "material_index", dtype=np.int32) == indices[kept]).all()
         assert [m.name for m in got.materials] == [m.name for m in mesh.materials]
         assert piece.users_collection == whole.users_collection
+
+
+def test_the_python_function_textures_meshes_together(rodin, addon, emulator, reference):  # noqa: F811
+    api = importlib.import_module(f"{addon.__name__}.blender.api")
+    objects = three_meshes()
+    bpy.ops.object.select_all(action="DESELECT")  # it takes its objects, not the selection
+
+    results = api.texture_objects(objects, reference.filepath, together=True,
+                                  apply_mode="NEW_OBJECT")  # fmt: skip
+
+    assert [result.name for result in results] == [f"{name}_rodin" for name in NAMES]
+    assert emulator.submit_count == 1
+    with pytest.raises(api.TextureError, match="together: must be True or False, not 'yes'"):
+        api.texture_objects(objects, reference.filepath, together="yes")
+    assert emulator.submit_count == 1
