@@ -20,6 +20,7 @@ from . import (
     balance,
     checks,
     errors,
+    export,
     following,
     history,
     preferences,
@@ -27,6 +28,7 @@ from . import (
     results,
     screen,
     session,
+    together,
     translations,
 )
 from .properties import (
@@ -135,7 +137,7 @@ class _ChoosesHowToApply:
 class RODIN_TEXTURE_OT_generate(
     _ChoosesHowToApply, _NeedsService, _ReportsUserErrors, bpy.types.Operator
 ):
-    """Texture the selected meshes with Rodin from the reference image (0.5 credits a mesh)"""
+    """Texture the selected meshes with Rodin from the reference image (0.5 credits a task)"""
 
     bl_idname = "rodin_texture.generate"
     bl_label = "Generate Texture"
@@ -275,11 +277,13 @@ class RODIN_TEXTURE_OT_apply(_ChoosesHowToApply, _ReportsUserErrors, bpy.types.O
 
     def run(self, context):
         mode, options = self.apply_choice(context)
-        result = results.apply_job(context, context.active_object, mode, options)
+        obj = context.active_object
+        names = export.joined_name([member.name for member in together.members(obj)])
+        result = results.apply_job(context, obj, mode, options)
         if bake_job.running(result) is not None:
-            message = f"Baking the result onto {result.name}: the Rodin panel shows how far"
+            message = f"Baking the result onto {names}: the Rodin panel shows how far"
         else:
-            message = f"Applied the result to {result.name}"
+            message = f"Applied the result to {names}"
         self.report({"INFO"}, translations.rpt(message))
         return {"FINISHED"}
 

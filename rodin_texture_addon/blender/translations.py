@@ -41,8 +41,8 @@ ZH_HANS: dict[str, str] = {
     "Result: {0}": "结果：{0}",
     # --- operators: names, descriptions, properties ---
     "Generate Texture": "生成贴图",
-    "Texture the selected meshes with Rodin from the reference image (0.5 credits a mesh)": (
-        "用 Rodin 按参考图为选中的网格生成贴图（每个网格 0.5 积分）"
+    "Texture the selected meshes with Rodin from the reference image (0.5 credits a task)": (
+        "用 Rodin 按参考图为选中的网格生成贴图（每个任务 0.5 积分）"
     ),
     "Image Path": "图像路径",
     "Resume Jobs": "继续作业",

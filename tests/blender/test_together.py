@@ -167,7 +167,7 @@ def test_resume_follows_the_shared_task_once(rodin, addon, emulator, reference, 
     assert len({state.job_id for state in states}) == 1
 
 
-def test_clearing_one_mesh_keeps_the_task_for_the_others(rodin, emulator, reference):  # noqa: F811
+def test_clearing_one_mesh_keeps_the_task_for_the_others(rodin, emulator, reference, capfd):  # noqa: F811
     objects = three_meshes()
     assert bpy.ops.rodin_texture.generate(together=True, apply_mode="NEW_OBJECT") == {"FINISHED"}
     results = [obj.rodin_texture.result_object for obj in objects]
@@ -176,7 +176,9 @@ def test_clearing_one_mesh_keeps_the_task_for_the_others(rodin, emulator, refere
     assert bpy.ops.rodin_texture.clear() == {"FINISHED"}
     assert not objects[0].rodin_texture.task_uuid
     scenes.select_only(objects[1], active=objects[1])
+    capfd.readouterr()
     assert bpy.ops.rodin_texture.apply(apply_mode="NEW_OBJECT") == {"FINISHED"}
+    assert "Applied the result to Modified + Child" in capfd.readouterr().out
     assert objects[0].rodin_texture.result_object is None
     assert [obj.rodin_texture.result_object.name for obj in objects[1:]] == [
         "Modified_rodin", "Child_rodin"
