@@ -510,6 +510,9 @@ def test_download_again_fetches_the_result_through_fresh_links(rodin, emulator, 
 
 def test_the_pump_writes_worker_snapshots_onto_the_object(rodin, emulator, reference):
     """The UI path, with the tests standing in for Blender's timer."""
+    # Each stage lasts several of the fastest polls' longest interval (0.2 s), so that no
+    # poll can step over one however late the worker's thread wakes.
+    emulator.configure(waiting_seconds=1.0, generating_seconds=1.0)
     source = add_suzanne()
     context = bpy.context
     settings = context.scene.rodin_texture_settings
