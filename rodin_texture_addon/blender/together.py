@@ -25,19 +25,25 @@ def record(objects, model, obj) -> dict:
 
 def members(obj) -> list[bpy.types.Object]:
     """``obj`` and the other objects that share its task (copies left out); [obj] alone for a
-    task of its own."""
+    task of its own. Looked up by the names recorded at submit; all objects are searched only
+    when one of those no longer shares the task (renamed, forgotten or deleted)."""
     state = obj.rodin_texture
     if not state.together_json:
         return [obj]
-    others = [
-        other
-        for other in bpy.data.objects
-        if other != obj
-        and other.rodin_texture.job_id == state.job_id
-        and other.rodin_texture.together_json
-        and not session.copied_job(other)
-    ]
+    named = [bpy.data.objects.get(name) for name in state.together["members"]]
+    others = [other for other in named if other is not None and other != obj]
+    if len(others) != len(named) - 1 or not all(_shares_task(other, obj) for other in others):
+        others = [other for other in bpy.data.objects if _shares_task(other, obj)]
     return [obj, *others]
+
+
+def _shares_task(other, obj) -> bool:
+    return (
+        other != obj
+        and other.rodin_texture.job_id == obj.rodin_texture.job_id
+        and bool(other.rodin_texture.together_json)
+        and not session.copied_job(other)
+    )
 
 
 def placement(obj):

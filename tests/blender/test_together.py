@@ -175,13 +175,14 @@ def test_clearing_one_mesh_keeps_the_task_for_the_others(rodin, emulator, refere
     scenes.select_only(objects[0], active=objects[0])
     assert bpy.ops.rodin_texture.clear() == {"FINISHED"}
     assert not objects[0].rodin_texture.task_uuid
+    objects[2].name = "Kid"  # renamed since the submit: not found by its recorded name
     scenes.select_only(objects[1], active=objects[1])
     capfd.readouterr()
     assert bpy.ops.rodin_texture.apply(apply_mode="NEW_OBJECT") == {"FINISHED"}
-    assert "Applied the result to Modified + Child" in capfd.readouterr().out
+    assert "Applied the result to Modified + Kid" in capfd.readouterr().out
     assert objects[0].rodin_texture.result_object is None
     assert [obj.rodin_texture.result_object.name for obj in objects[1:]] == [
-        "Modified_rodin", "Child_rodin"
+        "Modified_rodin", "Kid_rodin"
     ]  # fmt: skip
 
 
