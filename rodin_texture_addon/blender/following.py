@@ -60,14 +60,17 @@ class _Model:
 
 @dataclass
 class _Upload:
-    """One task to submit: its object (the first of those textured together), which of its
-    variants, its model, request and folder."""
+    """One task to submit: which of its variants, its model, request and folder."""
 
-    obj: bpy.types.Object
     variant: int
     model: _Model
     request: TextureRequest
     folder: Path
+
+    @property
+    def obj(self) -> bpy.types.Object:
+        """Its object (the first of those textured together)."""
+        return self.model.objects[0]
 
 
 class Generation:
@@ -106,7 +109,6 @@ class Generation:
                 exported = export.export_upload(context, members, model_path, upload_choice)
                 group = uuid.uuid4().hex if variants > 1 else ""
                 model = _Model(exported, members, group)
-                obj = members[0]
                 for variant, folder in enumerate(mine):
                     image = _stage(Path(template.image_path), folder / "reference", image)
                     request = dataclasses.replace(
@@ -114,7 +116,7 @@ class Generation:
                         seed=variant_seed(seed, variant),
                     )  # fmt: skip
                     request.check_settings()
-                    uploads.append(_Upload(obj, variant, model, request, folder))
+                    uploads.append(_Upload(variant, model, request, folder))
                 if isinstance(exported, export.PendingProxy):
                     mode = _apply_mode(context, apply_choice)
                     checks.refuse_replacing_with_proxy(exported.name, mode)
