@@ -23,7 +23,7 @@ What each module owns, from the user's side down:
 - ``export`` (mesh to GLB, or read for its upload proxy), ``images`` (the reference image
   as a file), ``apply`` (GLB to the scene), ``bake`` and ``bake_job`` (the result baked onto
   the original, at once or as Blender's background job), ``operator_calls`` (running
-  Blender's own operators).
+  Blender's own operators), ``mesh_arrays`` (a mesh's data read whole into numpy arrays).
 - ``properties`` (what the .blend keeps), ``preferences`` (the account, the service, where
   results go), ``translations`` (Simplified Chinese), ``screen`` (sidebar redraws).
 """

@@ -15,6 +15,7 @@ from mathutils import Matrix
 from mathutils.bvhtree import BVHTree
 
 from ..geometry import parts as joined_parts
+from . import mesh_arrays
 from .operator_calls import selection_kept, supported_options, window_override
 
 # The longest datablock name, in bytes (Blender cuts a longer one, and may add ".001").
@@ -181,9 +182,7 @@ def _nearest_parts(context, mesh, parts) -> np.ndarray:
     """For each face of ``mesh`` (in world space), the index of the part whose surface is
     nearest to its centre, each part as it was when submitted: told by ``parts.cell_owners``
     where it can, else by a search tree of every part's triangles."""
-    centres = np.empty(len(mesh.polygons) * 3)
-    mesh.polygons.foreach_get("center", centres)
-    centres = centres.reshape(-1, 3)
+    centres = mesh_arrays.read(mesh.polygons, "center", 3, np.float64)
     depsgraph = context.evaluated_depsgraph_get()
     positions, triangles = [], []
     for source, matrix in parts:
@@ -208,12 +207,8 @@ def _evaluated_triangles(obj, depsgraph):
     evaluated = obj.evaluated_get(depsgraph)
     mesh = evaluated.to_mesh()
     try:
-        mesh.calc_loop_triangles()
-        points = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
-        mesh.attributes["position"].data.foreach_get("vector", points)
-        corners = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
-        mesh.loop_triangles.foreach_get("vertices", corners)
-        return points.reshape(-1, 3).astype(np.float64), corners.reshape(-1, 3)
+        _, corner_vertices = mesh_arrays.triangle_corners(mesh)
+        return mesh_arrays.positions(mesh).astype(np.float64), corner_vertices.reshape(-1, 3)
     finally:
         evaluated.to_mesh_clear()
 
@@ -269,21 +264,21 @@ class _Faces:
             if read is None or attribute.name.startswith(".") or attribute.domain == "EDGE":
                 continue
             prop, width, dtype = read
-            values = _read_all(attribute.data, prop, width, dtype)
+            values = mesh_arrays.read(attribute.data, prop, width, dtype)
             attributes.append((attribute.name, attribute.data_type, attribute.domain, prop,
                                values))  # fmt: skip
         normals = None
         if mesh.has_custom_normals and "custom_normal" not in [a[0] for a in attributes]:
-            normals = _read_all(mesh.corner_normals, "vector", 3, np.float32)
+            normals = mesh_arrays.read(mesh.corner_normals, "vector", 3, np.float32)
         sharp_edges = np.empty((0, 2), dtype=np.int64)
         if "sharp_edge" in mesh.attributes:
-            sharp = _read_all(mesh.attributes["sharp_edge"].data, "value", 1, bool)
-            sharp_edges = _read_all(mesh.edges, "vertices", 2, np.int64)[sharp]
+            sharp = mesh_arrays.read(mesh.attributes["sharp_edge"].data, "value", 1, bool)
+            sharp_edges = mesh_arrays.read(mesh.edges, "vertices", 2, np.int64)[sharp]
         return cls(
             name=mesh.name,
-            starts=_read_all(mesh.polygons, "loop_start", 1, np.int64),
-            sizes=_read_all(mesh.polygons, "loop_total", 1, np.int64),
-            corner_vertices=_read_all(mesh.loops, "vertex_index", 1, np.int64),
+            starts=mesh_arrays.read(mesh.polygons, "loop_start", 1, np.int64),
+            sizes=mesh_arrays.read(mesh.polygons, "loop_total", 1, np.int64),
+            corner_vertices=mesh_arrays.read(mesh.loops, "vertex_index", 1, np.int64),
             attributes=attributes,
             sharp_edges=sharp_edges,
             normals=normals,
@@ -326,7 +321,7 @@ class _Faces:
         vertex of each of the piece's)."""
         if not len(self.sharp_edges):
             return
-        edges = vertices[_read_all(mesh.edges, "vertices", 2, np.int64)]
+        edges = vertices[mesh_arrays.read(mesh.edges, "vertices", 2, np.int64)]
         whole_keys, piece_keys = (np.sort(pairs, axis=1) @ [1, 1 << 32]
                                   for pairs in (self.sharp_edges, edges))  # fmt: skip
         sharp = np.isin(piece_keys, whole_keys)
@@ -335,12 +330,6 @@ class _Faces:
                 "sharp_edge", "BOOLEAN", "EDGE"
             )
             attribute.data.foreach_set("value", sharp)
-
-
-def _read_all(collection, prop: str, width: int, dtype) -> np.ndarray:
-    values = np.empty(len(collection) * width, dtype=dtype)
-    collection.foreach_get(prop, values)
-    return values.reshape(-1, width) if width > 1 else values
 
 
 def _put(context, source, result, replace, in_place, from_proxy) -> bpy.types.Object:
@@ -501,11 +490,8 @@ def _evaluated_world_box(obj):
 
 
 def _world_box(mesh, matrix_world):
-    # Read straight from the position attribute, as float32 like Blender stores it (the vertex
-    # collection, or any other type, is copied item by item), and reduce along contiguous rows
-    # (numpy's min over the first axis of an (n, 3) array is ten times slower).
-    coordinates = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
-    mesh.attributes["position"].data.foreach_get("vector", coordinates)
+    # Reduced along contiguous rows: numpy's min over the first axis of an (n, 3) array is ten
+    # times slower.
     matrix = np.array(matrix_world)
-    world = matrix[:3, :3] @ coordinates.reshape(-1, 3).T.astype(np.float64) + matrix[:3, 3:]
+    world = matrix[:3, :3] @ mesh_arrays.positions(mesh).T.astype(np.float64) + matrix[:3, 3:]
     return world.min(axis=1), world.max(axis=1)

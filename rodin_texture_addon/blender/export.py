@@ -18,6 +18,7 @@ import numpy as np
 from ..geometry import proxy
 from ..geometry.glb import GeometryGlb
 from ..rodin import contract
+from . import mesh_arrays
 
 MEGABYTE = 1024 * 1024
 # Blender is Z-up, glTF Y-up: Blender's (x, y, z) is glTF's (x, z, -y).
@@ -215,18 +216,10 @@ def _exported(glb: GeometryGlb, path: Path, vertex_count: int, source_triangles:
 def world_triangles(mesh, matrix_world: np.ndarray):
     """(positions, triangles) of ``mesh`` in world space and glTF's axes, one vertex per mesh
     vertex (what a proxy is made from: it gets its own normals)."""
-    _, corner_vertices = _triangle_corners(mesh)
-    positions = _read(mesh.attributes["position"].data, "vector", 3, np.float32)
+    _, corner_vertices = mesh_arrays.triangle_corners(mesh)
+    positions = mesh_arrays.positions(mesh)
     positions = _to_world(positions, matrix_world).astype(np.float32)
     return positions, _wound(corner_vertices.reshape(-1, 3), matrix_world)
-
-
-def _triangle_corners(mesh):
-    """The corners of ``mesh``'s triangles, three a triangle, and the vertex of each."""
-    # Attributes are read whole; the vertex and loop collections would copy item by item.
-    mesh.calc_loop_triangles()
-    corners = _read(mesh.loop_triangles, "loops", 3, np.int32).ravel()
-    return corners, _read(mesh.attributes[".corner_vert"].data, "value", 1, np.int32)[corners]
 
 
 def _to_world(points: np.ndarray, matrix_world: np.ndarray) -> np.ndarray:
@@ -244,9 +237,11 @@ def world_geometry(mesh, matrix_world: np.ndarray):
     """(positions, normals, indices) of ``mesh``'s triangles in world space and glTF's axes:
     one vertex per distinct (mesh vertex, corner normal), so smooth surfaces share vertices
     and sharp edges split them, as a glTF mesh needs."""
-    triangle_corners, corner_vertices = _triangle_corners(mesh)
-    corner_normals = _read(mesh.corner_normals, "vector", 3, np.float32)[triangle_corners]
-    local_positions = _read(mesh.attributes["position"].data, "vector", 3, np.float32)
+    triangle_corners, corner_vertices = mesh_arrays.triangle_corners(mesh)
+    corner_normals = mesh_arrays.read(mesh.corner_normals, "vector", 3, np.float32)[
+        triangle_corners
+    ]
+    local_positions = mesh_arrays.positions(mesh)
     # A corner whose normal is its vertex's usual one shares that vertex; the others (sharp
     # edges, custom normals) get a vertex per distinct (vertex, normal).
     usual_corner = np.zeros(len(local_positions), dtype=np.int64)
@@ -304,9 +299,3 @@ KINDS = {
 def kind_of(obj) -> str:
     """What the object is, with its article ("an empty", "a text object")."""
     return KINDS.get(obj.type, "an object of another kind")
-
-
-def _read(collection, attribute: str, width: int, dtype) -> np.ndarray:
-    values = np.empty(len(collection) * width, dtype=dtype)
-    collection.foreach_get(attribute, values)
-    return values.reshape(-1, width) if width > 1 else values
