@@ -31,6 +31,7 @@ class _Bake:
     on_success: object  # called with the source once its material is in place
     collection_was_enabled: bool
     then: object = None  # called after the bake ended, however, with whether it was stopped
+    after: tuple = ()  # the meshes whose bakes follow this one's (textured together)
     stop_asked: bool = False
     ended: str = ""  # how the map's bake job ended, from Blender's handlers: complete, cancel
 
@@ -47,18 +48,35 @@ def stop_asked() -> bool:
     return _current is not None and _current.stop_asked
 
 
-def refuse_if_baking(obj) -> None:
+def baked_after(obj) -> str:
+    """The mesh being baked now, when the bake onto ``obj`` is to follow it; else ""."""
+    return _current.source_name if _current is not None and obj.name in _current.after else ""
+
+
+def why_busy(obj) -> str:
+    """Why ``obj``'s job must be left as it is while a bake is under way (empty: it need not)."""
     if running(obj) is not None:
-        raise BakeError(f"{obj.name}'s result is being baked: wait for it, or cancel it")
+        return f"{obj.name}'s result is being baked: wait for it, or cancel it"
+    ahead = baked_after(obj)
+    if ahead:
+        return f"{obj.name}'s result is to be baked after {ahead}'s: wait, or cancel the bake"
+    return ""
+
+
+def refuse_if_baking(obj) -> None:
+    why = why_busy(obj)
+    if why:
+        raise BakeError(why)
 
 
 def start(
-    context, source, glb_path, material, options, on_success, placement=None, then=None
-) -> None:
+    context, source, glb_path, material, options, on_success, placement=None, then=None,
+    after=(),
+) -> None:  # fmt: skip
     """Begin baking the result onto ``source`` (placed by ``placement``, as
     ``bake.apply_to_original`` takes it); ``on_success(source)`` runs at its end, and then,
     whatever the end, ``then(stopped)`` in a timer of its own (``stopped``: cancelled), which may
-    start another bake."""
+    start the bakes onto the meshes named in ``after``."""
     global _current
     refuse_if_baking(source)
     if _current is not None or bpy.app.is_job_running("OBJECT_BAKE"):
@@ -68,7 +86,7 @@ def start(
     # them set off could free the Python side of Blender data mid-bake, off the main thread
     # (see ``operator_calls.collection_paused``): none starts until the bake ends.
     gc.collect()
-    entry = _Bake(bake, source.name, on_success, gc.isenabled(), then)
+    entry = _Bake(bake, source.name, on_success, gc.isenabled(), then, tuple(after))
     gc.disable()
     try:
         bake.start(spare_a_core=True)

@@ -71,8 +71,9 @@ def why_not_followed(context, obj) -> str:
 def why_not_cleared(obj) -> str:
     """Why the object's job cannot be forgotten now (empty: it can), without starting the
     runtime."""
-    if bake_job.running(obj) is not None:
-        return f"{obj.name}'s result is being baked: wait for it, or cancel it"
+    busy = bake_job.why_busy(obj)
+    if busy:
+        return busy
     state = obj.rodin_texture
     if state.phase is Phase.UPLOADING and session.is_following(state.job_id):
         return UPLOAD_NOT_CONFIRMED

@@ -273,9 +273,11 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
             label(layout, context, text, icon="LINKED")
         if state.proxy:
             draw_proxy(layout, context, state.proxy)
-        baking = bake_job.running(obj)
+        baking, ahead = bake_job.running(obj), bake_job.baked_after(obj)
         if baking is not None:
             draw_bake(layout, context, baking)
+        elif ahead:
+            label(layout, context, translations.iface(f"To be baked after {ahead}"), icon="TIME")
         unfollowed = checks.why_not_followed(context, obj)
         if unfollowed:
             text = translations.iface(f"Not being followed: {unfollowed}")
@@ -295,7 +297,7 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
             row.operator(RODIN_TEXTURE_OT_copy_task_id.bl_idname, text="", icon="COPYDOWN")
             label(layout, context, state.task_uuid)
         actions = layout.column(align=True)
-        actions.enabled = baking is None
+        actions.enabled = baking is None and not ahead
         row = actions.row(align=True)
         row.operator(RODIN_TEXTURE_OT_check_now.bl_idname, icon="FILE_REFRESH")
         row.operator(RODIN_TEXTURE_OT_download.bl_idname, icon="IMPORT")

@@ -148,7 +148,7 @@ def _bake_each(context, names: list[str], model, material, options) -> None:
                     continue
                 bake_job.start(bpy.context, member, model, material, options,
                                on_success=lambda source: baked.append(source.name),
-                               placement=placement, then=bake_next)  # fmt: skip
+                               placement=placement, then=bake_next, after=names)  # fmt: skip
                 return
             except Exception as error:
                 errors.mark_not_applied(member.rodin_texture, error)

@@ -422,6 +422,10 @@ ZH_HANS: dict[str, str] = {
         "正在将结果烘焙到 {0} 上：进度见 Rodin 面板"
     ),
     "{0}'s result is being baked: wait for it, or cancel it": "{0} 的结果正在烘焙：请等待或取消",
+    "{0}'s result is to be baked after {1}'s: wait, or cancel the bake": (
+        "{0} 的结果将在 {1} 之后烘焙：请等待，或取消正在进行的烘焙"
+    ),
+    "To be baked after {0}": "将在 {0} 之后烘焙",
     "Blender is already baking: wait for that bake to end": "Blender 正在烘焙：请等待该烘焙结束",
     "Blender did not start baking the {0} map": "Blender 未开始烘焙{0}贴图",
     "Could not apply the result: Blender failed while baking: {0}": (

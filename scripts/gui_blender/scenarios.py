@@ -461,12 +461,14 @@ def together(d, params):
     yield from d.press("bpy.ops.rodin_texture.generate(")
     d.facts["final"] = yield from follow(d, modified)
     bake_job = d.module("blender.bake_job")
-    baked_onto = []
-    while True:  # which mesh each bake job is for, as it runs
+    baked_onto, d.facts["in_line"] = [], {}
+    while True:  # which mesh each bake job is for, as it runs, and who waits behind it
         for name in names:
             if bake_job.running(bpy.data.objects[name]) is not None and name not in baked_onto:
                 baked_onto.append(name)
+                after = {n: bake_job.baked_after(bpy.data.objects[n]) for n in names}
                 yield from d.screenshot(f"baking-{name}")
+                d.facts["in_line"][name] = {"after": after, "job_texts": d.texts(JOB)}
         meshes = [bpy.data.objects[name] for name in names]
         done = all(f"{obj.name}_rodin" in obj.material_slots for obj in meshes)
         if done and not any(bake_job.running(obj) for obj in meshes):

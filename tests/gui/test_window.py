@@ -196,6 +196,15 @@ def test_texture_together_sends_one_task_and_bakes_each_mesh_in_turn(window, emu
     assert emulator.submit_count == 1
     assert facts["final"] == "done"
     assert sorted(facts["baked_onto"]) == sorted(names), "one of Blender's bake jobs after another"
+    for turn, name in enumerate(facts["baked_onto"]):  # the meshes still to bake say so
+        in_line = facts["in_line"][name]
+        waiting = facts["baked_onto"][turn + 1 :]
+        assert in_line["after"] == {n: name if n in waiting else "" for n in names}, in_line
+        job_texts = " ".join(in_line["job_texts"])
+        if "Modified" in waiting:  # the active mesh, whose Job panel shows
+            assert f"To be baked after {name}" in job_texts, job_texts
+        else:
+            assert "To be baked" not in job_texts, job_texts
     (task_uuid,) = set(facts["task_uuids"])
     for name in names:
         baked = facts["baked"][name]
