@@ -297,17 +297,11 @@ def follow_bake(d, obj, stop_at=None):
     beats_before = len(d.beats)
     while bake_job.running(obj) is not None:
         _, step, steps = bake_job.running(obj).step
-        # A quick map can end before this loop looks (the main loop turns about once a second
-        # while Cycles bakes here): ``started_jobs`` says whether it was Blender's job as well.
-        job_running = bpy.app.is_job_running("OBJECT_BAKE")
-        if step in seen:
-            seen[step]["job_running"] |= job_running
-        else:
+        if step not in seen:
             yield from d.screenshot(f"bake-{step}-of-{steps}")
             seen[step] = {
                 "texts": d.texts(JOB),
                 "operators": d.operators(JOB),
-                "job_running": job_running,
                 "too_wide": too_wide(d),
             }
             if step == stop_at:
@@ -318,19 +312,22 @@ def follow_bake(d, obj, stop_at=None):
     return {"steps": seen, "beats": len(d.beats) - beats_before}
 
 
-def record_bake_jobs(d) -> list[bool]:
-    """For each map the add-on starts baking with a window, whether Blender's bake job is
-    running (or held back to start, behind another render job) right after the start."""
-    started: list[bool] = []
-    bake_class = d.module("blender.bake").OriginalBake
-    bake_next = bake_class.bake_next
+def count_bake_jobs() -> dict:
+    """Counts Blender's bake jobs as they start and as they complete. ``object_bake_pre`` and
+    ``object_bake_complete`` fire only for the job an invoked Bake starts, never for a bake run
+    in place (as background mode's is); a job that starts held back behind another render job
+    is counted too, which ``bpy.app.is_job_running`` would miss until it runs."""
+    jobs = {"started": 0, "completed": 0}
 
-    def recorded(self, *, invoke):
-        bake_next(self, invoke=invoke)
-        started.append(invoke and bpy.app.is_job_running("OBJECT_BAKE"))
+    def started(*_args):
+        jobs["started"] += 1
 
-    bake_class.bake_next = recorded
-    return started
+    def completed(*_args):
+        jobs["completed"] += 1
+
+    bpy.app.handlers.object_bake_pre.append(started)
+    bpy.app.handlers.object_bake_complete.append(completed)
+    return jobs
 
 
 def apply_to_original(d, params):
@@ -346,13 +343,13 @@ def apply_to_original(d, params):
     # Solid view coloured by texture draws images: the bake's too, if it let the viewport.
     d.view3d.spaces.active.shading.color_type = "TEXTURE"
     d.facts["before"] = bake_state(name, params["results"])
-    started_jobs = record_bake_jobs(d)
+    jobs = count_bake_jobs()
     yield from d.press("bpy.ops.rodin_texture.generate(")
     bake_job = d.module("blender.bake_job")
     yield from d.wait_until(lambda: bake_job.running(obj) is not None, "the bake", 120)
     d.facts["refusals"] = refusals(d)
     d.facts["first"] = yield from follow_bake(d, obj)
-    d.facts["first"]["started_jobs"] = list(started_jobs)
+    d.facts["first"]["jobs"] = dict(jobs)
     yield from d.screenshot("baked")
     d.facts["baked"] = bake_state(name, params["results"])
     d.facts["baked"]["status"] = obj.rodin_texture.status
