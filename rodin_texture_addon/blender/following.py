@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,7 @@ class Generation:
         self.models = list({id(upload.model): upload.model for upload in uploads}.values())
         self.apply_choice = apply_choice
         self.error = ""
+        self.undo_steps = _undo_steps
 
     @classmethod
     def prepare(
@@ -156,6 +158,20 @@ class Generation:
         _remove([upload.folder for upload in self.uploads])
         self._done()
 
+    def discard_after(self, builder: threading.Thread) -> None:
+        """Discard a start whose proxies ``builder`` is still building (its wait was ended by
+        Blender: a file opened, the window closed): at once for the panel, the uploads once
+        the thread is done with them."""
+        checks.BUILDING_PROXIES.difference_update(self.pointers)
+
+        def once_built():
+            if builder.is_alive():
+                return 0.2
+            self.discard()
+            return None
+
+        bpy.app.timers.register(once_built, first_interval=0.0, persistent=True)
+
     def _done(self) -> None:
         checks.BUILDING_PROXIES.difference_update(self.pointers)
         self.uploads = []
@@ -165,6 +181,8 @@ class Generation:
         try:
             if self.error:
                 raise UserError(self.error)
+            if self.undo_steps != _undo_steps:
+                raise UserError(UNDONE)
             client, folder = session.get().client(context), results_folder(context)
             for upload in self.uploads:
                 for obj in upload.model.objects:
@@ -255,6 +273,18 @@ def _gone(error: BaseException) -> str:
     if isinstance(error, ReferenceError):
         return "An object to texture was deleted meanwhile: nothing was submitted"
     return str(error)
+
+
+UNDONE = (
+    "Undo was used while the upload was made ready: nothing was submitted; press Generate again"
+)
+_undo_steps = 0  # undo and redo steps taken: a start made ready before one is not sent
+
+
+def note_undo_step() -> None:
+    """An undo or redo: the scene a start was made ready from may be gone."""
+    global _undo_steps
+    _undo_steps += 1
 
 
 def _apply_mode(context, apply_choice) -> str:

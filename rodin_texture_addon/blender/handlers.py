@@ -15,6 +15,7 @@ def keep_jobs_through_undo(*_args):
     """Undo and redo restore the objects as they were at a step, jobs' states too: write back
     what each job of this session last reported, so undoing an applied result removes the
     result, not the task (its id, its downloaded files)."""
+    following.note_undo_step()
     session.forget_copied_jobs()
     runtime = session.current()
     if runtime is None:

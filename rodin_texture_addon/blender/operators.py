@@ -180,6 +180,12 @@ class RODIN_TEXTURE_OT_generate(
             self.report({"ERROR"}, translations.rpt(str(error)))
             return {"CANCELLED"}
 
+    def cancel(self, context):
+        """Blender ends the wait for the proxy (a file opened, the window closed): nothing is
+        sent, and the uploads go once the build is over."""
+        context.window_manager.event_timer_remove(self._timer)
+        self._generation.discard_after(self._builder)
+
     def submitted(self, job_ids):
         cost = contract.CREDITS_PER_TASK * len(job_ids)
         self.report(

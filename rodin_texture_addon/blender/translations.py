@@ -186,6 +186,8 @@ ZH_HANS: dict[str, str] = {
     "An object to texture was deleted meanwhile: nothing was submitted": (
         "要生成贴图的物体在此期间被删除：未提交任何任务"
     ),
+    "Undo was used while the upload was made ready: nothing was submitted; press Generate "
+    "again": "准备上传期间使用了撤销：未提交任何任务，请重新点击“生成贴图”",
     "variants: must be a whole number from 1 to {0}, not {1}": (
         "variants：必须是 1 到 {0} 之间的整数，而不是 {1}"
     ),

@@ -365,17 +365,81 @@ def apply_to_original(d, params):
     d.facts["cancel_button"] = {"watched": watched, "before": before, "after": after}
 
 
+def dense_grid(d):
+    """Suzanne swapped for "Dense", a 460,800-triangle grid: over Rodin's 10 MB, so it goes as
+    an upload proxy that takes seconds to build."""
+    with d.override():
+        bpy.ops.object.delete()
+        bpy.ops.mesh.primitive_grid_add(x_subdivisions=480, y_subdivisions=480, size=2.0)
+        bpy.ops.view3d.view_selected()
+        bpy.context.active_object.name = "Dense"
+    return bpy.context.active_object
+
+
+def recent_reports(d) -> str:
+    """The reports of this session, copied from an Info editor that the timeline turns into
+    for the moment."""
+    area = next(area for area in d.window.screen.areas if area.ui_type == "TIMELINE")
+    area.ui_type = "INFO"
+    with d.override(area):
+        bpy.ops.info.select_all(action="SELECT")
+        bpy.ops.info.report_copy()
+    area.ui_type = "TIMELINE"
+    return bpy.context.window_manager.clipboard
+
+
+def proxy_interrupted(d, params):
+    """While a proxy is built, the user presses Undo (of a step before Generate); then, while
+    another is built, opens a new file. Neither sends anything; the panel stops saying a proxy
+    is being built; the uploads are removed once the build is over."""
+    yield from start(d, params)
+    obj = dense_grid(d)
+    bpy.context.scene.rodin_texture_settings.image = bpy.data.images.load(params["image"])
+    with d.override():
+        bpy.ops.ed.undo_push(message="Image")  # operators run from Python push no steps
+        bpy.ops.object.shade_smooth()
+        bpy.ops.ed.undo_push(message="Shade Smooth")  # the step the Undo takes back
+    checks = d.module("blender.checks")
+    uploads = d.module("blender.preferences").user_folder("uploads")
+
+    def building():
+        return bool(checks.BUILDING_PROXIES)
+
+    yield from d.press("bpy.ops.rodin_texture.generate(")
+    yield from d.wait_until(building, "the build", 30)
+    with d.override():
+        bpy.ops.ed.undo()
+    yield from d.wait_until(lambda: not building(), "the build's end", 120)
+    yield from d.redraw()
+    yield from d.screenshot("proxy-undo")
+    obj = bpy.data.objects["Dense"]
+    d.facts["undo"] = {
+        "reports": recent_reports(d),
+        "texts": d.texts(MAIN),
+        "job_id": obj.rodin_texture.job_id,
+        "smooth": obj.data.polygons[0].use_smooth,
+        "uploads": [p.name for p in uploads.iterdir()],
+    }
+
+    yield from d.key("ESC")  # the error's popup, which holds the mouse
+    yield from d.press("bpy.ops.rodin_texture.generate(")
+    yield from d.wait_until(building, "the second build", 30)
+    with bpy.context.temp_override(window=d.window):
+        bpy.ops.wm.read_homefile()  # File > New, the changes not saved
+    d.facts["new_file"] = {"building": building()}
+    yield 1.0
+    yield from d.open_sidebar_tab("Rodin")
+    yield from d.wait_until(lambda: not any(uploads.iterdir()), "the uploads removed", 60)
+    yield from d.screenshot("proxy-new-file")
+    d.facts["new_file"]["texts"] = d.texts(MAIN)
+
+
 def upload_proxy(d, params):
     """A dense mesh over Rodin's 10 MB: the panel says it goes as a proxy before anything is
     spent; Generate builds the proxy on a thread while the window goes on (a second Generate
     meanwhile is refused); the job shows the proxy; its result is baked onto the mesh."""
     yield from start(d, params)
-    with d.override():
-        bpy.ops.object.delete()
-        bpy.ops.mesh.primitive_grid_add(x_subdivisions=480, y_subdivisions=480, size=2.0)
-        bpy.ops.view3d.view_selected()
-    obj = bpy.context.active_object
-    obj.name = "Dense"
+    obj = dense_grid(d)
     settings = bpy.context.scene.rodin_texture_settings
     settings.image = bpy.data.images.load(params["image"])
     settings.apply_mode = "ORIGINAL"

@@ -177,6 +177,21 @@ def test_a_mesh_over_the_limit_goes_as_a_proxy_built_while_the_window_runs(windo
     assert not facts["job_too_wide"], facts["job_too_wide"]
 
 
+def test_undo_or_a_new_file_while_a_proxy_is_built_sends_nothing(window, emulator):
+    report = window("proxy_interrupted")
+    facts = report.facts
+
+    assert emulator.submit_count == 0
+    undo = facts["undo"]
+    said = undo["reports"]
+    assert "Undo was used while the upload was made ready: nothing was submitted" in said, said
+    assert undo["job_id"] == "" and undo["uploads"] == []
+    assert not undo["smooth"], "the Undo took its step back"
+    assert "being built" not in " ".join(undo["texts"])
+    assert not facts["new_file"]["building"], "the panel of the new file says no proxy is built"
+    assert "being built" not in " ".join(facts["new_file"]["texts"])
+
+
 def test_texture_together_sends_one_task_and_bakes_each_mesh_in_turn(window, emulator):
     report = window("together")
     facts = report.facts
