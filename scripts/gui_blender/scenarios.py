@@ -393,7 +393,7 @@ def proxy_interrupted(d, params):
     another is built, opens a new file. Neither sends anything; the panel stops saying a proxy
     is being built; the uploads are removed once the build is over."""
     yield from start(d, params)
-    obj = dense_grid(d)
+    dense_grid(d)
     bpy.context.scene.rodin_texture_settings.image = bpy.data.images.load(params["image"])
     with d.override():
         bpy.ops.ed.undo_push(message="Image")  # operators run from Python push no steps
@@ -412,7 +412,7 @@ def proxy_interrupted(d, params):
     yield from d.wait_until(lambda: not building(), "the build's end", 120)
     yield from d.redraw()
     yield from d.screenshot("proxy-undo")
-    obj = bpy.data.objects["Dense"]
+    obj = bpy.data.objects["Dense"]  # looked up anew: Undo may have read it again
     d.facts["undo"] = {
         "reports": recent_reports(d),
         "texts": d.texts(MAIN),
