@@ -828,7 +828,7 @@ def test_a_job_cut_off_by_restarting_the_add_on_says_so_and_resumes(
     assert "Not being followed: nothing follows it now" in texts
     assert "rodin_texture.resume" in operators
 
-    emulator.configure(generating_seconds=0.0)
+    emulator.finish_generating()
     assert bpy.ops.rodin_texture.resume() == {"FINISHED"}
     assert source.rodin_texture.status == "done"
     assert "Not being followed" not in _job_panel_texts(addon, source)[0]

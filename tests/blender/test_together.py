@@ -145,7 +145,7 @@ def test_the_pieces_follow_meshes_moved_since_the_submit(rodin, emulator, refere
 
 
 def test_resume_follows_the_shared_task_once(rodin, addon, emulator, reference, tmp_path):  # noqa: F811
-    emulator.configure(waiting_seconds=3)
+    emulator.configure(waiting_seconds=60)
     objects = three_meshes()
     rodin.following.start_generation(
         bpy.context, objects, rodin.request_type(image_path=Path(reference.filepath),
@@ -155,11 +155,14 @@ def test_resume_follows_the_shared_task_once(rodin, addon, emulator, reference, 
     pump_until(rodin, lambda: objects[2].rodin_texture.task_uuid, "the task on each mesh")
     path = tmp_path / "together.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    schedule = rodin.session.get().manager.schedule
     rodin.session.shutdown()
+    rodin.session.get().manager.schedule = schedule  # the new session polls as fast
     bpy.ops.wm.open_mainfile(filepath=str(path))
     # Opening the file resumed it: one job followed for the three, one result for each.
     states = [bpy.data.objects[name].rodin_texture for name in NAMES]
     assert list(rodin.session.get().followed) == [states[0].job_id]
+    emulator.finish_generating()
     rodin.pump.wait_for([states[0].job_id])
     assert {state.status for state in states} == {"done"}
     assert emulator.submit_count == 1

@@ -144,7 +144,7 @@ def duplicate(obj):
 def test_a_copy_made_mid_job_carries_no_job_and_the_original_gets_its_result(
     rodin, emulator, reference, tmp_path
 ):
-    source = flow.submitted_job(rodin, emulator, generating_seconds=2)
+    source = flow.submitted_job(rodin, emulator)
 
     copy = duplicate(source)
 
@@ -156,6 +156,7 @@ def test_a_copy_made_mid_job_carries_no_job_and_the_original_gets_its_result(
 
     objects = flow.reopen(path)
     original = objects["Suzanne"]
+    emulator.finish_generating()
     flow.pump_until(rodin, lambda: original.rodin_texture.status == "done", "result")
     rodin.results.finish_done_jobs(every=True)
 

@@ -27,6 +27,19 @@ def test_status_goes_waiting_with_a_queue_countdown_then_generating_then_done(ap
     assert all("queue_length" not in job for job in seen if job["status"] != "Waiting")
 
 
+def test_finish_generating_ends_tasks_in_flight_and_leaves_later_ones_their_timeline(api, emulator):
+    emulator.configure(waiting_seconds=30, generating_seconds=30)
+    waiting = api.submitted()
+    assert [job["status"] for job in api.status(waiting).json()["jobs"]] == ["Waiting"]
+
+    emulator.finish_generating()
+    later = api.submitted()
+
+    assert [job["status"] for job in api.status(waiting).json()["jobs"]] == ["Done"]
+    assert [job["status"] for job in api.status(later).json()["jobs"]] == ["Waiting"]
+    assert api.download(waiting).json()["list"], "its result is there to download"
+
+
 def test_a_task_marked_to_fail_ends_with_a_failed_job_and_the_next_one_is_done(
     api, emulator, instant
 ):
