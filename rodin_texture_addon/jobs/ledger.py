@@ -10,6 +10,7 @@ a crash mid-write, is dropped when read and closed off before the next write. No
 ever in it: a task's subscription key is only good for asking its status.
 """
 
+import math
 import os
 import threading
 import time
@@ -27,6 +28,10 @@ EVENTS = (SUBMITTED, DOWNLOADED, FAILED, APPLIED)
 # make a megabyte at about 1,000 tasks).
 COMPACT_ABOVE = 1024 * 1024
 KEPT = 30 * 24 * 3600.0
+# A line longer, or nested deeper, is unreadable without being parsed: no record of ours comes
+# near either (a long prompt is a few kilobytes; records nest three deep).
+MAX_RECORD_BYTES = 256 * 1024
+MAX_NESTING = 8
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,8 @@ class TaskLedger:
         self._identity: tuple | None = None
         self._offset = 0
         self._known: dict[str, LedgerTask] = {}
+        self.unreadable = 0  # lines of the file read so far that hold no readable record
+        self.problem = ""  # why the file could not be read at all, the last time it was tried
 
     def record(self, event: str, task_uuid: str, **fields) -> None:
         """Append one record and make it durable before returning."""
@@ -132,8 +139,14 @@ class TaskLedger:
             fd = self._open_locked()
             try:
                 with open(fd, "rb", closefd=False) as file:
-                    known = fold(records.complete_lines(file.read())[0], {})
+                    unreadable: list[bytes] = []
+                    known = fold(records.complete_lines(file.read())[0], {}, unreadable)
                 kept = [task for task in known.values() if now - task.submitted_at < KEPT]
+                if unreadable:  # kept aside for whoever wants to look, never lost
+                    with self.rejected_path.open("ab") as file:
+                        file.writelines(line + b"\n" for line in unreadable)
+                        file.flush()
+                        os.fsync(file.fileno())
                 compacted = self.path.with_name(self.path.name + ".compacting")
                 with compacted.open("wb") as file:
                     file.writelines(records.encode(task.as_record(now)) for task in kept)
@@ -144,6 +157,11 @@ class TaskLedger:
             finally:
                 os.close(fd)  # a writer waiting on the old file finds it replaced
         return True
+
+    @property
+    def rejected_path(self) -> Path:
+        """Where compaction keeps the lines it could not read."""
+        return self.path.with_name(self.path.name + ".rejected")
 
     def _open_locked(self) -> int:
         """The ledger file, open for appending with its lock held: the file at the path now
@@ -183,33 +201,132 @@ class TaskLedger:
                 stat = os.fstat(file.fileno())
                 identity = (stat.st_dev, stat.st_ino)
                 if identity != self._identity or stat.st_size < self._offset:
-                    self._identity, self._offset, self._known = identity, 0, {}
+                    self._forget(identity)
                 file.seek(self._offset)
                 data = file.read()
         except FileNotFoundError:
-            self._identity, self._offset, self._known = None, 0, {}
+            self._forget(None)
             return
+        except OSError as error:  # a folder in its place, no permission, a disk error
+            self._forget(None)
+            self.problem = f"{self.path} cannot be read ({error.strerror or error})"
+            return
+        self.problem = ""
         lines, complete = records.complete_lines(data)
         self._offset += complete
-        fold(lines, self._known)
+        unreadable: list[bytes] = []
+        fold(lines, self._known, unreadable)
+        self.unreadable += len(unreadable)
+
+    def _forget(self, identity: tuple | None) -> None:
+        self._identity, self._offset, self._known, self.unreadable = identity, 0, {}, 0
 
     def task(self, task_uuid: str) -> LedgerTask | None:
         return next((task for task in self.tasks() if task.task_uuid == task_uuid), None)
 
 
-def fold(lines: list[bytes], known: dict[str, LedgerTask]) -> dict[str, LedgerTask]:
-    """``known`` (task uuid -> task) with the records of ``lines`` folded in; damaged lines
-    are skipped."""
+def fold(
+    lines: list[bytes], known: dict[str, LedgerTask], unreadable: list[bytes] | None = None
+) -> dict[str, LedgerTask]:
+    """``known`` (task uuid -> task) with the records of ``lines`` folded in; lines that hold
+    no readable record are skipped (and added to ``unreadable`` when given)."""
     for line in lines:
-        try:
-            record = records.parse_record(line)
-            uuid, event = record["task_uuid"], record["event"]
-            if not isinstance(uuid, str) or event not in EVENTS:
-                continue
-            known[uuid] = known.get(uuid, LedgerTask(uuid)).with_record(record)
-        except (ValueError, KeyError, TypeError):
+        record = read_record(line)
+        if record is None:
+            if unreadable is not None:
+                unreadable.append(line)
             continue
+        uuid = record["task_uuid"]
+        known[uuid] = known.get(uuid, LedgerTask(uuid)).with_record(record)
     return known
+
+
+def read_record(line: bytes) -> dict | None:
+    """The record on one ledger line when it has the ledger's shape and types, else None. Never
+    raises: the line's length and nesting are bounded before it is parsed, so no line written
+    by hand, by a bug or by another program can break the history for everyone sharing it."""
+    if len(line) > MAX_RECORD_BYTES or _nesting(line) > MAX_NESTING:
+        return None
+    try:
+        record = records.parse_record(line)
+    except (ValueError, RecursionError):
+        return None
+    for name, is_valid in FIELD_CHECKS.items():
+        if (name in record or name in REQUIRED) and not is_valid(record.get(name)):
+            return None
+    return record
+
+
+def _nesting(line: bytes) -> int:
+    """How deep the line's brackets nest (strings skipped); an upper bound when it has few."""
+    brackets = line.count(b"{") + line.count(b"[")
+    if brackets <= MAX_NESTING:
+        return brackets
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in line:
+        if escaped:
+            escaped = False
+        elif in_string:
+            escaped, in_string = byte == 0x5C, byte != 0x22  # a backslash, a closing quote
+        elif byte == 0x22:
+            in_string = True
+        elif byte in b"{[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"}]":
+            depth -= 1
+    return deepest
+
+
+def _is_number(value) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def _is_text(value) -> bool:
+    return isinstance(value, str)
+
+
+def _is_scalar(value) -> bool:
+    return isinstance(value, str | bool) or _is_number(value)
+
+
+def _is_text_list(value) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_flat_dict(value) -> bool:
+    return isinstance(value, dict) and all(_is_scalar(item) for item in value.values())
+
+
+REQUIRED = ("task_uuid", "event")
+# What each field a record may carry must be; fields not listed are ignored.
+FIELD_CHECKS = {
+    "task_uuid": lambda value: isinstance(value, str) and bool(value),
+    "event": lambda value: isinstance(value, str) and value in EVENTS,
+    "time": _is_number,
+    "submitted_at": _is_number,
+    "cost": _is_number,
+    "variant": lambda value: type(value) is int and 0 <= value < 1000,
+    "subscription_key": _is_text,
+    "object_name": _is_text,
+    "file_path": _is_text,
+    "source": _is_text,
+    "model_path": _is_text,
+    "preview_path": _is_text,
+    "message": _is_text,
+    "applied_to": _is_text,
+    "group": _is_text,
+    "job_uuids": _is_text_list,
+    "together": _is_text_list,
+    "settings": _is_flat_dict,
+    "proxy": _is_flat_dict,
+}
 
 
 def recent(
