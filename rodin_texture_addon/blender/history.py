@@ -50,11 +50,30 @@ def tasks() -> list[LedgerTask]:
         stat = current.path.stat()
     except FileNotFoundError:
         return []
+    except OSError:
+        return current.tasks()  # none, and the ledger says why (``notices``)
     stamp = (stat.st_mtime_ns, stat.st_size)
     if _read["stamp"] != stamp:
         _read["stamp"], _read["tasks"] = stamp, current.tasks()
         timers.run_on_main_thread(load_previews)  # not while drawing: it loads files
     return _read["tasks"]
+
+
+def notices() -> list[str]:
+    """What the panel says of the ledger itself: a file that cannot be read, lines skipped."""
+    current = session.ledger()
+    said = []
+    if current.problem:
+        said.append(
+            f"The task history cannot be read: {current.problem}. "
+            "Move it away or make it readable; tasks are not recorded meanwhile"
+        )
+    if current.unreadable:
+        said.append(
+            f"{current.unreadable} unreadable entries in {current.path} were skipped "
+            f"(compaction keeps them in {current.rejected_path.name})"
+        )
+    return said
 
 
 def _first_read(task_ledger) -> None:

@@ -434,6 +434,8 @@ def draw_history(layout, context) -> None:
     row.prop(settings, "history_all_files")
     row.operator(RODIN_TEXTURE_OT_attach_task.bl_idname, text="", icon="PASTEDOWN")
     tasks = history.recent(this_file_only=not settings.history_all_files)
+    for notice in history.notices():
+        label(body, context, translations.iface(notice), icon="ERROR")
     if not tasks:
         body.label(text=translations.iface("No tasks in the last 7 days"), translate=False)
     for task in tasks[:HISTORY_ROWS]:

@@ -99,6 +99,13 @@ ZH_HANS: dict[str, str] = {
     "All Files": "所有文件",
     "Show the tasks of every file, not only this one's": "显示所有文件的任务，而不只是此文件的",
     "No tasks in the last 7 days": "最近 7 天没有任务",
+    (
+        "The task history cannot be read: {0}. Move it away or make it readable; tasks are not "
+        "recorded meanwhile"
+    ): "无法读取任务历史：{0}。请将其移开或使其可读；在此之前任务不会被记录",
+    "{0} unreadable entries in {1} were skipped (compaction keeps them in {2})": (
+        "已跳过 {1} 中 {0} 条无法读取的记录（压缩时保存在 {2} 中）"
+    ),
     "Generating, or not downloaded yet": "生成中，或尚未下载",
     "Downloaded, never applied": "已下载，从未应用",
     "Applied": "已应用",

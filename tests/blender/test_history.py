@@ -290,3 +290,53 @@ def test_variants_unfinished_when_the_add_on_stopped_are_followed_again_by_resum
     assert all(Path(task.model_path).is_file() for task in history_tasks(rodin))
     assert source.rodin_texture.status == "done"
     assert emulator.submit_count == 3, "resuming never submits"
+
+
+BAD_LEDGER_LINES = [
+    b'{"event": "submitted", "task_uuid": "t1", "submitted_at": "yesterday"}',
+    b'{"event": "submitted", "task_uuid": "t2", "submitted_at": Infinity}',
+    b'{"event": "submitted", "task_uuid": "t3", "group": ["a", "b"]}',
+    b'{"event": "submitted", "task_uuid": "t4", "file_path": 42}',
+    b'{"event": "submitted", "task_uuid": "t5", "x": ' + b"[" * 200_000 + b"]" * 200_000 + b"}",
+]
+
+
+def test_lines_written_by_hand_into_the_ledger_are_skipped_and_said_and_recovery_works(
+    rodin, addon, emulator, reference, history_shown
+):
+    panel = module(addon, "blender.panel")
+    held = add_suzanne("Held")
+    template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
+    (job_id,) = rodin.following.start_generation(bpy.context, [held], template, [1])
+    rodin.session.get().followed[job_id].apply = False
+    rodin.pump.wait_for([job_id])
+    held.rodin_texture.forget()  # the file lost it
+    path = rodin.session.ledger().path
+    with path.open("ab") as ledger_file:  # by hand, at the path the README gives
+        ledger_file.write(b"\n".join(BAD_LEDGER_LINES) + b"\n")
+    history_shown.show_history = history_shown.history_all_files = True
+    scenes.select_only(held, active=held)
+
+    shown = draw(panel.RODIN_TEXTURE_PT_main).texts()
+
+    assert "1 paid result(s) never applied" in shown
+    assert f"5 unreadable entries in {path} were skipped" in " ".join(shown)
+    assert "Held" in shown
+    assert bpy.ops.rodin_texture.recover() == {"FINISHED"}
+    assert held.rodin_texture.result_object.name == "Held_rodin"
+    assert emulator.submit_count == 1
+
+
+def test_a_ledger_path_that_is_a_folder_is_said_in_the_history(rodin, addon, history_shown):
+    panel = module(addon, "blender.panel")
+    path = rodin.session.ledger().path
+    path.unlink(missing_ok=True)
+    path.mkdir()
+    try:
+        history_shown.show_history = True
+        shown = " ".join(draw(panel.RODIN_TEXTURE_PT_main).texts())
+        assert "The task history cannot be read" in shown and str(path) in shown
+        assert "Move it away or make it readable" in shown
+        assert module(addon, "blender.history").to_recover() == []
+    finally:
+        path.rmdir()
