@@ -9,6 +9,7 @@ import functools
 import io
 import ipaddress
 import math
+import re
 import threading
 import time
 import unicodedata
@@ -53,6 +54,8 @@ WAIT_SLICE = 0.1
 # Characters of a 5xx body kept in the error message.
 ERROR_BODY_CHARS = 300
 USER_AGENT = "rodin-texture-blender/0.1"
+# The user name and password a URL may carry ("http://user:secret@proxy:3128"): never shown.
+URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@'\"<>]*@")
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ class RodinClient:
         self._connection = self._connection_options()
 
     def __repr__(self):
-        return f"RodinClient(base_url={self._base_url!r})"
+        return f"RodinClient(base_url={without_credentials(self._base_url)!r})"
 
     def close(self):
         self._closed.set()
@@ -438,9 +441,15 @@ class RodinClient:
         return answer
 
     def scrub(self, text: str) -> str:
-        """``text`` with the key removed: the service's answers (in case one echoes it), and
-        whatever else reaches a job's state (a bug's exception text, too)."""
-        return text.replace(self.settings.api_key.strip(), "***")
+        """``text`` with the key and any URL's password removed: the service's answers (in case
+        one echoes them), and whatever else reaches a job's state (a bug's exception text, too)."""
+        return without_credentials(text.replace(self.settings.api_key.strip(), "***"))
+
+
+def without_credentials(text: str) -> str:
+    """``text`` with the user name and password of every URL in it left out (the service's,
+    the proxy's, the file host's), wherever it is shown or stored."""
+    return URL_CREDENTIALS.sub(r"\1", text)
 
 
 def check_url_scheme(field_name: str, url: str):
@@ -451,7 +460,8 @@ def check_url_scheme(field_name: str, url: str):
     if parts.scheme == "http" and _is_loopback(parts.hostname):
         return
     raise InvalidInput(
-        field_name, f"{url!r} must be an https:// address (plain http only for localhost)"
+        field_name,
+        f"{without_credentials(url)!r} must be an https:// address (plain http only for localhost)",
     )
 
 

@@ -595,6 +595,38 @@ def test_a_saved_file_holds_no_trace_of_the_key(rodin, addon, emulator, referenc
     assert SECRET_KEY.encode() not in data
 
 
+PASSWORD = "hunter2-PASSWORD"
+
+
+@pytest.mark.parametrize("where", ["{host}/wrong", "example.invalid"], ids=["answered", "refused"])
+def test_a_password_in_the_service_url_is_never_shown_or_saved(
+    rodin, addon, emulator, reference, tmp_path, capfd, where
+):
+    host = emulator.base_url.split("//")[1].split("/")[0]
+    prefs = bpy.context.preferences.addons[addon.__name__].preferences
+    prefs.base_url = f"http://user:{PASSWORD}@{where.format(host=host)}/api/v2"
+    source = add_suzanne()
+
+    said = []
+    for operator in (bpy.ops.rodin_texture.generate, bpy.ops.rodin_texture.refresh_balance):
+        try:
+            operator()
+        except RuntimeError as error:  # an error report
+            said.append(str(error))
+    said += [source.rodin_texture.message, source.rodin_texture.hint]
+    said.append(rodin.balance.balance_text())
+    path = tmp_path / "scene.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), compress=False)
+    console = capfd.readouterr()
+
+    everything = " ".join([*said, console.out, console.err])
+    assert "looks wrong" in everything or "must be an https:// address" in everything
+    assert f"http://{where.format(host=host)}" in everything, "the address is named, no login"
+    assert PASSWORD not in everything and "user:" not in everything
+    assert PASSWORD.encode() not in path.read_bytes()
+    assert emulator.submit_count == 0
+
+
 def test_disabling_the_add_on_stops_its_timers_and_threads(rodin, addon, emulator, reference):
     import addon_utils
 

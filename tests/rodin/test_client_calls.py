@@ -494,3 +494,39 @@ def test_ok_and_empty_error_values_are_not_failures(value, client, emulator, tas
     emulator.inject("status", Fault.app_error(value, "all good", 200))
     with pytest.raises(errors.ServiceError, match="no job list"):
         client.status(task.subscription_key)
+
+
+PASSWORD = "hunter2-PASSWORD"
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://user:{password}@{host}/wrong/api/v2",  # answered: the address looks wrong
+        "http://user:{password}@example.invalid/api/v2",  # plain http off this machine
+    ],
+    ids=["wrong-path", "refused-scheme"],
+)
+def test_a_password_in_the_service_url_is_in_no_error(client_for, emulator, base_url, caplog):
+    host = emulator.base_url.split("//")[1].split("/")[0]
+    url = base_url.format(password=PASSWORD, host=host)
+    caplog.set_level(logging.DEBUG)
+
+    with pytest.raises(errors.RodinError) as raised:
+        client_for(base_url=url).balance()
+
+    said = f"{raised.value} {raised.value!r} {caplog.text}"
+    assert PASSWORD not in said and "user:" not in said
+    assert "http://" in str(raised.value), "the address is still named, without its login"
+
+
+def test_without_credentials_leaves_everything_else_of_a_text():
+    from rodin_texture_addon.rodin.client import without_credentials
+
+    text = "proxy http://me:s3cret@proxy:3128 then https://tok@files.example/a@b.png?x=y@z"
+    assert without_credentials(text) == (
+        "proxy http://proxy:3128 then https://files.example/a@b.png?x=y@z"
+    )
+    assert without_credentials("mail me@example.com at https://host/") == (
+        "mail me@example.com at https://host/"
+    )
