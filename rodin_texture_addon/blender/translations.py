@@ -445,6 +445,17 @@ ZH_HANS: dict[str, str] = {
     ),
     "importing {0}": "导入 {0}",
     "Cannot read {0}: {1}": "无法读取 {0}：{1}",
+    "{0} is not a file (a folder, a pipe or a device): choose a file": (
+        "{0} 不是文件（而是文件夹、管道或设备）：请选择一个文件"
+    ),
+    (
+        "{0} is {1} x {2} pixels ({3} megapixels); the service documents no limit, and this "
+        "add-on sends at most {4} megapixels: scale the image down (the texture made is at most "
+        "4096 pixels a side)"
+    ): (
+        "{0} 为 {1} x {2} 像素（{3} 百万像素）；服务未说明上限，本插件最多发送 {4} 百万像素："
+        "请缩小图像（生成的贴图每边最多 4096 像素）"
+    ),
     "Generate again (nothing was charged unless the upload had finished)": (
         "请重新生成（除非上传已完成，否则不会扣费）"
     ),

@@ -14,6 +14,9 @@ BALANCE_ENDPOINT = "check_balance"
 
 CREDITS_PER_TASK = 0.5
 MAX_MODEL_BYTES = 10 * 1024 * 1024
+# The service documents no limit for the reference image [guess]: this add-on sends at most
+# this many pixels (a 4K texture gains nothing from more), refusing larger ones before upload.
+MAX_IMAGE_PIXELS = 50_000_000
 SEED_MIN, SEED_MAX = 0, 65535
 DEFAULT_REFERENCE_SCALE = 1.0
 DEFAULT_ESCORE = 3.5

@@ -9,6 +9,7 @@ from . import contract
 from .contract import GeometryFormat, JobStatus, Material, Resolution
 from .errors import InvalidInput, ServiceError
 from .files import safe_file_name
+from .image_header import image_size
 from .texture_settings import REQUEST_SETTINGS
 
 
@@ -49,6 +50,7 @@ class TextureRequest:
                 f"{self.image_path.name} is not a PNG, JPEG or WebP image "
                 "(checked by its content, not its name)",
             )
+        _check_image_size(self.image_path, image_type)
         return image_type
 
     def form_fields(self) -> dict[str, str]:
@@ -158,8 +160,27 @@ def job_state(job) -> JobState:
     )
 
 
+def _check_image_size(path: Path, image_type: str) -> None:
+    with path.open("rb") as file:
+        size = image_size(file, image_type)
+    if size is None or size[0] * size[1] <= contract.MAX_IMAGE_PIXELS:
+        return
+    width, height = size
+    raise InvalidInput(
+        "image",
+        f"{path.name} is {width} x {height} pixels ({width * height / 1e6:.0f} megapixels); "
+        f"the service documents no limit, and this add-on sends at most "
+        f"{contract.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels: scale the image down (the texture "
+        "made is at most 4096 pixels a side)",
+    )
+
+
 def _read_head(field_name: str, path: Path, *, limit: int | None = None) -> bytes:
     """The first bytes of an input file, after checking it exists, is readable and fits."""
+    if path.exists() and not path.is_file():
+        raise InvalidInput(
+            field_name, f"{path.name} is not a file (a folder, a pipe or a device): choose a file"
+        )
     if not path.is_file():
         raise InvalidInput(field_name, f"file not found: {path}")
     size = path.stat().st_size

@@ -3,6 +3,8 @@
 import importlib
 import io
 import json
+import os
+import tempfile
 import threading
 import time
 from dataclasses import replace
@@ -302,6 +304,20 @@ def _unreadable_image(obj):
     return {"image_path": str(path)}
 
 
+def _image_that_is_a_pipe(obj):
+    path = Path(tempfile.mkdtemp()) / "fifo.png"
+    os.mkfifo(path)
+    bpy.context.scene.rodin_texture_settings.image = None
+    return {"image_path": str(path)}
+
+
+def _image_too_large(obj):
+    path = Path(tempfile.mkdtemp()) / "huge.png"
+    PIL.Image.new("L", (12_000, 5_000)).save(path, compress_level=1)  # 60 megapixels
+    bpy.context.scene.rodin_texture_settings.image = None
+    return {"image_path": str(path)}
+
+
 def _huge_mesh(obj):
     grid = scenes.make_grid("Dense Grid", subdivisions=480)
     scenes.select_only(grid, active=grid)
@@ -329,6 +345,8 @@ USER_MISTAKES = {
     "empty mesh": (_empty_mesh, "no faces"),
     "no image": (_no_image, "Pick a reference image"),
     "unreadable image": (_unreadable_image, "not a PNG, JPEG or WebP"),
+    "image a pipe": (_image_that_is_a_pipe, "fifo.png is not a file \\(a folder, a pipe"),
+    "image too large": (_image_too_large, "12000 x 5000 pixels \\(60 megapixels\\)"),
     "mesh over 10 MB, proxies off": (_huge_mesh_without_proxies, "turn on Upload Proxies"),
     "proxy replacing the mesh": (_huge_mesh_replaced, "Replace Mesh would put the proxy"),
     "proxy detail out of range": (

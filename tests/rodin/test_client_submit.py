@@ -1,7 +1,11 @@
 """Submitting a task: local validation (nothing sent), the contract's success rule, errors."""
 
 import math
+import os
+import struct
 import time
+import zlib
+from pathlib import Path
 
 import pytest
 from rodin_emulator import Emulator, Fault
@@ -92,6 +96,25 @@ def _file(tmp_path, name, content: bytes, size: int | None = None):
     return path
 
 
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG's signature and header chunk (no pixels): what its size is read from."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + header
+    return (
+        b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    )
+
+
+def _folder(tmp: Path, name: str) -> Path:
+    (tmp / name).mkdir()
+    return tmp / name
+
+
+def _fifo(tmp: Path, name: str) -> Path:
+    os.mkfifo(tmp / name)
+    return tmp / name
+
+
 # case -> (changes to a good request, given a temporary folder; the field named; words shown)
 BAD_INPUTS = {
     "missing image": (lambda tmp: {"image_path": tmp / "nope.png"}, "image", "not found"),
@@ -101,6 +124,21 @@ BAD_INPUTS = {
         "PNG, JPEG or WebP",
     ),
     "empty image": (lambda tmp: {"image_path": _file(tmp, "e.png", b"")}, "image", "empty"),
+    "image of 200 megapixels": (
+        lambda tmp: {"image_path": _file(tmp, "huge.png", _png_header(20_000, 10_000))},
+        "image",
+        "20000 x 10000 pixels (200 megapixels); the service documents no limit",
+    ),
+    "image a folder": (
+        lambda tmp: {"image_path": _folder(tmp, "folder.png")},
+        "image",
+        "folder.png is not a file",
+    ),
+    "image a pipe": (
+        lambda tmp: {"image_path": _fifo(tmp, "fifo.png")},
+        "image",
+        "fifo.png is not a file (a folder, a pipe or a device)",
+    ),
     "missing model": (lambda tmp: {"model_path": tmp / "nope.glb"}, "model", "not found"),
     "model over 10 MB": (
         lambda tmp: {"model_path": _file(tmp, "huge.glb", b"glTF", 10 * 1024 * 1024 + 1)},

@@ -1,6 +1,7 @@
 """The contract's rules that need no network: status aggregation, file names, image types."""
 
 import pytest
+from PIL import Image
 
 from rodin_texture_addon.rodin import JobState, ResultFile, StatusReport, choose_model_file
 from rodin_texture_addon.rodin.contract import sniff_image_type
@@ -10,6 +11,7 @@ from rodin_texture_addon.rodin.files import (
     safe_file_name,
     unique_file_names,
 )
+from rodin_texture_addon.rodin.image_header import image_size
 
 
 def report(*statuses):
@@ -107,3 +109,28 @@ def test_folder_problem_makes_a_missing_folder_and_names_what_cannot_hold_files(
     under_a_file = a_file / "results"
     assert folder_problem(under_a_file) == f"cannot write in {under_a_file}: Not a directory"
     assert a_file.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(
+    ("image_type", "options"),
+    [
+        ("png", {}),
+        ("jpeg", {"exif": b"Exif\x00\x00" + b"\x00" * 5000, "quality": 80}),
+        ("jpeg", {"progressive": True}),
+        ("webp", {"lossless": False}),
+        ("webp", {"lossless": True}),
+        ("webp", {"lossless": False, "mode": "RGBA"}),
+    ],
+    ids=["png", "jpeg-exif", "jpeg-progressive", "webp-lossy", "webp-lossless", "webp-alpha"],
+)
+def test_an_images_size_is_read_from_its_header(image_type, options, tmp_path):
+    options = dict(options)
+    mode = options.pop("mode", "RGB")
+    path = tmp_path / f"image.{image_type}"
+    Image.new(mode, (333, 217), (200, 10, 10, 128)[: len(mode)]).save(
+        path, format=image_type.upper(), **options
+    )
+
+    with path.open("rb") as file:
+        assert sniff_image_type(file.read(12)) == image_type
+        assert image_size(file, image_type) == (333, 217)
