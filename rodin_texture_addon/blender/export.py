@@ -95,12 +95,15 @@ def export_upload(
     """Write ``objects`` (one mesh, or several joined into one model: Texture Together) to
     ``path`` as ``export_geometry_glb`` does; an upload that would pass ``max_bytes`` is, as
     ``choice`` says, refused or read for a proxy built later."""
-    name = joined_name([_check_exportable(obj) for obj in objects])
+    names = [_check_exportable(obj) for obj in objects]
+    name = joined_name(names)
     with contextlib.ExitStack() as stack:
         meshes = [stack.enter_context(_evaluated_mesh(context, obj)) for obj in objects]
         parts = [
             (mesh, np.array(obj.matrix_world)) for mesh, obj in zip(meshes, objects, strict=True)
         ]
+        for part, part_name in zip(parts, names, strict=True):
+            _check_finite(part_name, *part)
         vertex_count, triangle_count = np.sum([mesh_counts(mesh) for mesh in meshes], axis=0)
         # A smooth mesh's size, known without writing it: sharp edges only add to it.
         size = proxy.glb_bytes(vertex_count, triangle_count)
@@ -187,6 +190,24 @@ def _evaluated_mesh(context, obj):
         yield mesh
     finally:
         evaluated.to_mesh_clear()
+
+
+def _check_finite(name: str, mesh, matrix_world: np.ndarray) -> None:
+    """Refuse a mesh with vertices at no real position (NaN or infinite), naming them: the
+    service would refuse the upload, and a proxy cannot be built around them."""
+    if not np.isfinite(matrix_world).all():
+        raise ExportError(
+            f"{name}'s transform is not a number or infinite: set its location, rotation and "
+            "scale to real values (Object > Clear > All), then try again"
+        )
+    bad = np.flatnonzero(~np.isfinite(mesh_arrays.positions(mesh)).all(axis=1))
+    if len(bad):
+        shown = ", ".join(str(index) for index in bad[:5]) + (", ..." if len(bad) > 5 else "")
+        raise ExportError(
+            f"{name} has {len(bad)} vertices at no real position (not a number or infinite: "
+            f"vertex {shown}): delete or move them (after its modifiers, if they made them), "
+            "then try again"
+        )
 
 
 def _write(glb: GeometryGlb, path: Path, name: str) -> None:

@@ -445,6 +445,20 @@ ZH_HANS: dict[str, str] = {
     ),
     "importing {0}": "导入 {0}",
     "Cannot read {0}: {1}": "无法读取 {0}：{1}",
+    (
+        "{0}'s transform is not a number or infinite: set its location, rotation and scale to "
+        "real values (Object > Clear > All), then try again"
+    ): (
+        "{0} 的变换不是数字或为无穷大：请将其位置、旋转和缩放设为实数（物体 > 清空 > 全部），"
+        "然后重试"
+    ),
+    (
+        "{0} has {1} vertices at no real position (not a number or infinite: vertex {2}): "
+        "delete or move them (after its modifiers, if they made them), then try again"
+    ): (
+        "{0} 有 {1} 个顶点位置无效（不是数字或为无穷大：顶点 {2}）：请删除或移动它们"
+        "（如由修改器产生，则在修改器之后），然后重试"
+    ),
     "{0} is not a file (a folder, a pipe or a device): choose a file": (
         "{0} 不是文件（而是文件夹、管道或设备）：请选择一个文件"
     ),

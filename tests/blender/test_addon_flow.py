@@ -318,6 +318,14 @@ def _image_too_large(obj):
     return {"image_path": str(path)}
 
 
+def _vertices_at_no_position(obj):
+    positions = np.zeros(len(obj.data.vertices) * 3, dtype=np.float32)
+    obj.data.vertices.foreach_get("co", positions)
+    positions[[3, 3 * 7 + 1, 3 * 9 + 2]] = [np.nan, np.inf, -np.inf]  # vertices 1, 7 and 9
+    obj.data.vertices.foreach_set("co", positions)
+    obj.data.update()
+
+
 def _huge_mesh(obj):
     grid = scenes.make_grid("Dense Grid", subdivisions=480)
     scenes.select_only(grid, active=grid)
@@ -347,6 +355,10 @@ USER_MISTAKES = {
     "unreadable image": (_unreadable_image, "not a PNG, JPEG or WebP"),
     "image a pipe": (_image_that_is_a_pipe, "fifo.png is not a file \\(a folder, a pipe"),
     "image too large": (_image_too_large, "12000 x 5000 pixels \\(60 megapixels\\)"),
+    "vertices at no position": (
+        _vertices_at_no_position,
+        r"Suzanne has \d+ vertices at no real position \(not a number or infinite: vertex 1, ",
+    ),
     "mesh over 10 MB, proxies off": (_huge_mesh_without_proxies, "turn on Upload Proxies"),
     "proxy replacing the mesh": (_huge_mesh_replaced, "Replace Mesh would put the proxy"),
     "proxy detail out of range": (
