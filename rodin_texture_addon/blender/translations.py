@@ -649,6 +649,10 @@ ZH_HANS: dict[str, str] = {
         "安全连接失败（证书不受信任）；如果位于公司代理之后，请在插件偏好设置中设置其 CA 证书包"
     ),
     "could not reach the service ({0})": "无法连接到服务（{0}）",
+    (
+        "could not reach the proxy (the add-on preferences' Proxy, else the system's): check "
+        "its address, or clear it to connect directly"
+    ): "无法连接到代理（插件偏好设置中的代理，否则为系统代理）：请检查其地址，或清空以直接连接",
     "the link to {0} was refused (HTTP {1}): it has probably expired": (
         "{0} 的链接被拒绝（HTTP {1}）：链接可能已过期"
     ),

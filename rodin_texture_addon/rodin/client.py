@@ -534,6 +534,8 @@ def _never_sent(exc: requests.RequestException) -> bool:
     if isinstance(exc, requests.ConnectTimeout):
         return True
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, urllib3.exceptions.ProxyError):  # the proxy itself was not reached
+        reason = reason.original_error
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
@@ -544,6 +546,11 @@ def _network_error(exc: requests.RequestException) -> RodinError:
         return NetworkError(
             "the secure connection failed (certificate not trusted); behind a company proxy, "
             "set its CA bundle in the add-on preferences"
+        )
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return NetworkError(
+            "could not reach the proxy (the add-on preferences' Proxy, else the system's): "
+            "check its address, or clear it to connect directly"
         )
     return NetworkError(f"could not reach the service ({type(exc).__name__})")
 

@@ -305,18 +305,23 @@ def test_a_results_folder_that_cannot_hold_files_fails_the_download_with_a_way_o
 
 FAILED_SUBMITS = {
     "HTTP 500": (
-        lambda emulator: (Fault.server_error(500, "oops"), None),
+        lambda emulator: (Fault.server_error(500, "oops"), {}),
         "HTTP 500",
         "The service may have taken the task",
     ),
     "no such page": (
-        lambda emulator: (None, emulator.base_url.removesuffix("/api/v2")),
+        lambda emulator: (None, {"base_url": emulator.base_url.removesuffix("/api/v2")}),
         "the Service URL looks wrong",
         "ending in /api/v2",
     ),
     "nothing listening": (
-        lambda emulator: (None, "http://127.0.0.1:9/api/v2"),
+        lambda emulator: (None, {"base_url": "http://127.0.0.1:9/api/v2"}),
         "could not reach the service",
+        "Check the internet connection",
+    ),
+    "proxy not listening": (
+        lambda emulator: (None, {"proxy_url": "http://127.0.0.1:9"}),
+        "could not reach the proxy",
         "Check the internet connection",
     ),
 }
@@ -327,10 +332,10 @@ def test_a_failed_submit_says_what_to_do(
     manager, client_for, emulator, request_files, tmp_path, case
 ):
     make, message, hint = FAILED_SUBMITS[case]
-    fault, base_url = make(emulator)
+    fault, settings = make(emulator)
     if fault is not None:
         emulator.inject("rodin_texture_only", fault)
-    client = client_for(**({"base_url": base_url} if base_url else {}))
+    client = client_for(**settings)
     manager.submit("job-1", client, TextureRequest(*request_files), tmp_path)
     final = run_to_end(manager, ["job-1"])["job-1"][-1]
 
