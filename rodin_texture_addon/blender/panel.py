@@ -21,6 +21,7 @@ from . import (
     preferences,
     pump,
     results,
+    session,
     together,
     translations,
 )
@@ -267,6 +268,9 @@ class RODIN_TEXTURE_PT_job(_RodinPanel, bpy.types.Panel):
         message = translations.iface(state.message)
         if state.message and phase is not Phase.FAILED and message.lower() not in status.lower():
             label(layout, context, message)
+        unrecorded = session.unrecorded(state.task_uuid)
+        if unrecorded:  # the task line below has the button that copies the id
+            label(layout, context, translations.iface(unrecorded), icon="ERROR")
         if state.together:
             others = ", ".join(member.name for member in together.members(obj)[1:])
             text = translations.iface(f"One task with {others or 'no other mesh now'}")

@@ -123,6 +123,17 @@ def failures(job_ids: list[str]) -> list[str]:
     return failed
 
 
+def unrecorded(job_ids: list[str]) -> list[str]:
+    """What to say of each of the jobs' paid tasks that the task history could not take."""
+    said = []
+    for job_id in job_ids:
+        obj = session.find_job_object(job_id)
+        problem = "" if obj is None else session.unrecorded(obj.rodin_texture.task_uuid)
+        if problem:
+            said.append(translations.rpt(problem))
+    return said
+
+
 def describe(obj) -> str:
     """One line for a job's state, as the panel and the headless log show it."""
     state = obj.rodin_texture

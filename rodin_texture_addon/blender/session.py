@@ -124,6 +124,18 @@ def shutdown():
         _runtime = None
 
 
+def unrecorded(task_uuid: str) -> str:
+    """What to say of a paid task the task history could not take ("": it took it, or this
+    session knows nothing of it)."""
+    problem = _runtime.ledger_writer.unrecorded.get(task_uuid) if _runtime and task_uuid else ""
+    if not problem:
+        return ""
+    return (
+        f"Task {task_uuid} is not in the task history ({problem}): copy its id and keep it, "
+        "nothing else would find this paid result again"
+    )
+
+
 def first_time(question: str) -> bool:
     """True the first time ``question`` is asked in this session (until ``shutdown``)."""
     if question in _asked:

@@ -100,6 +100,10 @@ ZH_HANS: dict[str, str] = {
     "Show the tasks of every file, not only this one's": "显示所有文件的任务，而不只是此文件的",
     "No tasks in the last 7 days": "最近 7 天没有任务",
     (
+        "Task {0} is not in the task history ({1}): copy its id and keep it, nothing else would "
+        "find this paid result again"
+    ): "任务 {0} 未记入任务历史（{1}）：请复制并保存其 ID，否则无法再找到这个已付费的结果",
+    (
         "The task history cannot be read: {0}. Move it away or make it readable; tasks are not "
         "recorded meanwhile"
     ): "无法读取任务历史：{0}。请将其移开或使其可读；在此之前任务不会被记录",

@@ -179,13 +179,15 @@ class TaskLedger:
                 raise
             os.close(fd)
 
-    def note(self, event: str, task_uuid: str, **fields) -> None:
+    def note(self, event: str, task_uuid: str, **fields) -> str:
         """``record``, where a ledger that cannot be written is said on the console and stops
-        nothing (whoever calls has the task: nothing is lost)."""
+        nothing (whoever calls has the task). Returns why it could not be written ("": it was)."""
         try:
             self.record(event, task_uuid, **fields)
         except OSError as error:
             print(f"Rodin: the task history could not be written: {error}", flush=True)
+            return f"{self.path}: {error.strerror or error}"
+        return ""
 
     def tasks(self) -> list["LedgerTask"]:
         """Every task in the ledger, newest first. Only what was appended since the last call
@@ -361,6 +363,9 @@ class LedgerWriter:
         self.ledger, self.source = ledger, source
         self._expected: dict[str, dict] = {}
         self._tasks: dict[str, str] = {}  # job id -> task uuid
+        # Paid tasks the ledger could not take (task uuid -> why): nothing but the interface
+        # could find them again, so it says so at once.
+        self.unrecorded: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def expect(self, job_id: str, task_uuid: str = "", **context) -> None:
@@ -409,7 +414,10 @@ class LedgerWriter:
             return self._tasks.get(job_id, "")
 
     def _record(self, event: str, task_uuid: str, **fields) -> None:
-        self.ledger.note(event, task_uuid, **fields)
+        problem = self.ledger.note(event, task_uuid, **fields)
+        if problem and event == SUBMITTED:
+            with self._lock:
+                self.unrecorded[task_uuid] = problem
 
 
 class Ledgers:

@@ -340,3 +340,26 @@ def test_a_ledger_path_that_is_a_folder_is_said_in_the_history(rodin, addon, his
         assert module(addon, "blender.history").to_recover() == []
     finally:
         path.rmdir()
+
+
+def test_a_paid_task_the_history_cannot_take_is_said_at_once_with_its_id(
+    rodin, addon, emulator, reference, capfd
+):
+    panel = module(addon, "blender.panel")
+    path = rodin.session.ledger().path
+    path.unlink(missing_ok=True)
+    path.mkdir()  # the ledger cannot be written (as a folder without write permission)
+    try:
+        source = add_suzanne()
+        assert bpy.ops.rodin_texture.generate() == {"FINISHED"}
+        task_uuid = source.rodin_texture.task_uuid
+        reported = capfd.readouterr().out
+        shown = " ".join(draw(panel.RODIN_TEXTURE_PT_job).texts())
+    finally:
+        path.rmdir()
+
+    said = f"Task {task_uuid} is not in the task history ({path}: Is a directory)"
+    assert said in reported, reported
+    assert said in shown and "copy its id and keep it" in shown
+    assert "rodin_texture.copy_task_id" in draw(panel.RODIN_TEXTURE_PT_job).operators()
+    assert source.rodin_texture.status == "done", "the task itself goes on"
