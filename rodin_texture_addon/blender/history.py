@@ -11,8 +11,8 @@ import bpy
 
 from ..jobs import JobSnapshot, Phase, ledger
 from ..jobs.ledger import APPLIED, DOWNLOADED, FAILED, SUBMITTED, LedgerTask
-from . import export, following, pump, results, session, timers
-from .errors import UserError
+from . import apply, export, following, preferences, pump, results, session, timers
+from .errors import USER_FACING_ERRORS, UserError, mark_not_applied
 from .screen import redraw_sidebars
 
 STATE_ICONS = {SUBMITTED: "SORTTIME", DOWNLOADED: "IMPORT", APPLIED: "CHECKMARK", FAILED: "ERROR"}
@@ -129,7 +129,8 @@ def load_previews() -> None:
     """Load the previews of the recent tasks that have one on disk, for the history to show
     (a timer, run when the ledger has changed)."""
     for found in recent(this_file_only=False):
-        results.load_preview(found)
+        if inside_results(found.preview_path, found):
+            results.load_preview(found)
     redraw_sidebars()
 
 
@@ -215,7 +216,8 @@ def put_on(context, found: LedgerTask, obj) -> str:
             "Job panel (Apply Result, Download Again)"
         )
     state = obj.rodin_texture
-    on_disk = bool(found.model_path) and Path(found.model_path).is_file()
+    model_path = inside_results(found.model_path, found)
+    on_disk = bool(model_path)
     # Another variant's result is what this one replaces (an earlier result of other tasks stays).
     replaced = state.result_object if found.group and state.variant_group == found.group else None
     following.take_task(
@@ -226,19 +228,27 @@ def put_on(context, found: LedgerTask, obj) -> str:
         subscription_key=found.subscription_key,
         job_uuids=found.job_uuids,
         submitted_at=found.submitted_at,
-        model_path=found.model_path if on_disk else "",
-        preview_path=found.preview_path,
+        model_path=model_path,
+        preview_path=inside_results(found.preview_path, found),
     )
     state.settings_json = json.dumps(found.settings, sort_keys=True)
     state.variant_group = found.group
     if on_disk:
-        state.result_folder = str(Path(found.model_path).parent)
+        state.result_folder = str(Path(model_path).parent)
         results.load_preview(state)
         view_layer = context.view_layer
         was_active = replaced is not None and view_layer.objects.active == replaced
         if replaced is not None and replaced != obj:  # its name goes to the new one
             bpy.data.objects.remove(replaced)
-        result = results.apply_job(context, obj)
+        try:
+            result = results.apply_job(context, obj)
+        except apply.BrokenResult as error:  # damaged on disk: fetched again, free
+            print(f"Rodin: {model_path} cannot be read ({error}): downloading it again")
+            state.model_path = ""
+            return following.download_job(context, obj)
+        except USER_FACING_ERRORS as error:
+            mark_not_applied(state, error)
+            raise
         if was_active and result.name in view_layer.objects:  # the panel keeps showing it
             result.select_set(True)
             view_layer.objects.active = result
@@ -246,6 +256,23 @@ def put_on(context, found: LedgerTask, obj) -> str:
     if found.state == DOWNLOADED:
         return following.download_job(context, obj)
     return following.resume_job(context, obj, apply=True)
+
+
+def inside_results(path_text: str, found: LedgerTask) -> str:
+    """``path_text`` when it names a file inside a folder the add-on keeps results in, else ""
+    (the ledger is a text file anyone can edit: a path it names elsewhere is not trusted, and
+    the result is fetched again instead)."""
+    if not path_text:
+        return ""
+    roots = [preferences.results_folder(), preferences.user_folder("results")]
+    if found.file_path:
+        roots.append(Path(found.file_path).parent / "rodin_results")
+    try:
+        path = Path(path_text).resolve(strict=True)
+        inside = path.is_file() and any(path.is_relative_to(root.resolve()) for root in roots)
+    except (OSError, RuntimeError, ValueError):  # gone, a loop of links, a malformed path
+        return ""
+    return path_text if inside else ""
 
 
 def active_mesh(context):

@@ -363,3 +363,41 @@ def test_a_paid_task_the_history_cannot_take_is_said_at_once_with_its_id(
     assert said in shown and "copy its id and keep it" in shown
     assert "rodin_texture.copy_task_id" in draw(panel.RODIN_TEXTURE_PT_job).operators()
     assert source.rodin_texture.status == "done", "the task itself goes on"
+
+
+def test_a_result_path_the_ledger_names_outside_the_results_folders_is_not_read(
+    rodin, emulator, reference, tmp_path
+):
+    add_suzanne("First")
+    assert bpy.ops.rodin_texture.generate() == {"FINISHED"}
+    (task,) = history_tasks(rodin)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    planted = elsewhere / "model.glb"
+    planted.write_bytes(Path(task.model_path).read_bytes())
+    rodin.session.ledger().record("downloaded", task.task_uuid, model_path=str(planted))
+    other = add_suzanne("Other", location=(4.0, 0.0, 0.0))
+
+    assert bpy.ops.rodin_texture.history_apply(task_uuid=task.task_uuid) == {"FINISHED"}
+
+    assert other.rodin_texture.result_object.name == "Other_rodin"
+    assert Path(other.rodin_texture.result_folder) != elsewhere
+    assert not Path(other.rodin_texture.model_path).is_relative_to(elsewhere)
+    assert downloads(emulator) == 2, "fetched again through fresh links instead"
+    assert emulator.submit_count == 1
+
+
+def test_a_damaged_result_file_applied_from_the_history_is_fetched_again(
+    rodin, emulator, reference
+):
+    add_suzanne("First")
+    assert bpy.ops.rodin_texture.generate() == {"FINISHED"}
+    (task,) = history_tasks(rodin)
+    Path(task.model_path).write_bytes(b"glTF" + bytes(range(256)) * 4)  # damaged on disk
+    other = add_suzanne("Other", location=(4.0, 0.0, 0.0))
+
+    assert bpy.ops.rodin_texture.history_apply(task_uuid=task.task_uuid) == {"FINISHED"}
+
+    assert other.rodin_texture.status == "done", other.rodin_texture.message
+    assert other.rodin_texture.result_object.name == "Other_rodin"
+    assert downloads(emulator) == 2 and emulator.submit_count == 1
