@@ -222,7 +222,7 @@ class Generation:
                 applies = applies_when_done(context) if apply is None else apply
                 runtime.follow(job_id, obj, apply=applies, apply_choice=self.apply_choice)
             else:
-                runtime.variant_jobs.add(job_id)  # no object of its own: only the history
+                runtime.variant_jobs[job_id] = group  # no object of its own: only the history
             runtime.ledger_writer.expect(
                 job_id,
                 object_name=obj.name,

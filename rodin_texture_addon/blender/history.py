@@ -158,7 +158,7 @@ def resume_variants(context) -> list[str]:
         ):
             continue
         job_id = uuid.uuid4().hex
-        runtime.variant_jobs.add(job_id)
+        runtime.variant_jobs[job_id] = found.group
         runtime.ledger_writer.expect(job_id, task_uuid=found.task_uuid)
         snapshot = JobSnapshot(
             job_id,

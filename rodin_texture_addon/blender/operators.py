@@ -594,8 +594,10 @@ class RODIN_TEXTURE_OT_attach_task(_NeedsService, _ReportsUserErrors, bpy.types.
 def finish_headless(operator, job_ids: list[str]) -> set[str]:
     """Background mode: wait for the jobs, then report like the panel would."""
     pump.wait_for(job_ids)
-    for said in pump.unrecorded(job_ids):
-        operator.report({"WARNING"}, said)
+    owners = filter(None, map(session.find_job_object, job_ids))
+    for said in [*pump.unrecorded(job_ids), *map(pump.refused_variants, owners)]:
+        if said:
+            operator.report({"WARNING"}, translations.rpt(said))
     failed = pump.failures(job_ids)
     if failed:
         operator.report({"ERROR"}, "; ".join(failed))

@@ -326,6 +326,9 @@ def draw_variants(layout, context, owner) -> None:
     Use This One for the others (their results are on disk: choosing costs nothing). Drawn for
     the owner and for its result, and applied to the owner either way."""
     state = owner.rodin_texture
+    refused = pump.refused_variants(owner)
+    if refused:
+        label(layout, context, translations.iface(refused), icon="ERROR")
     variants = history.variants(state.variant_group)
     if not variants:
         return

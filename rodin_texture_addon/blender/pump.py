@@ -48,7 +48,9 @@ def pump(budget: float = PUMP_BUDGET) -> float | None:
         snapshot = runtime.unwritten.pop(job_id)
         if job_id in runtime.variant_jobs:
             if snapshot.phase in (Phase.DONE, Phase.FAILED):
-                runtime.variant_jobs.discard(job_id)
+                group = runtime.variant_jobs.pop(job_id)
+                if snapshot.phase is Phase.FAILED and not snapshot.submitted:
+                    runtime.refused_variants.setdefault(group, []).append(snapshot.message)
                 stage_changed = True  # the job panel shows the variants as they arrive
             continue
         obj = session.find_job_object(job_id)
@@ -121,6 +123,17 @@ def failures(job_ids: list[str]) -> list[str]:
             if member.rodin_texture.phase is not Phase.DONE:
                 failed.append(f"{member.name}: {translations.rpt(describe(member))}")
     return failed
+
+
+def refused_variants(obj) -> str:
+    """What to say of the variants made with ``obj``'s task that the service refused."""
+    runtime = session.current()
+    group = obj.rodin_texture.variant_group
+    refused = runtime.refused_variants.get(group, []) if runtime is not None and group else []
+    if not refused:
+        return ""
+    reasons = "; ".join(dict.fromkeys(translations.rpt(text) for text in refused))
+    return f"{len(refused)} variant(s) could not be submitted: {reasons}"
 
 
 def unrecorded(job_ids: list[str]) -> list[str]:

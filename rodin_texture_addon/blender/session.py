@@ -41,8 +41,10 @@ class Runtime:
         self.budget = self.manager.budget
         self.clients: dict[tuple, RodinClient] = {}
         self.followed: dict[str, Followed] = {}
-        # Variants beyond an object's first: followed for the history only, on no object.
-        self.variant_jobs: set[str] = set()
+        # Variants beyond an object's first (job id -> its group): followed for the history
+        # only, on no object; and why those the service refused were not made (group -> texts).
+        self.variant_jobs: dict[str, str] = {}
+        self.refused_variants: dict[str, list[str]] = {}
         self.unwritten: dict[str, JobSnapshot] = {}  # the latest snapshot per job, in line
         self.finished: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.balance: str = ""

@@ -99,6 +99,7 @@ ZH_HANS: dict[str, str] = {
     "All Files": "所有文件",
     "Show the tasks of every file, not only this one's": "显示所有文件的任务，而不只是此文件的",
     "No tasks in the last 7 days": "最近 7 天没有任务",
+    "{0} variant(s) could not be submitted: {1}": "{0} 个变体未能提交：{1}",
     (
         "Task {0} is not in the task history ({1}): copy its id and keep it, nothing else would "
         "find this paid result again"

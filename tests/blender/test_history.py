@@ -401,3 +401,25 @@ def test_a_damaged_result_file_applied_from_the_history_is_fetched_again(
     assert other.rodin_texture.status == "done", other.rodin_texture.message
     assert other.rodin_texture.result_object.name == "Other_rodin"
     assert downloads(emulator) == 2 and emulator.submit_count == 1
+
+
+def test_variants_the_service_refuses_are_said_with_their_count_and_reason(
+    rodin, addon, emulator, reference, capfd
+):
+    panel = module(addon, "blender.panel")
+    emulator.balance = 1.0  # two tasks
+    source = add_suzanne()
+
+    try:
+        outcome = str(bpy.ops.rodin_texture.generate(variants=4))
+    except RuntimeError as error:  # the object's own variant was among those refused
+        outcome = str(error)
+
+    assert emulator.submit_count == 2, "the service took two; the others were refused"
+    made_first = source.rodin_texture.status == "done"
+    assert made_first or "Suzanne: failed: INSUFFICIENT_FUND" in outcome
+    # Which two the service takes depends on which submit arrives first.
+    said = f"{2 if made_first else 1} variant(s) could not be submitted: INSUFFICIENT_FUND"
+    assert said in capfd.readouterr().out + outcome
+    scenes.select_only(source, active=source)
+    assert said in " ".join(draw(panel.RODIN_TEXTURE_PT_job).texts())
