@@ -11,7 +11,7 @@ import bpy
 
 from ..jobs import Phase
 from ..jobs.ledger import SUBMITTED
-from ..rodin import StatusReport
+from ..rodin import GeometryFormat, StatusReport, choose_model_file
 from ..rodin.errors import RodinError
 from . import following, session
 from .errors import UserError
@@ -29,6 +29,7 @@ class Check:
     subscription_key: str
     thread: threading.Thread | None = None
     answer: StatusReport | list | None = None
+    results: list | None = None  # the id's result files, asked for beside a key's status
     error: RodinError | None = None
 
     @property
@@ -50,10 +51,11 @@ def ask(context, obj, task_uuid: str, subscription_key: str) -> Check:
 
     def run():
         try:
+            check.results = client.list_results(task_uuid)  # the service knows the id
             if subscription_key:
                 check.answer = client.status(subscription_key)
             else:
-                check.answer = client.list_results(task_uuid)
+                check.answer = check.results
         except RodinError as error:
             check.error = error
 
@@ -73,6 +75,7 @@ def attach(context, check: Check) -> str:
     if isinstance(check.answer, StatusReport):
         if not check.answer.jobs:
             raise UserError("The service knows no task with this subscription key")
+        refuse_a_key_of_another_task(check)
         if check.answer.failure:
             raise UserError(f"This task cannot give a result: {check.answer.failure}")
         job_uuids = tuple(job.uuid for job in check.answer.jobs if job.uuid)
@@ -104,3 +107,20 @@ def attach(context, check: Check) -> str:
     if check.subscription_key:
         return following.resume_job(context, obj, apply=True)
     return following.download_job(context, obj)
+
+
+def refuse_a_key_of_another_task(check: Check) -> None:
+    """The service links no id to its key: refuse a pair that the task history pairs otherwise,
+    or whose answers disagree (the id's result is ready while the key's task still runs)."""
+    mismatch = UserError(
+        f"That subscription key is not task {check.task_uuid}'s: paste the key given with this "
+        "task, or leave it empty to fetch a finished task by its id alone"
+    )
+    for known in session.ledger().tasks():
+        same_task = known.task_uuid == check.task_uuid
+        same_key = known.subscription_key == check.subscription_key
+        if known.subscription_key and same_task != same_key:
+            raise mismatch
+    finished = any(choose_model_file(check.results or [], form) for form in GeometryFormat)
+    if finished and not check.answer.done:
+        raise mismatch

@@ -99,6 +99,10 @@ ZH_HANS: dict[str, str] = {
     "All Files": "所有文件",
     "Show the tasks of every file, not only this one's": "显示所有文件的任务，而不只是此文件的",
     "No tasks in the last 7 days": "最近 7 天没有任务",
+    (
+        "That subscription key is not task {0}'s: paste the key given with this task, or leave "
+        "it empty to fetch a finished task by its id alone"
+    ): "该订阅密钥不属于任务 {0}：请粘贴随此任务给出的密钥，或留空以仅凭 ID 获取已完成的任务",
     "{0} variant(s) could not be submitted: {1}": "{0} 个变体未能提交：{1}",
     (
         "Task {0} is not in the task history ({1}): copy its id and keep it, nothing else would "

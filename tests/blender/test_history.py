@@ -423,3 +423,36 @@ def test_variants_the_service_refuses_are_said_with_their_count_and_reason(
     assert said in capfd.readouterr().out + outcome
     scenes.select_only(source, active=source)
     assert said in " ".join(draw(panel.RODIN_TEXTURE_PT_job).texts())
+
+
+def test_an_id_attached_with_another_tasks_key_is_refused_and_nothing_is_stored(
+    rodin, addon, emulator, request_files
+):
+    emulator.configure(generating_seconds=0)
+    finished = submitted_elsewhere(addon, emulator, request_files)
+    emulator.configure(generating_seconds=60)
+    running = submitted_elsewhere(addon, emulator, request_files)
+    deadline = time.monotonic() + 10
+    while emulator.tasks[finished.task_uuid].phase(time.time()) != "Done":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    obj = add_suzanne("Target")
+    before = flow.object_state(obj)
+
+    with pytest.raises(RuntimeError, match="That subscription key is not task"):
+        bpy.ops.rodin_texture.attach_task(
+            task_uuid=finished.task_uuid, subscription_key=running.subscription_key
+        )
+
+    assert flow.object_state(obj) == before
+    assert history_tasks(rodin) == []
+    emulator.finish_generating()
+    rodin.session.ledger().record(  # both finished: only the history can tell them apart
+        "submitted", running.task_uuid, subscription_key=running.subscription_key
+    )
+    with pytest.raises(RuntimeError, match="That subscription key is not task"):
+        bpy.ops.rodin_texture.attach_task(
+            task_uuid=finished.task_uuid, subscription_key=running.subscription_key
+        )
+    assert flow.object_state(obj) == before
+    assert emulator.submit_count == 2
