@@ -352,6 +352,23 @@ def test_a_chosen_bake_size_is_the_images_size(rodin, reference):  # noqa: F811
         assert saved.size == (1024, 1024)
 
 
+def test_a_bake_far_larger_than_the_results_textures_is_made_at_four_times_and_said(
+    rodin, emulator, reference, capfd  # noqa: F811
+):  # fmt: skip
+    emulator.configure(texture_size=64)
+    source = scenes.make_grid(subdivisions=2)
+    scenes.select_only(source, active=source)
+
+    assert bpy.ops.rodin_texture.generate(
+        apply_mode="ORIGINAL", bake_size="4096", material="Shaded"
+    ) == {"FINISHED"}
+
+    (node,) = texture_nodes(source.material_slots[-1].material).values()
+    assert tuple(node.image.size) == (256, 256)
+    said = "baked at 256 px, not 4096: the result's textures are 64 px"
+    assert said in capfd.readouterr().out
+
+
 def test_the_normal_map_carries_the_results_shading(rodin, reference, tmp_path):  # noqa: F811
     """A flat-shaded low-poly original under a smooth-shaded result: the baked normal map must
     bring its shading closer to the result's than the original's own facets are."""
