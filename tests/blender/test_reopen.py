@@ -73,7 +73,8 @@ def test_blender_exits_with_a_job_in_flight_and_loses_nothing(
 def test_killed_before_any_save_the_paid_task_is_recovered_onto_its_object(
     addon, emulator, reference_image, tmp_path
 ):
-    """The file was saved before the submit, never after: only the task history knows."""
+    """The file was saved before the submit, never after: only the task history knows, and a
+    second Blender reads it past lines damaged by hand."""
     emulator.configure(waiting_seconds=1.0, generating_seconds=1.0)
     extensions = Path(addon.__file__).parents[1]
     blend, user = tmp_path / "scene.blend", tmp_path / "user"
@@ -84,6 +85,11 @@ def test_killed_before_any_save_the_paid_task_is_recovered_onto_its_object(
     )
     (task_uuid,) = emulator.tasks
     assert submitted["task_uuid"] == task_uuid and emulator.submit_count == 1
+    (ledger,) = user.rglob("tasks.jsonl")  # the shared history, damaged by hand meanwhile
+    with ledger.open("ab") as damaged:
+        damaged.write(b'{"event": "submitted", "task_uuid": "t", "submitted_at": "today"}\n')
+        damaged.write(b'{"event": "applied", "task_uuid": "' + task_uuid.encode() + b'", ')
+        damaged.write(b'"applied_to": ["Suzanne"]}\n' + b"[" * 100_000 + b"\n")
 
     recovered = run_session("recover", *arguments, user_folder=user)
 
