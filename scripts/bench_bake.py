@@ -14,6 +14,7 @@ time as emission): PSNR per view and channel.
 
 import argparse
 import math
+import resource
 import sys
 import time
 
@@ -36,6 +37,10 @@ def make_sphere(bpy, triangles: int):
     return sphere
 
 
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 def triangle_count(mesh) -> int:
     return sum(len(polygon.vertices) - 2 for polygon in mesh.polygons)
 
@@ -56,6 +61,7 @@ def main():
     source = make_sphere(bpy, arguments.triangles)
     path = result_file(bpy, export, source, folder, photo_like())
     source.rodin_texture.model_path = str(path)
+    before_bakes = peak_rss_mb()
     totals = []
     for _ in range(arguments.runs):
         bench.select_only(source)
@@ -90,7 +96,9 @@ def main():
     rows = [
         ["apply (whole operator)", f"{bench.median(totals):.1f} s", f"median of {len(totals)}"],
         *([name, f"{end - begun:.2f} s", ""] for name, begun, end in marks),
-    ]
+        ["peak memory (RSS) of the process", f"{peak_rss_mb():.0f} MB",
+         f"{before_bakes:.0f} MB before the first bake"],
+    ]  # fmt: skip
     bench.print_table(
         f"Apply to original: {triangle_count(source.data):,} triangles, {arguments.size} px maps"
         f" (Cycles, CPU, {samples} sample(s) per texel)",
