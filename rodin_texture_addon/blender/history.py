@@ -209,6 +209,10 @@ def put_on(context, found: LedgerTask, obj) -> str:
     """Give ``obj`` the task ``found`` and its result: at once from a result file still on
     disk, else through fresh links, else by following the task to its end. Returns the job id
     followed ("" when the result was applied at once)."""
+    if obj.type != "MESH":  # refused before anything is imported or changed
+        raise UserError(
+            f"{obj.name} is {export.kind_of(obj)}, not a mesh: a result goes onto a mesh"
+        )
     if found.together:
         names = export.joined_name(list(found.together))
         raise UserError(
@@ -218,11 +222,14 @@ def put_on(context, found: LedgerTask, obj) -> str:
     state = obj.rodin_texture
     model_path = inside_results(found.model_path, found)
     on_disk = bool(model_path)
-    # Another variant's result is what this one replaces (an earlier result of other tasks stays).
-    replaced = state.result_object if found.group and state.variant_group == found.group else None
+    # Another variant's result, or this task's own applied before, is what this one replaces
+    # (an earlier result of other tasks stays).
+    same_task = state.task_uuid == found.task_uuid
+    same_group = bool(found.group) and state.variant_group == found.group
+    replaced = state.result_object if same_task or same_group else None
     following.take_task(
         obj,
-        Phase.DONE if found.state == DOWNLOADED else Phase.WAITING,
+        Phase.DONE if on_disk or found.state == DOWNLOADED else Phase.WAITING,
         "From the task history",
         task_uuid=found.task_uuid,
         subscription_key=found.subscription_key,

@@ -498,9 +498,12 @@ class RODIN_TEXTURE_OT_history_apply(_ActsOnATask, _ReportsUserErrors, bpy.types
     poll = classmethod(_active_mesh)
 
     def run(self, context):
-        if self.object_name:
-            return self.put_on(context, bpy.data.objects.get(self.object_name))
-        return self.put_on(context, context.active_object)
+        if not self.object_name:
+            return self.put_on(context, context.active_object)
+        target = bpy.data.objects.get(self.object_name)
+        if target is None:
+            raise errors.UserError(f"No object is named {self.object_name}: nothing was applied")
+        return self.put_on(context, target)
 
 
 class RODIN_TEXTURE_OT_history_follow(_ActsOnATask, _ReportsUserErrors, bpy.types.Operator):

@@ -99,6 +99,10 @@ ZH_HANS: dict[str, str] = {
     "All Files": "所有文件",
     "Show the tasks of every file, not only this one's": "显示所有文件的任务，而不只是此文件的",
     "No tasks in the last 7 days": "最近 7 天没有任务",
+    "{0} is {1}, not a mesh: a result goes onto a mesh": (
+        "{0} 是{1}，不是网格：结果只能应用到网格上"
+    ),
+    "No object is named {0}: nothing was applied": "没有名为 {0} 的物体：未应用任何内容",
     (
         "That subscription key is not task {0}'s: paste the key given with this task, or leave "
         "it empty to fetch a finished task by its id alone"

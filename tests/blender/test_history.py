@@ -456,3 +456,51 @@ def test_an_id_attached_with_another_tasks_key_is_refused_and_nothing_is_stored(
         )
     assert flow.object_state(obj) == before
     assert emulator.submit_count == 2
+
+
+@pytest.mark.parametrize("kind", ["empty", "camera", "missing"])
+def test_history_apply_onto_an_object_that_is_not_a_mesh_is_refused_changing_nothing(
+    rodin, emulator, reference, kind
+):
+    add_suzanne()
+    assert bpy.ops.rodin_texture.generate() == {"FINISHED"}
+    (task,) = history_tasks(rodin)
+    if kind == "empty":
+        target = bpy.data.objects.new("Target", None)
+    elif kind == "camera":
+        target = bpy.data.objects.new("Target", bpy.data.cameras.new("Lens"))
+    if kind != "missing":
+        bpy.context.collection.objects.link(target)
+    names = sorted(obj.name for obj in bpy.data.objects)
+    said = "No object is named Target" if kind == "missing" else f"Target is an? {kind}, not a"
+
+    with pytest.raises(RuntimeError, match=said):
+        bpy.ops.rodin_texture.history_apply(task_uuid=task.task_uuid, object_name="Target")
+
+    assert sorted(obj.name for obj in bpy.data.objects) == names, "nothing imported"
+    if kind != "missing":
+        assert (target.rodin_texture.task_uuid, target.rodin_texture.status) == ("", "idle")
+
+
+def test_applying_an_applied_task_again_replaces_its_result_and_ends_done(
+    rodin, emulator, reference, tmp_path
+):
+    source = add_suzanne("A")
+    assert bpy.ops.rodin_texture.generate() == {"FINISHED"}
+    (task,) = history_tasks(rodin)
+    assert task.state == "applied"
+
+    for _ in range(2):
+        assert bpy.ops.rodin_texture.history_apply(task_uuid=task.task_uuid) == {"FINISHED"}
+        assert source.rodin_texture.status == "done"
+        assert [obj.name for obj in bpy.data.objects if obj.name.startswith("A_rodin")] == [
+            "A_rodin"
+        ]
+
+    path = tmp_path / "again.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    rodin.session.shutdown()
+    objects = flow.reopen(path)
+    assert bpy.ops.rodin_texture.resume() in ({"FINISHED"}, {"CANCELLED"})
+    assert [obj.name for obj in objects if obj.name.startswith("A_rodin")] == ["A_rodin"]
+    assert downloads(emulator) == 1 and emulator.submit_count == 1
