@@ -102,6 +102,7 @@ def attach(context, check: Check) -> str:
         submitted_at=time.time(),  # when it was attached: the service does not say more
         object_name=obj.name,
         file_path=bpy.data.filepath,
+        file_id=session.file_id(create=True),
         source="attached",
     )
     if check.subscription_key:

@@ -227,6 +227,7 @@ class Generation:
                 job_id,
                 object_name=obj.name,
                 file_path=bpy.data.filepath,
+                file_id=session.file_id(create=True),
                 settings=request.form_fields(),
                 **({"group": group, "variant": upload.variant} if group else {}),
                 **({"proxy": proxy} if proxy else {}),

@@ -185,16 +185,21 @@ def task(task_uuid: str) -> LedgerTask:
 
 
 def own_object(found: LedgerTask) -> bpy.types.Object | None:
-    """The object the task was submitted for, when this is its file and the object is here."""
-    if found.file_path != bpy.data.filepath:
+    """The object the task was submitted for, when this is its file (by the id it keeps through
+    Save As; a record older than ids, by its saved path) and the object is here."""
+    if found.file_id:
+        mine = found.file_id == session.file_id()
+    else:
+        mine = bool(found.file_path) and found.file_path == bpy.data.filepath
+    if not mine:
         return None
     obj = bpy.data.objects.get(found.object_name)
     return obj if obj is not None and obj.type == "MESH" else None
 
 
-def recover(context) -> list[str]:
+def recover(context) -> tuple[int, list[str]]:
     """Put every task to recover onto its own object, else onto the active mesh (one task
-    there at most); returns the job ids followed."""
+    there at most); returns how many were given an object, and the job ids followed."""
     job_ids, active_taken = [], False
     for found in to_recover():
         obj = own_object(found)
@@ -202,7 +207,12 @@ def recover(context) -> list[str]:
             obj, active_taken = active_mesh(context), True
         if obj is not None:
             job_ids.append(put_on(context, found, obj))
-    return [job_id for job_id in job_ids if job_id]
+    if not job_ids:
+        raise UserError(
+            "The results to recover belong to no object of this file: select the mesh to give "
+            "one to, then press Recover again"
+        )
+    return len(job_ids), [job_id for job_id in job_ids if job_id]
 
 
 def put_on(context, found: LedgerTask, obj) -> str:

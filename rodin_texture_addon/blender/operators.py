@@ -459,8 +459,7 @@ class RODIN_TEXTURE_OT_recover(_ReportsUserErrors, bpy.types.Operator):
     poll = classmethod(lambda cls, context: bool(history.to_recover()))
 
     def run(self, context):
-        count = len(history.to_recover())
-        job_ids = history.recover(context)
+        count, job_ids = history.recover(context)
         self.report({"INFO"}, translations.rpt(f"Recovering {count} texture result(s)"))
         if bpy.app.background and job_ids:
             return finish_headless(self, job_ids)

@@ -177,6 +177,11 @@ class RodinTextureSettings(bpy.types.PropertyGroup):
     history_all_files: bpy.props.BoolProperty(
         name="All Files", description="Show the tasks of every file, not only this one's"
     )
+    file_id: bpy.props.StringProperty(
+        name="File ID",
+        description="Which .blend this is, for the task history: kept through Save As",
+        options={"HIDDEN"},
+    )
 
     def chosen_seed(self) -> int:
         return (

@@ -5,6 +5,7 @@ starts no threads."""
 
 import queue
 import threading
+import uuid
 from dataclasses import dataclass
 
 import bpy
@@ -136,6 +137,19 @@ def unrecorded(task_uuid: str) -> str:
         f"Task {task_uuid} is not in the task history ({problem}): copy its id and keep it, "
         "nothing else would find this paid result again"
     )
+
+
+def file_id(create: bool = False) -> str:
+    """The id this .blend keeps in its scene settings, through Save As, so its tasks are known
+    as its own wherever it was saved ("" for a file that never submitted, unless ``create``)."""
+    for scene in bpy.data.scenes:
+        if scene.rodin_texture_settings.file_id:
+            return scene.rodin_texture_settings.file_id
+    if not create:
+        return ""
+    new_id = uuid.uuid4().hex
+    bpy.context.scene.rodin_texture_settings.file_id = new_id
+    return new_id
 
 
 def first_time(question: str) -> bool:

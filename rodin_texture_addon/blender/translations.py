@@ -99,6 +99,14 @@ ZH_HANS: dict[str, str] = {
     "All Files": "所有文件",
     "Show the tasks of every file, not only this one's": "显示所有文件的任务，而不只是此文件的",
     "No tasks in the last 7 days": "最近 7 天没有任务",
+    "File ID": "文件 ID",
+    "Which .blend this is, for the task history: kept through Save As": (
+        "用于任务历史的 .blend 文件标识：另存为时保留"
+    ),
+    (
+        "The results to recover belong to no object of this file: select the mesh to give one "
+        "to, then press Recover again"
+    ): "待恢复的结果不属于此文件中的任何物体：请选择要接收结果的网格，然后再次按“恢复”",
     "{0} is {1}, not a mesh: a result goes onto a mesh": (
         "{0} 是{1}，不是网格：结果只能应用到网格上"
     ),

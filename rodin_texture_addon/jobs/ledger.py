@@ -45,6 +45,7 @@ class LedgerTask:
     submitted_at: float = 0.0
     object_name: str = ""  # the object it was submitted for
     file_path: str = ""  # the .blend that object was in ("" for an unsaved file)
+    file_id: str = ""  # that .blend's own id, which Save As keeps (none in older records)
     settings: dict = field(default_factory=dict)  # the form fields sent
     cost: float = contract.CREDITS_PER_TASK
     source: str = "add-on"  # or "batch"
@@ -318,6 +319,7 @@ FIELD_CHECKS = {
     "subscription_key": _is_text,
     "object_name": _is_text,
     "file_path": _is_text,
+    "file_id": _is_text,
     "source": _is_text,
     "model_path": _is_text,
     "preview_path": _is_text,

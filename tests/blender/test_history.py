@@ -1,6 +1,7 @@
 """The task history: every task kept the moment it is paid for, shown for 7 days, applied again
 onto any object at no cost, and recovered when the file never kept it."""
 
+import importlib
 import time
 from pathlib import Path
 
@@ -504,3 +505,66 @@ def test_applying_an_applied_task_again_replaces_its_result_and_ends_done(
     assert bpy.ops.rodin_texture.resume() in ({"FINISHED"}, {"CANCELLED"})
     assert [obj.name for obj in objects if obj.name.startswith("A_rodin")] == ["A_rodin"]
     assert downloads(emulator) == 1 and emulator.submit_count == 1
+
+
+def paid_and_lost(rodin, objects, template=None) -> list[str]:
+    """Tasks submitted and downloaded for ``objects``, never applied, then forgotten by the
+    objects (as in a file closed without saving); their task ids, in order."""
+    template = template or flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
+    job_ids = rodin.following.start_generation(bpy.context, objects, template, [1] * len(objects))
+    for job_id in job_ids:
+        rodin.session.get().followed[job_id].apply = False
+    rodin.pump.wait_for(job_ids)
+    task_uuids = [obj.rodin_texture.task_uuid for obj in objects]
+    for obj in objects:
+        obj.rodin_texture.forget()
+    return task_uuids
+
+
+def test_recover_after_save_as_gives_each_task_to_its_own_object(
+    rodin, emulator, reference, tmp_path
+):
+    template = flow.module_request(rodin, bpy.context.scene.rodin_texture_settings)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "a.blend"))
+    first, second = add_suzanne("A"), add_suzanne("B", location=(4.0, 0.0, 0.0))
+    first_task, second_task = paid_and_lost(rodin, [first, second], template)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "b.blend"))
+    scenes.select_only(first, active=first)
+
+    assert bpy.ops.rodin_texture.recover() == {"FINISHED"}
+
+    assert first.rodin_texture.task_uuid == first_task
+    assert second.rodin_texture.task_uuid == second_task
+    assert first.rodin_texture.result_object.name == "A_rodin"
+    assert second.rodin_texture.result_object.name == "B_rodin"
+    assert emulator.submit_count == 2
+
+
+def test_recover_in_an_unrelated_new_file_gives_no_task_to_a_mesh_of_the_same_name(
+    rodin, emulator, reference, tmp_path
+):
+    source = add_suzanne("A")
+    (task_uuid,) = paid_and_lost(rodin, [source])
+    bpy.ops.wm.read_homefile(use_empty=True)  # another, unsaved file
+    namesake, other = add_suzanne("A"), add_suzanne("Other", location=(4.0, 0.0, 0.0))
+    scenes.select_only(other, active=other)
+
+    assert bpy.ops.rodin_texture.recover() == {"FINISHED"}
+
+    assert namesake.rodin_texture.task_uuid == "", "a namesake in another file is not its own"
+    assert other.rodin_texture.task_uuid == task_uuid, "the active mesh was asked for"
+
+
+def test_recover_with_no_mesh_to_take_it_says_so_and_changes_nothing(rodin, emulator, reference):
+    source = add_suzanne("A")
+    paid_and_lost(rodin, [source])
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.object.camera_add()
+
+    with pytest.raises(RuntimeError, match="belong to no object of this file: select the mesh"):
+        bpy.ops.rodin_texture.recover()
+    assert len(module_history(rodin).to_recover()) == 1
+
+
+def module_history(rodin):
+    return importlib.import_module(rodin.session.__name__.replace("session", "history"))
