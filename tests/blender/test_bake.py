@@ -338,35 +338,31 @@ def test_a_failed_bake_leaves_the_original_and_the_results_folder_as_they_were(
     assert sorted(folder.iterdir()) == files_before  # no base colour map
 
 
-def test_a_chosen_bake_size_is_the_images_size(rodin, reference):  # noqa: F811
-    source = scenes.make_grid(subdivisions=2)
-    scenes.select_only(source, active=source)
-
-    assert bpy.ops.rodin_texture.generate(
-        apply_mode="ORIGINAL", bake_size="1024", material="Shaded"
-    ) == {"FINISHED"}
-
-    (node,) = texture_nodes(source.material_slots[-1].material).values()
-    assert tuple(node.image.size) == (1024, 1024)
-    with Image.open(node.image.filepath) as saved:
-        assert saved.size == (1024, 1024)
-
-
-def test_a_bake_far_larger_than_the_results_textures_is_made_at_four_times_and_said(
-    rodin, emulator, reference, capfd  # noqa: F811
+@pytest.mark.parametrize(
+    ("texture_size", "bake_size", "made", "said"),
+    [
+        (TEXTURE_SIZE, "1024", 1024, ""),
+        (64, "4096", 256, "baked at 256 px, not 4096: the result's textures are 64 px"),
+    ],
+    ids=["as chosen", "at most four times the result's"],
+)
+def test_a_chosen_bake_size_is_the_images_size_up_to_four_times_the_results(
+    rodin, emulator, reference, capfd, texture_size, bake_size, made, said  # noqa: F811
 ):  # fmt: skip
-    emulator.configure(texture_size=64)
+    emulator.configure(texture_size=texture_size)
     source = scenes.make_grid(subdivisions=2)
     scenes.select_only(source, active=source)
 
     assert bpy.ops.rodin_texture.generate(
-        apply_mode="ORIGINAL", bake_size="4096", material="Shaded"
+        apply_mode="ORIGINAL", bake_size=bake_size, material="Shaded"
     ) == {"FINISHED"}
 
     (node,) = texture_nodes(source.material_slots[-1].material).values()
-    assert tuple(node.image.size) == (256, 256)
-    said = "baked at 256 px, not 4096: the result's textures are 64 px"
-    assert said in capfd.readouterr().out
+    assert tuple(node.image.size) == (made, made)
+    with Image.open(node.image.filepath) as saved:
+        assert saved.size == (made, made)
+    console = capfd.readouterr().out
+    assert said in console if said else "px, not" not in console
 
 
 def test_the_normal_map_carries_the_results_shading(rodin, reference, tmp_path):  # noqa: F811
