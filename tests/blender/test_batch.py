@@ -173,6 +173,7 @@ def test_textures_every_mesh_then_a_rerun_sends_nothing_even_moved(emulator, inp
     assert len(emulator.requests) == before, "a finished batch asks the service nothing"
 
 
+@pytest.mark.heavy  # the journal's and the lock's logic: the same on every Blender
 def test_killed_with_tasks_in_flight_it_resumes_them_and_submits_nothing(
     emulator, inputs, tmp_path
 ):
@@ -187,6 +188,7 @@ def test_killed_with_tasks_in_flight_it_resumes_them_and_submits_nothing(
     assert len(submits(emulator)) == MESHES
 
 
+@pytest.mark.heavy  # the journal's and the lock's logic: the same on every Blender
 def test_a_second_run_on_the_same_folder_refuses_while_the_first_runs(emulator, inputs, tmp_path):
     emulator.configure(generating_seconds=3.0)
     first = Batch(emulator, inputs, tmp_path / "out")
@@ -203,6 +205,7 @@ def test_a_second_run_on_the_same_folder_refuses_while_the_first_runs(emulator, 
     assert emulator.submit_count == MESHES, "each asset submitted once"
 
 
+@pytest.mark.heavy  # the journal's and the lock's logic: the same on every Blender
 def test_killed_after_some_downloads_then_moved_it_pays_and_fetches_nothing_twice(
     emulator, inputs, tmp_path
 ):
@@ -220,6 +223,7 @@ def test_killed_after_some_downloads_then_moved_it_pays_and_fetches_nothing_twic
         assert len(lists) == 1, "a downloaded result is not listed or fetched again"
 
 
+@pytest.mark.heavy  # the journal's and the lock's logic: the same on every Blender
 def test_killed_between_a_submit_and_its_answer_it_reports_instead_of_resubmitting(
     emulator, inputs, tmp_path
 ):

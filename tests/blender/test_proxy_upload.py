@@ -1,7 +1,7 @@
 """A mesh over Rodin's 10 MB sent as an upload proxy, in real Blender against the emulator (which
-refuses a model over 10 MB): a million triangles, end to end. Heavy, so not marked ``blender``:
-it runs on the default and the newest Blender, as the Blender-free tests do; the refusals are
-among the user mistakes of test_addon_flow.py, on every Blender."""
+refuses a model over 10 MB): a million triangles, end to end. Heavy: it runs on the default and
+the newest Blender; the smaller proxy tests and the refusals (among the user mistakes of
+test_addon_flow.py) run on every Blender."""
 
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from .fidelity import generate_and_compare
 from .test_addon_flow import rodin  # noqa: F401  (fixture)
 from .test_bake import PSNR_THRESHOLD, mesh_state, reference, wavy_reference  # noqa: F401
 
+pytestmark = [pytest.mark.blender, pytest.mark.heavy]
 LIMIT = 10 * 1024 * 1024
 
 
