@@ -15,6 +15,7 @@ where PART is ``NAME=PYTHON:MARKERS``, e.g. ``4.5=.venv/bin/python:not gui``.
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BUDGET_MINUTES = 30
+PART_TIMEOUT_MINUTES = 45  # a part still running then is hung: it is ended and fails
 TAIL_LINES = 60
 NOTHING_SELECTED = 5  # pytest's exit code when the markers select no test
 OUTCOMES = ("passed", "failure", "error", "skipped")  # as the JUnit XML tells them
@@ -35,13 +37,14 @@ class Part:
     python: str
     markers: str
     status: int | None = None
+    timed_out: bool = False
     seconds: float = 0.0
     tests: dict = field(default_factory=dict)  # outcome -> count
     durations: list = field(default_factory=list)  # (seconds, test id)
 
     @property
     def failed(self) -> bool:
-        return self.status not in (0, NOTHING_SELECTED)
+        return self.timed_out or self.status not in (0, NOTHING_SELECTED)
 
 
 def parse_part(text: str) -> Part:
@@ -77,6 +80,7 @@ def start(part: Part, out: Path, pytest_arguments: list[str]) -> subprocess.Pope
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         env={**os.environ, "TMPDIR": str(temp)},
+        start_new_session=True,  # its Blenders, emulators and Xvfb end with it on a time-out
     )
     process.temp, process.log, process.started = temp, log, time.monotonic()
     return process
@@ -90,6 +94,8 @@ def finish(part: Part, process: subprocess.Popen, out: Path) -> None:
     read_results(part, out / f"{part.name}.xml")
     counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(part.tests.items()))
     verdict = "FAILED" if part.failed else "passed"
+    if part.timed_out:
+        verdict += " (hung: ended at its time limit)"
     print(
         f"=== {part.name}: {verdict} in {part.seconds:.0f} s ({counts or 'no tests'})", flush=True
     )
@@ -98,8 +104,15 @@ def finish(part: Part, process: subprocess.Popen, out: Path) -> None:
         print("\n".join(lines[-TAIL_LINES:]), flush=True)
 
 
-def run(parts: list[Part], jobs: int, out: Path, pytest_arguments: list[str]) -> float:
-    """Runs every part, at most ``jobs`` at once, in the order given; returns the wall time."""
+def run(
+    parts: list[Part],
+    jobs: int,
+    out: Path,
+    pytest_arguments: list[str],
+    timeout: float = PART_TIMEOUT_MINUTES * 60,
+) -> float:
+    """Runs every part, at most ``jobs`` at once, in the order given, each for ``timeout``
+    seconds at most; returns the wall time."""
     out.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     waiting, running = list(parts), {}
@@ -110,6 +123,10 @@ def run(parts: list[Part], jobs: int, out: Path, pytest_arguments: list[str]) ->
             running[part.name] = (part, start(part, out, pytest_arguments))
         time.sleep(0.5)
         for name, (part, process) in list(running.items()):
+            if process.poll() is None and time.monotonic() - process.started > timeout:
+                part.timed_out = True
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
             if process.poll() is not None:
                 del running[name]
                 finish(part, process, out)
@@ -155,9 +172,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--timeout-minutes", type=float, default=PART_TIMEOUT_MINUTES)
     parser.add_argument("parts", nargs="+", type=parse_part)
     options = parser.parse_args(ours)
-    wall = run(options.parts, max(1, options.jobs), options.out, pytest_arguments)
+    timeout = options.timeout_minutes * 60
+    wall = run(options.parts, max(1, options.jobs), options.out, pytest_arguments, timeout)
     print(table(options.parts, wall))
     failed = [part.name for part in options.parts if part.failed]
     if failed:

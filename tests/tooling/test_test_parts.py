@@ -3,6 +3,7 @@ fails the whole and names the part; the table says what each part took."""
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 RUNNER = Path(__file__).resolve().parents[2] / "scripts" / "test_parts.py"
@@ -17,6 +18,10 @@ def test_first_passes():
 @pytest.mark.second
 def test_second_fails():
     assert 1 + 1 == 3, "deliberately broken"
+
+@pytest.mark.hangs
+def test_hangs():
+    time.sleep(600)
 """
 CONFIG = """
 [pytest]
@@ -24,13 +29,15 @@ markers =
     first: the first part
     second: the second part
     third: selects nothing
+    hangs: never ends
 """
 
 
-def run_parts(folder: Path, *parts: str) -> subprocess.CompletedProcess:
+def run_parts(folder: Path, *parts: str, timeout_minutes: float = 1) -> subprocess.CompletedProcess:
     (folder / "test_suite.py").write_text(SUITE)
     (folder / "pytest.ini").write_text(CONFIG)
-    command = [sys.executable, str(RUNNER), "--out", str(folder / "out"), "--jobs", "2", *parts]
+    command = [sys.executable, str(RUNNER), "--out", str(folder / "out"), "--jobs", "2"]
+    command += ["--timeout-minutes", str(timeout_minutes), *parts]
     command += ["--", "-p", "no:cacheprovider", "test_suite.py"]
     return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=120)
 
@@ -57,3 +64,18 @@ def test_parts_that_pass_pass_the_whole(tmp_path):
 
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "OVER BUDGET" not in ran.stdout
+
+
+def test_a_hung_part_is_ended_at_its_time_limit_and_fails_the_whole(tmp_path):
+    started = time.monotonic()
+    ran = run_parts(
+        tmp_path,
+        f"hung={sys.executable}:hangs",
+        f"fine={sys.executable}:first",
+        timeout_minutes=0.05,
+    )
+
+    assert ran.returncode == 1 and "scripts/test: failed: hung" in ran.stderr
+    assert "=== hung: FAILED (hung: ended at its time limit)" in ran.stdout
+    assert "=== fine: passed" in ran.stdout
+    assert time.monotonic() - started < 60, "the sleeping test was killed, not waited for"
