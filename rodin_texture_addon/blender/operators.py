@@ -537,9 +537,10 @@ class RODIN_TEXTURE_OT_history_open_folder(_ActsOnATask, _ReportsUserErrors, bpy
 
     def run(self, context):
         found = history.task(self.task_uuid)
-        folder = Path(found.model_path).parent if found.model_path else None
-        if folder is None or not folder.is_dir():
+        model_path = history.inside_results(found.model_path, found)
+        if not model_path:  # gone, or a path the history names outside the results folders
             raise errors.UserError("This task's result is not on this computer")
+        folder = Path(model_path).parent
         bpy.ops.wm.path_open(filepath=str(folder))
         return {"FINISHED"}
 

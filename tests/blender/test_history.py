@@ -378,6 +378,8 @@ def test_a_result_path_the_ledger_names_outside_the_results_folders_is_not_read(
     planted.write_bytes(Path(task.model_path).read_bytes())
     rodin.session.ledger().record("downloaded", task.task_uuid, model_path=str(planted))
     other = add_suzanne("Other", location=(4.0, 0.0, 0.0))
+    with pytest.raises(RuntimeError, match="This task's result is not on this computer"):
+        bpy.ops.rodin_texture.history_open_folder(task_uuid=task.task_uuid)
 
     assert bpy.ops.rodin_texture.history_apply(task_uuid=task.task_uuid) == {"FINISHED"}
 
