@@ -298,16 +298,19 @@ def follow_bake(d, obj, stop_at=None):
     while bake_job.running(obj) is not None:
         _, step, steps = bake_job.running(obj).step
         if step not in seen:
-            yield from d.screenshot(f"bake-{step}-of-{steps}")
             seen[step] = {
                 "texts": d.texts(JOB),
                 "operators": d.operators(JOB),
                 "too_wide": too_wide(d),
             }
-            if step == stop_at:
+            if step == stop_at:  # at once: a map can be baked within seconds
                 yield from d.press("bpy.ops.rodin_texture.cancel_bake(")
                 yield from d.redraw()
                 seen[step]["after_cancel"] = d.texts(JOB)
+                # Whether the map was still baking when the panel was read (else it ended
+                # first, and the panel rightly shows the bake over).
+                seen[step]["still_baking"] = bake_job.running(obj) is not None
+            yield from d.screenshot(f"bake-{step}-of-{steps}")
         yield 0.05
     return {"steps": seen, "beats": len(d.beats) - beats_before}
 

