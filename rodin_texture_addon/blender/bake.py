@@ -292,9 +292,17 @@ class OriginalBake:
         self._saved += 1
 
     def finish(self) -> bpy.types.Material:
-        """Give the original the baked material, and remove every temporary thing."""
-        baked = build_material(self.source, self.images, self.material)
-        assign_material(self.source, baked, replace=self.options.replace_material)
+        """Give the original the baked material, and remove every temporary thing. A mesh
+        baked before gets its earlier baked material again, refilled (another variant, say):
+        no new slot, material or image names pile up."""
+        state = self.source.rodin_texture
+        if shows_baked_material(self.source):
+            earlier, state.baked_material = state.baked_material, None  # a user no more
+            baked = refill_material(earlier, self.images, self.material, self.source)
+        else:
+            baked = build_material(self.source, self.images, self.material)
+            assign_material(self.source, baked, replace=self.options.replace_material)
+        state.baked_material = baked
         self._clean_up()
         return baked
 
@@ -370,6 +378,44 @@ def build_material(obj, images: dict, material: str) -> bpy.types.Material:
         tree.links.new(normal_map.outputs["Normal"], bsdf.inputs["Normal"])
     apply.show_colour_in_solid_view(baked)
     return baked
+
+
+def refill_material(earlier, images: dict, material: str, obj) -> bpy.types.Material:
+    """``earlier`` (a baked material on ``obj``) reading ``images`` instead of its own, which are
+    removed and whose names the new ones take; rebuilt in its slots when the maps differ (a
+    PBR result after a Shaded one)."""
+    nodes = {node.label: node for node in earlier.node_tree.nodes if node.type == "TEX_IMAGE"}
+    olds = {name: node.image for name, node in nodes.items() if node.image is not None}
+    if set(nodes) == set(images):
+        for name, image in images.items():
+            nodes[name].image = image
+        refilled = earlier
+    else:
+        refilled = build_material(obj, images, material)
+        for slot in obj.material_slots:
+            if slot.material == earlier:
+                slot.material = refilled
+        if not earlier.users:
+            earlier_name = earlier.name
+            bpy.data.materials.remove(earlier)
+            refilled.name = earlier_name
+    for name, old in olds.items():
+        if old.users == 0 and all(old != image for image in images.values()):
+            old_name = old.name
+            bpy.data.images.remove(old)
+            if name in images:  # the new image takes the old one's name
+                images[name].name = old_name
+    return refilled
+
+
+def shows_baked_material(obj) -> bool:
+    """Whether ``obj`` shows the material an Apply to Original made on it, and no other object
+    does (a copy's, baked again, must not change the original's)."""
+    baked = obj.rodin_texture.baked_material
+    if baked is None:
+        return False
+    showing = [o for o in bpy.data.objects if any(s.material == baked for s in o.material_slots)]
+    return showing == [obj]
 
 
 def assign_material(obj, material, *, replace: bool) -> None:

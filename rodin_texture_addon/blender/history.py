@@ -11,7 +11,7 @@ import bpy
 
 from ..jobs import JobSnapshot, Phase, ledger
 from ..jobs.ledger import APPLIED, DOWNLOADED, FAILED, SUBMITTED, LedgerTask
-from . import apply, export, following, preferences, pump, results, session, timers
+from . import apply, bake, export, following, preferences, pump, results, session, timers
 from .errors import USER_FACING_ERRORS, UserError, mark_not_applied
 from .screen import redraw_sidebars
 
@@ -258,7 +258,7 @@ def put_on(context, found: LedgerTask, obj) -> str:
         if replaced is not None and replaced != obj:  # its name goes to the new one
             bpy.data.objects.remove(replaced)
         try:
-            result = results.apply_job(context, obj)
+            result = results.apply_job(context, obj, mode=shown_as(obj, replaced, same_group))
         except apply.BrokenResult as error:  # damaged on disk: fetched again, free
             print(f"Rodin: {model_path} cannot be read ({error}): downloading it again")
             state.model_path = ""
@@ -273,6 +273,16 @@ def put_on(context, found: LedgerTask, obj) -> str:
     if found.state == DOWNLOADED:
         return following.download_job(context, obj)
     return following.resume_job(context, obj, apply=True)
+
+
+def shown_as(obj, replaced, same_group: bool) -> str | None:
+    """How a variant's Use applies it: as the variant shown was (baked onto the mesh, or a new
+    object over it), whatever the panel's Apply As says now; None: as the panel says."""
+    if not same_group:
+        return None
+    if replaced is not None:
+        return "NEW_OBJECT"
+    return "ORIGINAL" if bake.shows_baked_material(obj) else None
 
 
 def inside_results(path_text: str, found: LedgerTask) -> str:

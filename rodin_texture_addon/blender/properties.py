@@ -216,6 +216,11 @@ class RodinTextureJob(bpy.types.PropertyGroup):
     model_path: bpy.props.StringProperty(name="Result Model", subtype="FILE_PATH")
     preview_path: bpy.props.StringProperty(name="Preview", subtype="FILE_PATH")
     result_object: bpy.props.PointerProperty(name="Result", type=bpy.types.Object)
+    baked_material: bpy.props.PointerProperty(
+        name="Baked Material",
+        type=bpy.types.Material,
+        description="The material Apply to Original made on this mesh, baked again in place",
+    )
     variant_group: bpy.props.StringProperty(
         name="Variants", description="The tasks made together with this one, to choose from"
     )
@@ -259,9 +264,10 @@ class RodinTextureJob(bpy.types.PropertyGroup):
         return json.loads(self.together_json) if self.together_json else {}
 
     def forget(self):
-        """Back to no job, as a new object has."""
+        """Back to no job, as a new object has (the material baked onto the mesh stays: it is
+        what the mesh shows, not the job)."""
         for prop in self.bl_rna.properties:
-            if prop.identifier != "rna_type":
+            if prop.identifier not in ("rna_type", "baked_material"):
                 self.property_unset(prop.identifier)
 
     def write(self, snapshot: JobSnapshot):

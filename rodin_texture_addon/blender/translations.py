@@ -100,6 +100,9 @@ ZH_HANS: dict[str, str] = {
     "Show the tasks of every file, not only this one's": "显示所有文件的任务，而不只是此文件的",
     "No tasks in the last 7 days": "最近 7 天没有任务",
     "File ID": "文件 ID",
+    "The material Apply to Original made on this mesh, baked again in place": (
+        "“应用到原物体”在此网格上创建的材质，再次烘焙时原位更新"
+    ),
     "Which .blend this is, for the task history: kept through Save As": (
         "用于任务历史的 .blend 文件标识：另存为时保留"
     ),

@@ -570,3 +570,34 @@ def test_recover_with_no_mesh_to_take_it_says_so_and_changes_nothing(rodin, emul
 
 def module_history(rodin):
     return importlib.import_module(rodin.session.__name__.replace("session", "history"))
+
+
+def test_using_another_variant_baked_onto_the_original_rebakes_into_the_same_material(
+    rodin, addon, emulator, reference, three_variants
+):
+    source = add_suzanne()
+    settings = bpy.context.scene.rodin_texture_settings
+    settings.apply_mode = "ORIGINAL"
+    try:
+        assert bpy.ops.rodin_texture.generate(seed=100) == {"FINISHED"}
+        variants = module(addon, "blender.history").variants(source.rodin_texture.variant_group)
+        baked = source.rodin_texture.baked_material
+        slots = [slot.material for slot in source.material_slots]
+        images = sorted(image.name for image in bpy.data.images if image.users)
+        objects = sorted(obj.name for obj in bpy.data.objects)
+        assert baked is not None and baked.name == "Suzanne_rodin"
+
+        for chosen, panel_mode in ((variants[2], "ORIGINAL"), (variants[1], "NEW_OBJECT")):
+            settings.apply_mode = panel_mode  # Use applies as the variant shown was applied
+            assert bpy.ops.rodin_texture.history_apply(task_uuid=chosen.task_uuid) == {"FINISHED"}
+            assert source.rodin_texture.task_uuid == chosen.task_uuid
+            assert [slot.material for slot in source.material_slots] == slots
+            assert source.rodin_texture.baked_material == baked
+            assert sorted(image.name for image in bpy.data.images if image.users) == images
+            assert sorted(obj.name for obj in bpy.data.objects) == objects, "no new object"
+            files = {Path(node.image.filepath).parent for node in baked.node_tree.nodes
+                     if node.type == "TEX_IMAGE"}  # fmt: skip
+            assert files == {Path(chosen.model_path).parent}, "the chosen variant's maps"
+    finally:
+        settings.apply_mode = "NEW_OBJECT"
+    assert emulator.submit_count == 3
