@@ -23,7 +23,7 @@ from mathutils import Vector
 
 from ..rodin import contract
 from ..rodin.files import safe_file_name
-from . import apply
+from . import apply, preferences
 from .operator_calls import (
     collection_paused,
     select_only,
@@ -223,7 +223,10 @@ class OriginalBake:
         scene.collection.objects.link(self._source_copy)
         scene.collection.objects.link(self._target_copy)
         context.view_layer.update()
-        _use_cycles_on_cpu(scene, samples_per_texel(result_size, self._size), spare_a_core)
+        device, where = bake_device(preferences.get(context).bake_on_cpu)
+        self.log(f"Rodin: {source.name}: baking {where}")
+        samples = samples_per_texel(result_size, self._size)
+        _use_cycles(scene, device, samples, spare_a_core=spare_a_core and device == "CPU")
         diagonal = _world_diagonal(self._target_copy)
         largest_scale = max(map(abs, self._target_copy.matrix_world.to_scale())) or 1.0
         self._bake_settings = {
@@ -549,9 +552,29 @@ def _datablocks() -> set:
 # --- render settings ----------------------------------------------------------------------
 
 
-def _use_cycles_on_cpu(scene, samples: int, spare_a_core: bool):
+def bake_device(force_cpu: bool) -> tuple[str, str]:
+    """Where Cycles bakes ("GPU" or "CPU"), and the words that say so: the GPU when Cycles'
+    preferences have one in use (CUDA, OptiX, HIP, Metal, oneAPI), unless the add-on's
+    preferences force the CPU. The devices are read as saved, never probed (that can take
+    seconds)."""
+    if force_cpu:
+        return "CPU", "on the CPU, as the add-on's preferences ask"
+    cycles = bpy.context.preferences.addons.get("cycles")
+    settings = cycles.preferences if cycles is not None else None
+    backend = getattr(settings, "compute_device_type", "NONE")
+    if settings is not None and backend != "NONE":
+        gpus = [device.name for device in settings.devices if device.use and device.type == backend]
+        if gpus:
+            return "GPU", f"on the GPU ({backend}: {', '.join(gpus)})"
+    return "CPU", (
+        "on the CPU: Cycles' preferences name no GPU in use (Preferences > System > Cycles "
+        "Render Devices)"
+    )
+
+
+def _use_cycles(scene, device: str, samples: int, *, spare_a_core: bool):
     scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
+    scene.cycles.device = device
     scene.cycles.samples = samples
     if spare_a_core:
         scene.render.threads_mode = "FIXED"

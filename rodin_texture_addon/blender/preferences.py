@@ -59,6 +59,10 @@ class RodinTexturePreferences(bpy.types.AddonPreferences):
         max=600,
         description="The account's API request limit; the add-on stays under it",
     )
+    bake_on_cpu: bpy.props.BoolProperty(
+        name="Bake on the CPU",
+        description="Bake Apply to Original on the CPU even when Cycles' preferences name a GPU",
+    )
     show_advanced: bpy.props.BoolProperty(name="Advanced")
 
     def draw(self, context):
@@ -79,6 +83,7 @@ class RodinTexturePreferences(bpy.types.AddonPreferences):
             box.prop(self, "ca_bundle")
             box.prop(self, "proxy_url")
             box.prop(self, "requests_per_minute")
+            box.prop(self, "bake_on_cpu")
 
 
 def get(context=None) -> RodinTexturePreferences:

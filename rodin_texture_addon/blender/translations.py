@@ -100,6 +100,10 @@ ZH_HANS: dict[str, str] = {
     "Show the tasks of every file, not only this one's": "显示所有文件的任务，而不只是此文件的",
     "No tasks in the last 7 days": "最近 7 天没有任务",
     "File ID": "文件 ID",
+    "Bake on the CPU": "使用 CPU 烘焙",
+    "Bake Apply to Original on the CPU even when Cycles' preferences name a GPU": (
+        "即使 Cycles 偏好设置中指定了 GPU，也使用 CPU 进行“应用到原物体”的烘焙"
+    ),
     "The material Apply to Original made on this mesh, baked again in place": (
         "“应用到原物体”在此网格上创建的材质，再次烘焙时原位更新"
     ),

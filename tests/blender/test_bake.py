@@ -407,3 +407,28 @@ def test_the_apply_dialog_offers_to_unwrap_a_mesh_without_uvs(addon):
 
     assert "Suzanne has no UV map" in Dialog.layout.texts()
     assert ("prop", (Dialog, "unwrap_missing_uvs"), {}) in Dialog.layout.shown
+
+
+@pytest.mark.parametrize("forced", [False, True], ids=["no GPU set", "CPU forced"])
+def test_the_bake_says_which_device_it_uses_and_leaves_the_users_device_setting(
+    rodin, addon, reference, capfd, forced  # noqa: F811
+):  # fmt: skip
+    preferences = bpy.context.preferences.addons[addon.__name__].preferences
+    preferences.bake_on_cpu = forced
+    scene = bpy.context.scene
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "GPU"  # the user's own render setting
+    source = scenes.make_grid(subdivisions=2)
+    scenes.select_only(source, active=source)
+    try:
+        assert bpy.ops.rodin_texture.generate(apply_mode="ORIGINAL", material="Shaded") == {
+            "FINISHED"
+        }
+    finally:
+        preferences.bake_on_cpu = False
+
+    said = "on the CPU, as the add-on's preferences ask" if forced else (
+        "on the CPU: Cycles' preferences name no GPU in use"
+    )  # fmt: skip
+    assert f"Rodin: Grid: baking {said}" in capfd.readouterr().out
+    assert (scene.render.engine, scene.cycles.device) == ("CYCLES", "GPU"), "as the user had it"
