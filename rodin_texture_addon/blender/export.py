@@ -99,11 +99,13 @@ def export_upload(
     name = joined_name(names)
     with contextlib.ExitStack() as stack:
         meshes = [stack.enter_context(_evaluated_mesh(context, obj)) for obj in objects]
+        # (mesh, world matrix, local positions): the positions read once, for the check too.
         parts = [
-            (mesh, np.array(obj.matrix_world)) for mesh, obj in zip(meshes, objects, strict=True)
+            (mesh, np.array(obj.matrix_world), mesh_arrays.positions(mesh))
+            for mesh, obj in zip(meshes, objects, strict=True)
         ]
-        for part, part_name in zip(parts, names, strict=True):
-            _check_finite(part_name, *part)
+        for (_, matrix_world, local_positions), part_name in zip(parts, names, strict=True):
+            _check_finite(part_name, local_positions, matrix_world)
         vertex_count, triangle_count = np.sum([mesh_counts(mesh) for mesh in meshes], axis=0)
         # A smooth mesh's size, known without writing it: sharp edges only add to it.
         size = proxy.glb_bytes(vertex_count, triangle_count)
@@ -192,7 +194,7 @@ def _evaluated_mesh(context, obj):
         evaluated.to_mesh_clear()
 
 
-def _check_finite(name: str, mesh, matrix_world: np.ndarray) -> None:
+def _check_finite(name: str, local_positions: np.ndarray, matrix_world: np.ndarray) -> None:
     """Refuse a mesh with vertices at no real position (NaN or infinite), naming them: the
     service would refuse the upload, and a proxy cannot be built around them."""
     if not np.isfinite(matrix_world).all():
@@ -200,7 +202,7 @@ def _check_finite(name: str, mesh, matrix_world: np.ndarray) -> None:
             f"{name}'s transform is not a number or infinite: set its location, rotation and "
             "scale to real values (Object > Clear > All), then try again"
         )
-    bad = np.flatnonzero(~np.isfinite(mesh_arrays.positions(mesh)).all(axis=1))
+    bad = np.flatnonzero(~np.isfinite(local_positions).all(axis=1))
     if len(bad):
         shown = ", ".join(str(index) for index in bad[:5]) + (", ..." if len(bad) > 5 else "")
         raise ExportError(
@@ -234,12 +236,12 @@ def _exported(glb: GeometryGlb, path: Path, vertex_count: int, source_triangles:
     )
 
 
-def world_triangles(mesh, matrix_world: np.ndarray):
-    """(positions, triangles) of ``mesh`` in world space and glTF's axes, one vertex per mesh
-    vertex (what a proxy is made from: it gets its own normals)."""
+def world_triangles(mesh, matrix_world: np.ndarray, local_positions: np.ndarray):
+    """(positions, triangles) of ``mesh`` (its vertices at ``local_positions``) in world space
+    and glTF's axes, one vertex per mesh vertex (what a proxy is made from: it gets its own
+    normals)."""
     _, corner_vertices = mesh_arrays.triangle_corners(mesh)
-    positions = mesh_arrays.positions(mesh)
-    positions = _to_world(positions, matrix_world).astype(np.float32)
+    positions = _to_world(local_positions, matrix_world).astype(np.float32)
     return positions, _wound(corner_vertices.reshape(-1, 3), matrix_world)
 
 
@@ -254,15 +256,15 @@ def _wound(triangles: np.ndarray, matrix_world: np.ndarray) -> np.ndarray:
     return triangles[:, ::-1] if np.linalg.det(matrix_world[:3, :3]) < 0 else triangles
 
 
-def world_geometry(mesh, matrix_world: np.ndarray):
-    """(positions, normals, indices) of ``mesh``'s triangles in world space and glTF's axes:
-    one vertex per distinct (mesh vertex, corner normal), so smooth surfaces share vertices
-    and sharp edges split them, as a glTF mesh needs."""
+def world_geometry(mesh, matrix_world: np.ndarray, local_positions: np.ndarray):
+    """(positions, normals, indices) of ``mesh``'s triangles (its vertices at
+    ``local_positions``) in world space and glTF's axes: one vertex per distinct (mesh vertex,
+    corner normal), so smooth surfaces share vertices and sharp edges split them, as a glTF
+    mesh needs."""
     triangle_corners, corner_vertices = mesh_arrays.triangle_corners(mesh)
     corner_normals = mesh_arrays.read(mesh.corner_normals, "vector", 3, np.float32)[
         triangle_corners
     ]
-    local_positions = mesh_arrays.positions(mesh)
     # A corner whose normal is its vertex's usual one shares that vertex; the others (sharp
     # edges, custom normals) get a vertex per distinct (vertex, normal).
     usual_corner = np.zeros(len(local_positions), dtype=np.int64)
