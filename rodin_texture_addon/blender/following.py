@@ -315,10 +315,9 @@ def _stage(source: Path, folder: Path, staged_before: Path | None = None) -> Pat
     meanwhile changes no job. A file staged for another job is hard-linked instead (copied
     where the file system has no links), so several jobs copy it once."""
     staged = folder / source.name
-    if source.exists() and not source.is_file():  # never opened: a pipe would block
-        raise UserError(
-            f"{source.name} is not a file (a folder, a pipe or a device): choose a file"
-        )
+    problem = files.not_a_file_problem(source)
+    if problem:
+        raise UserError(problem)
     folder.mkdir(parents=True)
     if staged_before is not None:
         with contextlib.suppress(OSError):

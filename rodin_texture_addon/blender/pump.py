@@ -132,7 +132,7 @@ def refused_variants(obj) -> str:
     refused = runtime.refused_variants.get(group, []) if runtime is not None and group else []
     if not refused:
         return ""
-    reasons = "; ".join(dict.fromkeys(translations.rpt(text) for text in refused))
+    reasons = "; ".join(dict.fromkeys(translations.rpt(text) for text in refused))  # each
     return f"{len(refused)} variant(s) could not be submitted: {reasons}"
 
 
@@ -143,7 +143,7 @@ def unrecorded(job_ids: list[str]) -> list[str]:
         obj = session.find_job_object(job_id)
         problem = "" if obj is None else session.unrecorded(obj.rodin_texture.task_uuid)
         if problem:
-            said.append(translations.rpt(problem))
+            said.append(problem)
     return said
 
 

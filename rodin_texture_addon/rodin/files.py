@@ -57,6 +57,14 @@ def _fitted(stem: str, extension: str, tag: str = "") -> str:
     return stem[: MAX_NAME_LENGTH - len(tag) - len(extension)] + tag + extension
 
 
+def not_a_file_problem(path: Path) -> str:
+    """Why ``path``, which exists, cannot be read as a file ("" when it can, or is missing):
+    found without opening it, which for a pipe would wait for a writer."""
+    if path.exists() and not path.is_file():
+        return f"{path.name} is not a file (a folder, a pipe or a device): choose a file"
+    return ""
+
+
 def folder_problem(folder: Path) -> str:
     """Why files cannot be written in ``folder`` (empty when they can), found by making the
     folder if it is missing and writing a temporary file in it."""

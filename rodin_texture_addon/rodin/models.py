@@ -8,7 +8,7 @@ from pathlib import Path
 from . import contract
 from .contract import GeometryFormat, JobStatus, Material, Resolution
 from .errors import InvalidInput, ServiceError
-from .files import safe_file_name
+from .files import not_a_file_problem, safe_file_name
 from .image_header import image_size
 from .texture_settings import REQUEST_SETTINGS
 
@@ -177,10 +177,9 @@ def _check_image_size(path: Path, image_type: str) -> None:
 
 def _read_head(field_name: str, path: Path, *, limit: int | None = None) -> bytes:
     """The first bytes of an input file, after checking it exists, is readable and fits."""
-    if path.exists() and not path.is_file():
-        raise InvalidInput(
-            field_name, f"{path.name} is not a file (a folder, a pipe or a device): choose a file"
-        )
+    problem = not_a_file_problem(path)
+    if problem:
+        raise InvalidInput(field_name, problem)
     if not path.is_file():
         raise InvalidInput(field_name, f"file not found: {path}")
     size = path.stat().st_size
